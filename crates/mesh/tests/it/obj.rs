@@ -1,0 +1,1 @@
+//! Integration tests of the OBJ reader and writer.
