@@ -1,5 +1,6 @@
 //! Integration tests of the mesh crate, built into one binary.
 
+mod inspect;
 mod obj;
 mod ply;
 mod stl;
