@@ -182,22 +182,23 @@ fn looks_like_text(head: &[u8]) -> bool {
 }
 
 fn looks_like_obj(head: &[u8]) -> bool {
-    const KEYWORDS: [&[u8]; 13] = [
-        b"v", b"vt", b"vn", b"vp", b"f", b"o", b"g", b"s", b"l", b"p", b"mtllib", b"usemtl", b"#",
-    ];
+    const KEYWORDS: [&[u8]; 13] =
+        [b"v", b"vt", b"vn", b"vp", b"f", b"o", b"g", b"s", b"l", b"p", b"mtllib", b"usemtl", b"#"];
     let mut saw_statement = false;
     let lines: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
-    // The last piece may be a line cut off by the 1 KiB head: don't judge it.
-    let complete = if head.len() >= HEAD { lines.len().saturating_sub(1) } else { lines.len() };
-    for line in lines.iter().take(complete) {
+    let last = lines.len().saturating_sub(1);
+    for (i, line) in lines.iter().enumerate() {
         let line = line.trim_ascii();
-        if line.is_empty() {
+        if line.is_empty() || line.starts_with(b"#") {
             continue;
         }
-        if line.starts_with(b"#") {
+        let mut words = line.split(|b| b.is_ascii_whitespace());
+        let word = words.next().unwrap_or_default();
+        // The last line may be cut off by the 1 KiB head: judge its first word only if a
+        // separator shows that the word is complete.
+        if i == last && head.len() >= HEAD && words.next().is_none() {
             continue;
         }
-        let word = line.split(|b| b.is_ascii_whitespace()).next().unwrap_or_default();
         if !KEYWORDS.contains(&word) {
             return false;
         }
@@ -221,17 +222,21 @@ pub fn read_from<R: BufRead>(
 ) -> Result<Imported, ReadError> {
     let start = Location::Byte(0);
     let mut head = Vec::with_capacity(HEAD);
-    (&mut reader)
-        .take(HEAD as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| ReadError { format: opts.format, at: start, kind: ErrorKind::Io { message: e.to_string() } })?;
+    (&mut reader).take(HEAD as u64).read_to_end(&mut head).map_err(|e| ReadError {
+        format: opts.format,
+        at: start,
+        kind: ErrorKind::Io { message: e.to_string() },
+    })?;
     if head.is_empty() {
         return Err(ReadError { format: opts.format, at: start, kind: ErrorKind::Empty });
     }
     let format = match opts.format {
         Some(f) => f,
-        None => detect(&head, total_len)
-            .ok_or(ReadError { format: None, at: start, kind: ErrorKind::UnknownFormat })?,
+        None => detect(&head, total_len).ok_or(ReadError {
+            format: None,
+            at: start,
+            kind: ErrorKind::UnknownFormat,
+        })?,
     };
     let mut src = Source::new(Cursor::new(head).chain(reader), total_len);
     let parsed = match format {

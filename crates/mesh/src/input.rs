@@ -59,11 +59,6 @@ impl<R: BufRead> Source<R> {
         self.offset += n as u64;
     }
 
-    /// True when no byte is left.
-    pub(crate) fn at_eof(&mut self) -> Result<bool, ErrorKind> {
-        Ok(self.fill_buf()?.is_empty())
-    }
-
     /// Fill `buf` completely, or fail with [`ErrorKind::Truncated`] naming what was being read.
     pub(crate) fn read_exact(&mut self, buf: &mut [u8], reading: &str) -> Result<(), ErrorKind> {
         let mut done = 0;
@@ -120,12 +115,7 @@ impl<R: BufRead> Source<R> {
     /// Check a declared element count against the bytes left (when known): `count` records of at
     /// least `min_record` bytes each must fit. Returns a safe initial capacity for a vector of
     /// those records, which is never more than the data present could fill.
-    pub(crate) fn check_count(
-        &self,
-        what: &str,
-        count: u64,
-        min_record: u64,
-    ) -> Result<usize, ErrorKind> {
+    pub(crate) fn check_count(&self, what: &str, count: u64, min_record: u64) -> Result<usize, ErrorKind> {
         capacity_for(what, count, min_record, self.remaining())
     }
 }
@@ -141,12 +131,7 @@ pub(crate) fn capacity_for(
         Some(available) => {
             let max = available / min_record.max(1);
             if count > max {
-                return Err(ErrorKind::CountTooLarge {
-                    what: what.to_string(),
-                    count,
-                    available,
-                    max,
-                });
+                return Err(ErrorKind::CountTooLarge { what: what.to_string(), count, available, max });
             }
             Ok(usize::try_from(count).unwrap_or(usize::MAX))
         }
@@ -179,10 +164,7 @@ mod tests {
         while s.read_line(&mut buf).unwrap() {
             got.push((s.line(), String::from_utf8(buf.clone()).unwrap()));
         }
-        assert_eq!(
-            got,
-            vec![(1, "a".into()), (2, "bb".into()), (3, "".into()), (4, "last".into())]
-        );
+        assert_eq!(got, vec![(1, "a".into()), (2, "bb".into()), (3, "".into()), (4, "last".into())]);
         assert_eq!(s.offset(), 11);
     }
 
