@@ -46,6 +46,34 @@ pub trait KeyProvider: Send + Sync {
     }
 }
 
+macro_rules! forward_provider {
+    ($($ptr:ty),*) => {$(
+        impl<T: KeyProvider + ?Sized> KeyProvider for $ptr {
+            fn current_version(&self) -> Result<KekVersion, CryptoError> {
+                (**self).current_version()
+            }
+            fn kek(&self, version: KekVersion) -> Result<Kek, CryptoError> {
+                (**self).kek(version)
+            }
+            fn rotate(&self) -> Result<KekVersion, CryptoError> {
+                (**self).rotate()
+            }
+            fn wrap(&self, ctx: &KeyContext, key: &DataKey) -> Result<WrappedKey, CryptoError> {
+                (**self).wrap(ctx, key)
+            }
+            fn unwrap(&self, ctx: &KeyContext, wrapped: &WrappedKey) -> Result<DataKey, CryptoError> {
+                (**self).unwrap(ctx, wrapped)
+            }
+            fn rewrap(&self, ctx: &KeyContext, wrapped: &WrappedKey) -> Result<WrappedKey, CryptoError> {
+                (**self).rewrap(ctx, wrapped)
+            }
+        }
+    )*};
+}
+
+// A provider shared by several vault handles (a restart in tests, server workers).
+forward_provider!(&T, std::sync::Arc<T>, Box<T>);
+
 /// Versioned KEKs with one current version.
 pub struct Keyring {
     current: KekVersion,

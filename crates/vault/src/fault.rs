@@ -1,0 +1,180 @@
+//! Fault injection for crash-consistency tests: wrappers around any port that simulate the
+//! process dying at the N-th store write, either before the write happens or just after it
+//! became durable but before the caller heard back. After the crash every call fails, as in a
+//! dead process; a test then "restarts" by opening a new vault over the unwrapped stores.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use facevault_crypto::{Id, KekVersion, WrappedKey};
+
+use crate::error::StoreError;
+use crate::ids::{DerivativeId, Node, ScanId, SubjectId};
+use crate::model::{Derivative, Scan, SubjectRecord};
+use crate::ports::{BlobStore, MetadataStore, ShredRecord};
+
+/// Whether the crashing write lands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// The write never happens.
+    Before,
+    /// The write is durable, but the process dies before it returns.
+    After,
+}
+
+#[derive(Debug)]
+struct State {
+    steps: AtomicUsize,
+    crash_at: usize,
+    point: CrashPoint,
+    crashed: AtomicBool,
+}
+
+/// A shared count of store writes across all wrapped ports, and where to crash.
+#[derive(Clone, Debug)]
+pub struct FaultPlan(Arc<State>);
+
+impl FaultPlan {
+    /// Count writes, never crash.
+    pub fn never() -> FaultPlan {
+        FaultPlan::crash_at(usize::MAX, CrashPoint::Before)
+    }
+
+    /// Crash at the `step`-th write (1-based).
+    pub fn crash_at(step: usize, point: CrashPoint) -> FaultPlan {
+        FaultPlan(Arc::new(State {
+            steps: AtomicUsize::new(0),
+            crash_at: step,
+            point,
+            crashed: AtomicBool::new(false),
+        }))
+    }
+
+    /// Writes attempted so far.
+    pub fn steps(&self) -> usize {
+        self.0.steps.load(Ordering::SeqCst)
+    }
+
+    pub fn crashed(&self) -> bool {
+        self.0.crashed.load(Ordering::SeqCst)
+    }
+
+    fn dead(&self) -> Result<(), StoreError> {
+        if self.crashed() {
+            return Err(StoreError::Injected { step: self.0.crash_at });
+        }
+        Ok(())
+    }
+
+    fn crash(&self) -> StoreError {
+        self.0.crashed.store(true, Ordering::SeqCst);
+        StoreError::Injected { step: self.0.crash_at }
+    }
+
+    /// Run one write under the plan.
+    async fn write<T>(
+        &self,
+        op: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.dead()?;
+        let step = self.0.steps.fetch_add(1, Ordering::SeqCst) + 1;
+        if step == self.0.crash_at && self.0.point == CrashPoint::Before {
+            return Err(self.crash());
+        }
+        let out = op.await?;
+        if step == self.0.crash_at {
+            return Err(self.crash());
+        }
+        Ok(out)
+    }
+
+    async fn read<T>(
+        &self,
+        op: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.dead()?;
+        op.await
+    }
+}
+
+/// A blob store that crashes as its [`FaultPlan`] says.
+#[derive(Clone, Debug)]
+pub struct FaultyBlobs<B> {
+    pub inner: B,
+    pub plan: FaultPlan,
+}
+
+impl<B: BlobStore> BlobStore for FaultyBlobs<B> {
+    async fn put(&self, object: Id, sealed: Vec<u8>) -> Result<(), StoreError> {
+        self.plan.write(self.inner.put(object, sealed)).await
+    }
+    async fn get(&self, object: Id) -> Result<Option<Vec<u8>>, StoreError> {
+        self.plan.read(self.inner.get(object)).await
+    }
+    async fn delete(&self, object: Id) -> Result<(), StoreError> {
+        self.plan.write(self.inner.delete(object)).await
+    }
+    async fn list(&self) -> Result<Vec<Id>, StoreError> {
+        self.plan.read(self.inner.list()).await
+    }
+}
+
+/// A metadata store that crashes as its [`FaultPlan`] says.
+#[derive(Clone, Debug)]
+pub struct FaultyMetadata<M> {
+    pub inner: M,
+    pub plan: FaultPlan,
+}
+
+impl<M: MetadataStore> MetadataStore for FaultyMetadata<M> {
+    async fn vault_id_or_init(&self, candidate: Id) -> Result<Id, StoreError> {
+        self.plan.read(self.inner.vault_id_or_init(candidate)).await
+    }
+    async fn insert_subject(&self, subject: SubjectRecord) -> Result<(), StoreError> {
+        self.plan.write(self.inner.insert_subject(subject)).await
+    }
+    async fn subject(&self, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
+        self.plan.read(self.inner.subject(id)).await
+    }
+    async fn subjects(&self) -> Result<Vec<SubjectRecord>, StoreError> {
+        self.plan.read(self.inner.subjects()).await
+    }
+    async fn replace_wrapped_key(
+        &self,
+        id: SubjectId,
+        expected: KekVersion,
+        new: WrappedKey,
+    ) -> Result<bool, StoreError> {
+        self.plan.write(self.inner.replace_wrapped_key(id, expected, new)).await
+    }
+    async fn shred_subject(&self, id: SubjectId) -> Result<Option<ShredRecord>, StoreError> {
+        self.plan.write(self.inner.shred_subject(id)).await
+    }
+    async fn insert_scan(&self, scan: Scan) -> Result<(), StoreError> {
+        self.plan.write(self.inner.insert_scan(scan)).await
+    }
+    async fn scan(&self, id: ScanId) -> Result<Option<Scan>, StoreError> {
+        self.plan.read(self.inner.scan(id)).await
+    }
+    async fn scans_of(&self, subject: SubjectId) -> Result<Vec<Scan>, StoreError> {
+        self.plan.read(self.inner.scans_of(subject)).await
+    }
+    async fn insert_derivative(&self, derivative: Derivative) -> Result<(), StoreError> {
+        self.plan.write(self.inner.insert_derivative(derivative)).await
+    }
+    async fn derivative(&self, id: DerivativeId) -> Result<Option<Derivative>, StoreError> {
+        self.plan.read(self.inner.derivative(id)).await
+    }
+    async fn derivatives_of(&self, subject: SubjectId) -> Result<Vec<Derivative>, StoreError> {
+        self.plan.read(self.inner.derivatives_of(subject)).await
+    }
+    async fn children(&self, node: Node) -> Result<Vec<DerivativeId>, StoreError> {
+        self.plan.read(self.inner.children(node)).await
+    }
+    async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
+        self.plan.read(self.inner.rotation_target()).await
+    }
+    async fn set_rotation_target(&self, target: Option<KekVersion>) -> Result<(), StoreError> {
+        self.plan.write(self.inner.set_rotation_target(target)).await
+    }
+}

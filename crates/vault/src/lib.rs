@@ -1,0 +1,32 @@
+//! FaceVault's use cases and the ports they run on.
+//!
+//! For most cases: build a [`Vault`] over a [`MetadataStore`], a [`BlobStore`], a
+//! [`KeyProvider`] and a [`Clock`]; then `create_subject`, `import_scan`, `scan_mesh`,
+//! `add_derivative`, `descendants`, `rotate_kek`, `shred_subject` and `fsck`.
+//!
+//! This crate knows nothing of SQL, files or HTTP: stores are ports (traits), with in-memory
+//! adapters in [`memory`] and crash-injecting wrappers in [`fault`] for tests. Every subject has
+//! its own data key; every mesh, derivative and subject's identifying details reach a store only
+//! sealed under it, so shredding the key erases them all.
+#![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod error;
+mod fsck;
+mod ids;
+mod model;
+mod ports;
+mod vault;
+
+pub mod fault;
+pub mod memory;
+
+pub use error::{StoreError, VaultError};
+pub use fsck::{FsckReport, Problem};
+pub use ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
+pub use model::{
+    BlobRef, Capture, Derivative, DerivativeKind, NewDerivative, Purpose, Scan, Subject, SubjectDetails,
+    SubjectRecord,
+};
+pub use ports::{BlobStore, Clock, FixedClock, KeyProvider, MetadataStore, ShredRecord, SystemClock};
+pub use vault::{RotationReport, ShredReport, Vault};

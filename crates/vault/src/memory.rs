@@ -1,0 +1,212 @@
+//! In-memory adapters for the ports, for tests and demos. Each is a cheap handle (`Clone`
+//! shares the same state), so a test can "restart" a vault over the same stores, and look at
+//! or damage the raw bytes a store holds.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use facevault_crypto::{Id, KekVersion, WrappedKey};
+
+use crate::error::StoreError;
+use crate::ids::{DerivativeId, Node, ScanId, SubjectId};
+use crate::model::{Derivative, Scan, SubjectRecord};
+use crate::ports::{BlobStore, MetadataStore, ShredRecord};
+
+fn lock<'a, T>(m: &'a Mutex<T>, op: &'static str) -> Result<MutexGuard<'a, T>, StoreError> {
+    m.lock().map_err(|_| StoreError::Unavailable { op, message: "lock poisoned".into() })
+}
+
+/// Blobs in a map.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryBlobs(Arc<Mutex<BTreeMap<Id, Vec<u8>>>>);
+
+impl MemoryBlobs {
+    pub fn new() -> MemoryBlobs {
+        MemoryBlobs::default()
+    }
+
+    /// A copy of every stored blob (a "backup").
+    pub fn snapshot(&self) -> BTreeMap<Id, Vec<u8>> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Overwrite a blob's raw bytes (to simulate damage, swaps or restoring a backup).
+    pub fn set_raw(&self, object: Id, bytes: Vec<u8>) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(object, bytes);
+        }
+    }
+}
+
+impl BlobStore for MemoryBlobs {
+    async fn put(&self, object: Id, sealed: Vec<u8>) -> Result<(), StoreError> {
+        lock(&self.0, "put blob")?.insert(object, sealed);
+        Ok(())
+    }
+
+    async fn get(&self, object: Id) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(lock(&self.0, "get blob")?.get(&object).cloned())
+    }
+
+    async fn delete(&self, object: Id) -> Result<(), StoreError> {
+        lock(&self.0, "delete blob")?.remove(&object);
+        Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<Id>, StoreError> {
+        Ok(lock(&self.0, "list blobs")?.keys().copied().collect())
+    }
+}
+
+#[derive(Debug, Default)]
+struct MetaState {
+    vault: Option<Id>,
+    subjects: BTreeMap<SubjectId, SubjectRecord>,
+    scans: BTreeMap<ScanId, Scan>,
+    derivatives: BTreeMap<DerivativeId, Derivative>,
+    rotation: Option<KekVersion>,
+}
+
+/// Metadata in maps, with the same integrity rules a database adapter enforces (unique ids,
+/// records only for existing subjects and parents).
+#[derive(Clone, Debug, Default)]
+pub struct MemoryMetadata(Arc<Mutex<MetaState>>);
+
+impl MemoryMetadata {
+    pub fn new() -> MemoryMetadata {
+        MemoryMetadata::default()
+    }
+}
+
+fn conflict(op: &'static str, what: String) -> StoreError {
+    StoreError::Conflict { op, what }
+}
+
+impl MetadataStore for MemoryMetadata {
+    async fn vault_id_or_init(&self, candidate: Id) -> Result<Id, StoreError> {
+        Ok(*lock(&self.0, "vault id")?.vault.get_or_insert(candidate))
+    }
+
+    async fn insert_subject(&self, subject: SubjectRecord) -> Result<(), StoreError> {
+        let mut s = lock(&self.0, "insert subject")?;
+        if s.subjects.contains_key(&subject.id) {
+            return Err(conflict("insert subject", format!("subject {} exists", subject.id)));
+        }
+        s.subjects.insert(subject.id, subject);
+        Ok(())
+    }
+
+    async fn subject(&self, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
+        Ok(lock(&self.0, "get subject")?.subjects.get(&id).cloned())
+    }
+
+    async fn subjects(&self) -> Result<Vec<SubjectRecord>, StoreError> {
+        Ok(lock(&self.0, "list subjects")?.subjects.values().cloned().collect())
+    }
+
+    async fn replace_wrapped_key(
+        &self,
+        id: SubjectId,
+        expected: KekVersion,
+        new: WrappedKey,
+    ) -> Result<bool, StoreError> {
+        let mut s = lock(&self.0, "replace wrapped key")?;
+        match s.subjects.get_mut(&id) {
+            Some(r) if r.wrapped_key.kek_version() == expected => {
+                r.wrapped_key = new;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn shred_subject(&self, id: SubjectId) -> Result<Option<ShredRecord>, StoreError> {
+        let mut s = lock(&self.0, "shred subject")?;
+        if s.subjects.remove(&id).is_none() {
+            return Ok(None);
+        }
+        let mut out = ShredRecord::default();
+        s.scans.retain(|_, scan| {
+            let keep = scan.subject != id;
+            if !keep {
+                out.scans.push(scan.id);
+                out.blobs.push(scan.blob.object);
+            }
+            keep
+        });
+        s.derivatives.retain(|_, d| {
+            let keep = d.subject != id;
+            if !keep {
+                out.derivatives.push(d.id);
+                out.blobs.push(d.blob.object);
+            }
+            keep
+        });
+        Ok(Some(out))
+    }
+
+    async fn insert_scan(&self, scan: Scan) -> Result<(), StoreError> {
+        let mut s = lock(&self.0, "insert scan")?;
+        if !s.subjects.contains_key(&scan.subject) {
+            return Err(conflict("insert scan", format!("no subject {}", scan.subject)));
+        }
+        if s.scans.contains_key(&scan.id) {
+            return Err(conflict("insert scan", format!("scan {} exists", scan.id)));
+        }
+        s.scans.insert(scan.id, scan);
+        Ok(())
+    }
+
+    async fn scan(&self, id: ScanId) -> Result<Option<Scan>, StoreError> {
+        Ok(lock(&self.0, "get scan")?.scans.get(&id).cloned())
+    }
+
+    async fn scans_of(&self, subject: SubjectId) -> Result<Vec<Scan>, StoreError> {
+        let s = lock(&self.0, "list scans")?;
+        Ok(s.scans.values().filter(|x| x.subject == subject).cloned().collect())
+    }
+
+    async fn insert_derivative(&self, d: Derivative) -> Result<(), StoreError> {
+        let mut s = lock(&self.0, "insert derivative")?;
+        if !s.subjects.contains_key(&d.subject) {
+            return Err(conflict("insert derivative", format!("no subject {}", d.subject)));
+        }
+        for p in &d.parents {
+            let exists = match p {
+                Node::Scan(id) => s.scans.contains_key(id),
+                Node::Derivative(id) => s.derivatives.contains_key(id),
+            };
+            if !exists {
+                return Err(conflict("insert derivative", format!("no parent {p}")));
+            }
+        }
+        if s.derivatives.contains_key(&d.id) {
+            return Err(conflict("insert derivative", format!("derivative {} exists", d.id)));
+        }
+        s.derivatives.insert(d.id, d);
+        Ok(())
+    }
+
+    async fn derivative(&self, id: DerivativeId) -> Result<Option<Derivative>, StoreError> {
+        Ok(lock(&self.0, "get derivative")?.derivatives.get(&id).cloned())
+    }
+
+    async fn derivatives_of(&self, subject: SubjectId) -> Result<Vec<Derivative>, StoreError> {
+        let s = lock(&self.0, "list derivatives")?;
+        Ok(s.derivatives.values().filter(|x| x.subject == subject).cloned().collect())
+    }
+
+    async fn children(&self, node: Node) -> Result<Vec<DerivativeId>, StoreError> {
+        let s = lock(&self.0, "children")?;
+        Ok(s.derivatives.values().filter(|d| d.parents.contains(&node)).map(|d| d.id).collect())
+    }
+
+    async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
+        Ok(lock(&self.0, "rotation target")?.rotation)
+    }
+
+    async fn set_rotation_target(&self, target: Option<KekVersion>) -> Result<(), StoreError> {
+        lock(&self.0, "set rotation target")?.rotation = target;
+        Ok(())
+    }
+}

@@ -1,0 +1,118 @@
+//! The ports: what the vault needs from the outside, as traits. Adapters live in other crates
+//! (`store-sql`, `store-blob`) and in [`crate::memory`] for tests.
+//!
+//! Ports are async because the real adapters (sqlx, object_store) are; the vault's use cases are
+//! runtime-agnostic async functions. Each method is atomic on its own: the use cases order
+//! their calls so that a crash between any two leaves a state `fsck` can repair.
+
+use std::future::Future;
+
+pub use facevault_crypto::KeyProvider;
+use facevault_crypto::{Id, KekVersion, WrappedKey};
+
+use crate::error::StoreError;
+use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
+use crate::model::{Derivative, Scan, SubjectRecord};
+
+/// Stores sealed blobs by object id. It only ever sees ciphertext.
+pub trait BlobStore: Send + Sync {
+    /// Store a blob; when this returns `Ok` the blob is durable.
+    fn put(&self, object: Id, sealed: Vec<u8>) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The blob of `object`, or `None` if there is none.
+    fn get(&self, object: Id) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+    /// Delete a blob; deleting a missing blob is not an error.
+    fn delete(&self, object: Id) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Every stored object id.
+    fn list(&self) -> impl Future<Output = Result<Vec<Id>, StoreError>> + Send;
+}
+
+/// What a shred removed from the metadata store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShredRecord {
+    pub scans: Vec<ScanId>,
+    pub derivatives: Vec<DerivativeId>,
+    /// The blobs to delete next (they are already undecryptable: their key is gone).
+    pub blobs: Vec<Id>,
+}
+
+/// Stores subjects (wrapped keys, sealed details), scans, derivatives and lineage.
+pub trait MetadataStore: Send + Sync {
+    /// The vault's id, storing `candidate` first if the store has none yet.
+    fn vault_id_or_init(&self, candidate: Id) -> impl Future<Output = Result<Id, StoreError>> + Send;
+
+    fn insert_subject(&self, subject: SubjectRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn subject(
+        &self,
+        id: SubjectId,
+    ) -> impl Future<Output = Result<Option<SubjectRecord>, StoreError>> + Send;
+    fn subjects(&self) -> impl Future<Output = Result<Vec<SubjectRecord>, StoreError>> + Send;
+    /// Replace a subject's wrapped key if it is still wrapped under `expected` (compare and
+    /// swap). `false` if the subject is gone or was rewrapped meanwhile.
+    fn replace_wrapped_key(
+        &self,
+        id: SubjectId,
+        expected: KekVersion,
+        new: WrappedKey,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// In one transaction: remove the subject (its wrapped key and details), its scans, its
+    /// derivatives and their lineage edges. Returns what was removed; `None` if no such subject.
+    fn shred_subject(
+        &self,
+        id: SubjectId,
+    ) -> impl Future<Output = Result<Option<ShredRecord>, StoreError>> + Send;
+
+    fn insert_scan(&self, scan: Scan) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn scan(&self, id: ScanId) -> impl Future<Output = Result<Option<Scan>, StoreError>> + Send;
+    fn scans_of(&self, subject: SubjectId) -> impl Future<Output = Result<Vec<Scan>, StoreError>> + Send;
+
+    /// Insert a derivative and its lineage edges (to `derivative.parents`) in one transaction.
+    fn insert_derivative(
+        &self,
+        derivative: Derivative,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn derivative(
+        &self,
+        id: DerivativeId,
+    ) -> impl Future<Output = Result<Option<Derivative>, StoreError>> + Send;
+    fn derivatives_of(
+        &self,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Vec<Derivative>, StoreError>> + Send;
+    /// Derivatives with `node` among their direct parents.
+    fn children(&self, node: Node) -> impl Future<Output = Result<Vec<DerivativeId>, StoreError>> + Send;
+
+    /// The KEK version a rotation in progress is moving every subject key to, if any.
+    fn rotation_target(&self) -> impl Future<Output = Result<Option<KekVersion>, StoreError>> + Send;
+    fn set_rotation_target(
+        &self,
+        target: Option<KekVersion>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The time, for records. A port so tests are deterministic.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Timestamp(ms)
+    }
+}
+
+/// A clock stopped at one instant.
+#[derive(Clone, Copy, Debug)]
+pub struct FixedClock(pub Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}

@@ -1,0 +1,371 @@
+//! The use cases: create subjects, import and export scans, add derivatives, walk lineage,
+//! rotate the KEK, crypto-shred a subject. `fsck` lives in `fsck.rs`.
+//!
+//! Write ordering: a blob is stored (durably) before the metadata that refers to it is
+//! committed, and nothing is acknowledged before both. A crash therefore leaves either the
+//! whole object or nothing visible, plus at most an orphan blob that `fsck` removes.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::fmt;
+
+use facevault_crypto::{self as crypto, BlobContext, DataKey, Id, KeyContext, ObjectKind};
+use facevault_mesh::{FileFormat, Mesh, ReadOptions};
+
+use crate::error::VaultError;
+use crate::ids::{DerivativeId, Node, ScanId, SubjectId};
+use crate::model::{
+    BlobRef, Capture, Derivative, NewDerivative, Scan, Subject, SubjectDetails, SubjectRecord,
+};
+use crate::ports::{BlobStore, Clock, KeyProvider, MetadataStore};
+
+/// The vault: use cases over a metadata store, a blob store, a key provider and a clock.
+pub struct Vault<M, B, K, C> {
+    pub(crate) meta: M,
+    pub(crate) blobs: B,
+    pub(crate) keys: K,
+    pub(crate) clock: C,
+    pub(crate) id: Id,
+}
+
+impl<M, B, K, C> fmt::Debug for Vault<M, B, K, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vault").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+/// What a KEK rotation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RotationReport {
+    pub version: facevault_crypto::KekVersion,
+    /// Subject keys rewrapped by this call (a resumed rotation counts only the rest).
+    pub rewrapped: usize,
+}
+
+/// What a shred removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShredReport {
+    pub subject: SubjectId,
+    pub scans: usize,
+    pub derivatives: usize,
+    /// Blobs deleted now; the rest (if a delete failed) are orphans `fsck` removes. Either way
+    /// they are undecryptable: the subject's data key is gone.
+    pub blobs_deleted: usize,
+}
+
+const SUBJECT_DETAILS_VERSION: u32 = 1;
+const OBJECT_VERSION: u32 = 1;
+
+pub(crate) fn blob_ctx(
+    vault: Id,
+    subject: SubjectId,
+    object: Id,
+    kind: ObjectKind,
+    version: u32,
+) -> BlobContext {
+    BlobContext { vault, subject: subject.0, object, kind, version }
+}
+
+impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C> {
+    /// Open a vault over its stores, giving a new store a fresh vault id.
+    pub async fn open(meta: M, blobs: B, keys: K, clock: C) -> Result<Self, VaultError> {
+        let id = meta.vault_id_or_init(Id::random()?).await?;
+        Ok(Vault { meta, blobs, keys, clock, id })
+    }
+
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    pub fn metadata_store(&self) -> &M {
+        &self.meta
+    }
+
+    pub fn blob_store(&self) -> &B {
+        &self.blobs
+    }
+
+    pub fn key_provider(&self) -> &K {
+        &self.keys
+    }
+
+    fn key_ctx(&self, subject: SubjectId) -> KeyContext {
+        KeyContext { vault: self.id, subject: subject.0 }
+    }
+
+    /// A new subject with a fresh data key; its details are stored sealed.
+    pub async fn create_subject(&self, details: &SubjectDetails) -> Result<SubjectId, VaultError> {
+        let id = SubjectId(Id::random()?);
+        let key = DataKey::generate()?;
+        let wrapped_key = self.keys.wrap(&self.key_ctx(id), &key)?;
+        let json = zeroize::Zeroizing::new(
+            serde_json::to_vec(details)
+                .map_err(|e| VaultError::MalformedContent { object: id.0, reason: e.to_string() })?,
+        );
+        let ctx = blob_ctx(self.id, id, id.0, ObjectKind::SubjectDetails, SUBJECT_DETAILS_VERSION);
+        let sealed = crypto::seal_slice(&key, &ctx, &json)?;
+        let record = SubjectRecord {
+            id,
+            created_at: self.clock.now(),
+            wrapped_key,
+            details: sealed,
+            details_version: SUBJECT_DETAILS_VERSION,
+        };
+        self.meta.insert_subject(record).await?;
+        Ok(id)
+    }
+
+    async fn subject_record(&self, id: SubjectId) -> Result<SubjectRecord, VaultError> {
+        self.meta.subject(id).await?.ok_or(VaultError::UnknownSubject { id })
+    }
+
+    pub(crate) fn data_key(&self, record: &SubjectRecord) -> Result<DataKey, VaultError> {
+        Ok(self.keys.unwrap(&self.key_ctx(record.id), &record.wrapped_key)?)
+    }
+
+    pub(crate) fn open_details(
+        &self,
+        record: &SubjectRecord,
+        key: &DataKey,
+    ) -> Result<SubjectDetails, VaultError> {
+        let ctx =
+            blob_ctx(self.id, record.id, record.id.0, ObjectKind::SubjectDetails, record.details_version);
+        let json = zeroize::Zeroizing::new(crypto::open(key, &ctx, record.details.clone())?);
+        serde_json::from_slice(&json)
+            .map_err(|e| VaultError::MalformedContent { object: record.id.0, reason: e.to_string() })
+    }
+
+    /// A subject with its details decrypted.
+    pub async fn subject(&self, id: SubjectId) -> Result<Subject, VaultError> {
+        let record = self.subject_record(id).await?;
+        let details = self.open_details(&record, &self.data_key(&record)?)?;
+        Ok(Subject { id, created_at: record.created_at, details })
+    }
+
+    /// Every subject, details decrypted, oldest first.
+    pub async fn subjects(&self) -> Result<Vec<Subject>, VaultError> {
+        let mut out = Vec::new();
+        for record in self.meta.subjects().await? {
+            let details = self.open_details(&record, &self.data_key(&record)?)?;
+            out.push(Subject { id: record.id, created_at: record.created_at, details });
+        }
+        out.sort_by_key(|s| (s.created_at, s.id));
+        Ok(out)
+    }
+
+    /// Seal `content` for a new object of `subject` and store it; returns its blob reference.
+    async fn put_blob(
+        &self,
+        subject: &SubjectRecord,
+        object: Id,
+        kind: ObjectKind,
+        content: Vec<u8>,
+    ) -> Result<BlobRef, VaultError> {
+        let key = self.data_key(subject)?;
+        let sealed =
+            crypto::seal(&key, &blob_ctx(self.id, subject.id, object, kind, OBJECT_VERSION), content)?;
+        let len = sealed.len() as u64;
+        self.blobs.put(object, sealed).await?;
+        Ok(BlobRef { object, version: OBJECT_VERSION, len })
+    }
+
+    /// Fetch and open an object's blob. Fails naming the object if it was altered or swapped.
+    pub(crate) async fn get_blob(
+        &self,
+        subject: SubjectId,
+        kind: ObjectKind,
+        blob: BlobRef,
+    ) -> Result<Vec<u8>, VaultError> {
+        let record = self.subject_record(subject).await?;
+        let key = self.data_key(&record)?;
+        let sealed =
+            self.blobs.get(blob.object).await?.ok_or(VaultError::MissingBlob { object: blob.object })?;
+        Ok(crypto::open(&key, &blob_ctx(self.id, subject, blob.object, kind, blob.version), sealed)?)
+    }
+
+    /// Import a scan: the mesh is written as binary PLY, sealed under the subject's key and
+    /// stored before its metadata is committed. Returns only once both are durable.
+    pub async fn import_scan(
+        &self,
+        subject: SubjectId,
+        mesh: &Mesh,
+        capture: Capture,
+    ) -> Result<ScanId, VaultError> {
+        let record = self.subject_record(subject).await?;
+        let id = ScanId(Id::random()?);
+        // Room for the PLY (about 12 bytes a vertex, 13 a triangle) plus sealing overhead, so
+        // sealing happens in place without a second copy.
+        let estimate = 512 + mesh.heap_bytes() + mesh.triangle_count();
+        let mut ply = Vec::with_capacity(crypto::sealed_len(estimate).unwrap_or(estimate));
+        facevault_mesh::write(mesh, FileFormat::PlyBinaryLittleEndian, &mut ply)
+            .map_err(|e| VaultError::MalformedContent { object: id.0, reason: e.to_string() })?;
+        let blob = self.put_blob(&record, id.0, ObjectKind::Scan, ply).await?;
+        let scan = Scan {
+            id,
+            subject,
+            capture,
+            source_unit: mesh.source_unit().unit,
+            vertices: mesh.vertex_count() as u64,
+            triangles: mesh.triangle_count() as u64,
+            imported_at: self.clock.now(),
+            blob,
+        };
+        self.meta.insert_scan(scan).await?;
+        Ok(id)
+    }
+
+    pub async fn scan(&self, id: ScanId) -> Result<Scan, VaultError> {
+        self.meta.scan(id).await?.ok_or(VaultError::UnknownScan { id })
+    }
+
+    pub async fn scans_of(&self, subject: SubjectId) -> Result<Vec<Scan>, VaultError> {
+        self.subject_record(subject).await?;
+        Ok(self.meta.scans_of(subject).await?)
+    }
+
+    /// A scan's mesh as the binary PLY stored (decrypted only after every tag verified).
+    pub async fn scan_ply(&self, id: ScanId) -> Result<Vec<u8>, VaultError> {
+        let scan = self.scan(id).await?;
+        self.get_blob(scan.subject, ObjectKind::Scan, scan.blob).await
+    }
+
+    /// A scan's mesh, decrypted and parsed.
+    pub async fn scan_mesh(&self, id: ScanId) -> Result<Mesh, VaultError> {
+        let ply = self.scan_ply(id).await?;
+        let imported = facevault_mesh::read(&ply, &ReadOptions::default())
+            .map_err(|e| VaultError::MalformedContent { object: id.0, reason: e.to_string() })?;
+        Ok(imported.mesh)
+    }
+
+    async fn subject_of(&self, node: Node) -> Result<SubjectId, VaultError> {
+        match node {
+            Node::Scan(id) => Ok(self.scan(id).await?.subject),
+            Node::Derivative(id) => Ok(self.derivative(id).await?.subject),
+        }
+    }
+
+    /// Store a derivative of one subject's scans or derivatives, with its lineage.
+    pub async fn add_derivative(&self, new: NewDerivative) -> Result<DerivativeId, VaultError> {
+        let NewDerivative { kind, producer, parameters, parents, content } = new;
+        let first = *parents.first().ok_or(VaultError::NoParents)?;
+        let subject = self.subject_of(first).await?;
+        for &parent in &parents[1..] {
+            if self.subject_of(parent).await? != subject {
+                return Err(VaultError::ParentOfOtherSubject { parent });
+            }
+        }
+        let record = self.subject_record(subject).await?;
+        let id = DerivativeId(Id::random()?);
+        let blob = self.put_blob(&record, id.0, ObjectKind::Derivative, content).await?;
+        let derivative = Derivative {
+            id,
+            subject,
+            kind,
+            producer,
+            parameters: parameters.to_string(),
+            parents,
+            created_at: self.clock.now(),
+            blob,
+        };
+        self.meta.insert_derivative(derivative).await?;
+        Ok(id)
+    }
+
+    pub async fn derivative(&self, id: DerivativeId) -> Result<Derivative, VaultError> {
+        self.meta.derivative(id).await?.ok_or(VaultError::UnknownDerivative { id })
+    }
+
+    /// A derivative's content, decrypted.
+    pub async fn derivative_content(&self, id: DerivativeId) -> Result<Vec<u8>, VaultError> {
+        let d = self.derivative(id).await?;
+        self.get_blob(d.subject, ObjectKind::Derivative, d.blob).await
+    }
+
+    /// Every derivative that came from `node`, transitively, in breadth-first order.
+    pub async fn descendants(&self, node: Node) -> Result<Vec<DerivativeId>, VaultError> {
+        self.subject_of(node).await?;
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        let mut queue = VecDeque::from([node]);
+        while let Some(n) = queue.pop_front() {
+            for child in self.meta.children(n).await? {
+                if seen.insert(child) {
+                    out.push(child);
+                    queue.push_back(Node::Derivative(child));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Everything `node` came from, transitively (scans and derivatives), breadth-first.
+    pub async fn ancestors(&self, node: Node) -> Result<Vec<Node>, VaultError> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        let mut queue = VecDeque::from([node]);
+        while let Some(n) = queue.pop_front() {
+            let parents = match n {
+                Node::Scan(id) => {
+                    self.scan(id).await?;
+                    Vec::new()
+                }
+                Node::Derivative(id) => self.derivative(id).await?.parents,
+            };
+            for p in parents {
+                if seen.insert(p) {
+                    out.push(p);
+                    queue.push_back(p);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Make a new KEK version current and rewrap every subject key under it. Blobs are not
+    /// touched. If interrupted, [`Vault::finish_rotation`] completes it.
+    pub async fn rotate_kek(&self) -> Result<RotationReport, VaultError> {
+        self.keys.rotate()?;
+        self.finish_rotation().await
+    }
+
+    /// Rewrap every subject key not yet under the key provider's current KEK version, then
+    /// clear the rotation marker. Idempotent: it resumes an interrupted rotation, and also
+    /// completes one the operator started outside FaceVault (a new `FACEVAULT_KEK` entry).
+    pub async fn finish_rotation(&self) -> Result<RotationReport, VaultError> {
+        let version = self.keys.current_version()?;
+        self.meta.set_rotation_target(Some(version)).await?;
+        let mut rewrapped = 0;
+        for record in self.meta.subjects().await? {
+            if record.wrapped_key.kek_version() == version {
+                continue;
+            }
+            let new = self.keys.rewrap(&self.key_ctx(record.id), &record.wrapped_key)?;
+            // A subject shredded meanwhile simply stays gone.
+            if self.meta.replace_wrapped_key(record.id, record.wrapped_key.kek_version(), new).await? {
+                rewrapped += 1;
+            }
+        }
+        self.meta.set_rotation_target(None).await?;
+        Ok(RotationReport { version, rewrapped })
+    }
+
+    /// Crypto-shred a subject: one metadata transaction destroys its wrapped data key, its
+    /// details and every scan and derivative record; then its blobs are deleted. From the
+    /// commit on, every blob of the subject, in any copy or backup, is undecryptable.
+    pub async fn shred_subject(&self, subject: SubjectId) -> Result<ShredReport, VaultError> {
+        let removed =
+            self.meta.shred_subject(subject).await?.ok_or(VaultError::UnknownSubject { id: subject })?;
+        let mut blobs_deleted = 0;
+        for object in &removed.blobs {
+            // A failed delete leaves an orphan of ciphertext without a key; fsck removes it.
+            if self.blobs.delete(*object).await.is_ok() {
+                blobs_deleted += 1;
+            }
+        }
+        Ok(ShredReport {
+            subject,
+            scans: removed.scans.len(),
+            derivatives: removed.derivatives.len(),
+            blobs_deleted,
+        })
+    }
+}
