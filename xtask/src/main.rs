@@ -1,1 +1,117 @@
-fn main() {}
+//! Dev tooling: `cargo xtask <task>`. Tasks: ci, test, bench mesh, fuzz.
+//!
+//! Everything a fresh machine needs for the test suite (the Python venv with the peer tools,
+//! the libusb that Open3D loads) is installed here, so the README's test command works on a
+//! clean clone.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+mod bench;
+mod fuzz;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["ci"] => ci(),
+        ["test"] => test(),
+        ["bench", "mesh", rest @ ..] => bench::mesh(rest),
+        ["bench-read-child", file] => bench::read_child(Path::new(file)),
+        ["fuzz", rest @ ..] => fuzz::run(rest),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <task>\n\
+                 \n  ci                 fmt check, clippy, then the whole test suite\
+                 \n  test               the whole test suite: cargo tests, then the interop tests\
+                 \n  bench mesh [--vertices N] [--runs R]\
+                 \n                     read one binary PLY with FaceVault, Open3D and trimesh\
+                 \n  fuzz [--seconds S] [TARGET...]\
+                 \n                     run the cargo-fuzz targets, print execs/s and coverage"
+            );
+            bail!("unknown task {:?}", args.join(" "))
+        }
+    }
+}
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Run a command from the workspace root, failing on a non-zero exit.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {}", show(cmd));
+    let status = cmd.current_dir(root()).status().with_context(|| format!("starting {}", show(cmd)))?;
+    if !status.success() {
+        bail!("{} failed: {status}", show(cmd));
+    }
+    Ok(())
+}
+
+fn show(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program().to_string_lossy().into_owned())
+        .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn cargo() -> Command {
+    Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn ci() -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    test()
+}
+
+fn test() -> Result<()> {
+    run(cargo().args(["test", "--workspace"]))?;
+    run(cargo().args(["build", "--release", "-p", "facevault"]))?;
+    let py = venv()?;
+    run(Command::new(py)
+        .args(["-m", "pytest", "-q", "tests/interop"])
+        .env("FACEVAULT_BIN", root().join("target/release/facevault")))
+}
+
+/// The Python venv with the peer tools (trimesh, Open3D, pytest), created on first use.
+pub fn venv() -> Result<PathBuf> {
+    let dir = root().join("target/venv");
+    let py = dir.join("bin/python");
+    let reqs = root().join("tests/interop/requirements.txt");
+    let stamp = dir.join("requirements.installed");
+    let wanted = std::fs::read_to_string(&reqs)?;
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+        ensure_libusb()?;
+        if !py.exists() {
+            run(Command::new("python3").args(["-m", "venv"]).arg(&dir))?;
+        }
+        run(Command::new(&py)
+            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "-r"])
+            .arg(&reqs))?;
+        std::fs::write(&stamp, wanted)?;
+    }
+    Ok(py)
+}
+
+/// Open3D's wheel links libusb-1.0; Debian images don't always ship it.
+fn ensure_libusb() -> Result<()> {
+    let present = [
+        "/usr/lib/x86_64-linux-gnu/libusb-1.0.so.0",
+        "/usr/lib/aarch64-linux-gnu/libusb-1.0.so.0",
+        "/lib/x86_64-linux-gnu/libusb-1.0.so.0",
+    ]
+    .iter()
+    .any(|p| Path::new(p).exists());
+    if present {
+        return Ok(());
+    }
+    eprintln!("libusb-1.0 is missing (Open3D needs it); installing it with apt-get");
+    run(Command::new("apt-get").arg("update").arg("-qq"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "libusb-1.0-0"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}

@@ -1,1 +1,41 @@
-fn main() {}
+//! The `facevault` binary: the command line over the FaceVault crates.
+//!
+//! Only this crate touches the file system on behalf of the mesh crate: it opens files, hands
+//! their bytes to the readers, and names the file in every error it prints.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+#[derive(Debug, Parser)]
+#[command(name = "facevault", version, about = "3D face scans: analysis and governance inside the clinic")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read, inspect and convert mesh files (PLY, OBJ, STL).
+    #[command(subcommand)]
+    Mesh(cmd::mesh::MeshCommand),
+    /// Write sample scans to a folder and inspect each one: a first look at FaceVault.
+    Demo(cmd::demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Mesh(c) => cmd::mesh::run(c),
+        Command::Demo(a) => cmd::demo::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(e.downcast_ref::<cmd::Failure>().map_or(1, |f| f.exit_code()))
+        }
+    }
+}
