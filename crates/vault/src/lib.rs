@@ -18,6 +18,7 @@ mod model;
 mod ports;
 mod vault;
 
+pub mod conformance;
 pub mod fault;
 pub mod memory;
 

@@ -1,0 +1,175 @@
+//! The one suite every adapter of a port must pass, so the in-memory, SQLite, PostgreSQL,
+//! file-system and S3 adapters behave alike. Each check returns what went wrong instead of
+//! panicking; an adapter's test calls it on a fresh, empty store.
+
+use facevault_crypto::{Id, KekVersion, WrappedKey, WRAPPED_KEY_LEN};
+use facevault_mesh::Unit;
+
+use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
+use crate::model::{BlobRef, Capture, Derivative, DerivativeKind, Purpose, Scan, SubjectRecord};
+use crate::ports::{BlobStore, MetadataStore};
+
+fn ensure(ok: bool, what: &str) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(what.to_string())
+    }
+}
+
+fn id(n: u8) -> Id {
+    Id::from_bytes([n; 16])
+}
+
+/// A blob store: put, get, overwrite, list, delete (idempotent), missing blobs.
+pub async fn blob_store<B: BlobStore>(store: &B) -> Result<(), String> {
+    let e = |e: crate::StoreError| e.to_string();
+    ensure(store.list().await.map_err(e)?.is_empty(), "a fresh store lists nothing")?;
+    ensure(store.get(id(1)).await.map_err(e)?.is_none(), "a missing blob is None")?;
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    store.put(id(1), b"one".to_vec()).await.map_err(e)?;
+    store.put(id(2), big.clone()).await.map_err(e)?;
+    store.put(id(3), Vec::new()).await.map_err(e)?;
+    ensure(
+        store.get(id(1)).await.map_err(e)?.as_deref() == Some(&b"one"[..]),
+        "get returns what put stored",
+    )?;
+    ensure(store.get(id(2)).await.map_err(e)? == Some(big), "a large blob comes back whole")?;
+    ensure(store.get(id(3)).await.map_err(e)? == Some(Vec::new()), "an empty blob is not a missing one")?;
+    store.put(id(1), b"uno".to_vec()).await.map_err(e)?;
+    ensure(store.get(id(1)).await.map_err(e)?.as_deref() == Some(&b"uno"[..]), "put replaces")?;
+    let mut listed = store.list().await.map_err(e)?;
+    listed.sort();
+    ensure(listed == vec![id(1), id(2), id(3)], "list names every blob once")?;
+    store.delete(id(2)).await.map_err(e)?;
+    store.delete(id(2)).await.map_err(e)?;
+    store.delete(id(9)).await.map_err(e)?;
+    ensure(store.get(id(2)).await.map_err(e)?.is_none(), "a deleted blob is gone")?;
+    ensure(store.list().await.map_err(e)?.len() == 2, "list forgets deleted blobs")?;
+    Ok(())
+}
+
+fn wrapped(version: u32, fill: u8) -> Result<WrappedKey, String> {
+    let mut b = [fill; WRAPPED_KEY_LEN];
+    b[0] = 1;
+    WrappedKey::from_parts(KekVersion(version), &b).map_err(|e| e.to_string())
+}
+
+fn subject(n: u8) -> Result<SubjectRecord, String> {
+    Ok(SubjectRecord {
+        id: SubjectId(id(n)),
+        created_at: Timestamp(1_000 + i64::from(n)),
+        wrapped_key: wrapped(1, n)?,
+        details: vec![n; 70],
+        details_version: 1,
+    })
+}
+
+fn scan(n: u8, of: u8) -> Scan {
+    Scan {
+        id: ScanId(id(n)),
+        subject: SubjectId(id(of)),
+        capture: Capture {
+            device: "Vectra H2".into(),
+            captured_on: "2025-06-01".into(),
+            purpose: Purpose("surgical planning".into()),
+        },
+        source_unit: Unit::Centimetre,
+        vertices: 860_000,
+        triangles: 1_700_000,
+        imported_at: Timestamp(2_000),
+        blob: BlobRef { object: id(n), version: 1, len: 123_456_789 },
+    }
+}
+
+fn derivative(n: u8, of: u8, parents: Vec<Node>) -> Derivative {
+    Derivative {
+        id: DerivativeId(id(n)),
+        subject: SubjectId(id(of)),
+        kind: DerivativeKind::Render,
+        producer: "facevault-analysis 0.1".into(),
+        parameters: r#"{"view":"front"}"#.into(),
+        parents,
+        created_at: Timestamp(3_000),
+        blob: BlobRef { object: id(n), version: 1, len: 42 },
+    }
+}
+
+/// A metadata store: identity, subjects, CAS on wrapped keys, scans, derivatives and lineage,
+/// referential rules, shredding and the rotation marker.
+pub async fn metadata_store<M: MetadataStore>(store: &M) -> Result<(), String> {
+    let e = |e: crate::StoreError| e.to_string();
+    ensure(store.vault_id_or_init(id(0xaa)).await.map_err(e)? == id(0xaa), "the first id is kept")?;
+    ensure(store.vault_id_or_init(id(0xbb)).await.map_err(e)? == id(0xaa), "the vault id never changes")?;
+    let (a, b) = (subject(1)?, subject(2)?);
+    store.insert_subject(a.clone()).await.map_err(e)?;
+    store.insert_subject(b.clone()).await.map_err(e)?;
+    ensure(store.insert_subject(a.clone()).await.is_err(), "a duplicate subject is refused")?;
+    ensure(store.subject(a.id).await.map_err(e)? == Some(a.clone()), "a subject reads back exactly")?;
+    ensure(store.subject(SubjectId(id(9))).await.map_err(e)?.is_none(), "a missing subject is None")?;
+    ensure(store.subjects().await.map_err(e)?.len() == 2, "subjects lists both")?;
+
+    ensure(store.insert_scan(scan(10, 9)).await.is_err(), "a scan of a missing subject is refused")?;
+    store.insert_scan(scan(10, 1)).await.map_err(e)?;
+    store.insert_scan(scan(11, 1)).await.map_err(e)?;
+    store.insert_scan(scan(12, 2)).await.map_err(e)?;
+    ensure(store.insert_scan(scan(10, 1)).await.is_err(), "a duplicate scan is refused")?;
+    ensure(store.scan(ScanId(id(10))).await.map_err(e)? == Some(scan(10, 1)), "a scan reads back exactly")?;
+    ensure(store.scans_of(a.id).await.map_err(e)?.len() == 2, "scans_of lists the subject's scans")?;
+
+    let s10 = Node::Scan(ScanId(id(10)));
+    let d20 = derivative(20, 1, vec![s10]);
+    let d21 = derivative(21, 1, vec![Node::Derivative(DerivativeId(id(20))), Node::Scan(ScanId(id(11)))]);
+    ensure(
+        store.insert_derivative(derivative(22, 1, vec![Node::Scan(ScanId(id(77)))])).await.is_err(),
+        "a derivative of a missing parent is refused",
+    )?;
+    store.insert_derivative(d20.clone()).await.map_err(e)?;
+    store.insert_derivative(d21.clone()).await.map_err(e)?;
+    store.insert_derivative(derivative(23, 2, vec![Node::Scan(ScanId(id(12)))])).await.map_err(e)?;
+    ensure(
+        store.derivative(d21.id).await.map_err(e)? == Some(d21.clone()),
+        "a derivative reads back exactly",
+    )?;
+    ensure(store.derivatives_of(a.id).await.map_err(e)?.len() == 2, "derivatives_of lists the subject's")?;
+    ensure(store.children(s10).await.map_err(e)? == vec![d20.id], "children of a scan")?;
+    ensure(
+        store.children(Node::Derivative(d20.id)).await.map_err(e)? == vec![d21.id],
+        "children of a derivative",
+    )?;
+
+    let new_key = wrapped(2, 0x77)?;
+    ensure(
+        !store.replace_wrapped_key(a.id, KekVersion(5), new_key.clone()).await.map_err(e)?,
+        "a stale compare-and-swap does nothing",
+    )?;
+    ensure(
+        store.replace_wrapped_key(a.id, KekVersion(1), new_key.clone()).await.map_err(e)?,
+        "CAS succeeds",
+    )?;
+    ensure(
+        store.subject(a.id).await.map_err(e)?.map(|s| s.wrapped_key) == Some(new_key),
+        "the new wrapped key is stored",
+    )?;
+
+    ensure(store.rotation_target().await.map_err(e)?.is_none(), "no rotation at first")?;
+    store.set_rotation_target(Some(KekVersion(2))).await.map_err(e)?;
+    ensure(store.rotation_target().await.map_err(e)? == Some(KekVersion(2)), "the marker is stored")?;
+    store.set_rotation_target(None).await.map_err(e)?;
+    ensure(store.rotation_target().await.map_err(e)?.is_none(), "the marker clears")?;
+
+    let removed = store.shred_subject(a.id).await.map_err(e)?.ok_or("shred finds the subject")?;
+    let mut blobs = removed.blobs.clone();
+    blobs.sort();
+    ensure(blobs == vec![id(10), id(11), id(20), id(21)], "shred returns every blob of the subject")?;
+    ensure(removed.scans.len() == 2 && removed.derivatives.len() == 2, "shred counts scans and derivatives")?;
+    ensure(store.subject(a.id).await.map_err(e)?.is_none(), "the shredded subject is gone")?;
+    ensure(store.scan(ScanId(id(10))).await.map_err(e)?.is_none(), "its scans are gone")?;
+    ensure(store.derivative(d20.id).await.map_err(e)?.is_none(), "its derivatives are gone")?;
+    ensure(store.children(s10).await.map_err(e)?.is_empty(), "its lineage is gone")?;
+    ensure(store.shred_subject(a.id).await.map_err(e)?.is_none(), "a second shred finds nothing")?;
+    ensure(store.subject(b.id).await.map_err(e)? == Some(b), "the other subject is untouched")?;
+    ensure(store.scans_of(SubjectId(id(2))).await.map_err(e)?.len() == 1, "the other subject's scans stay")?;
+    ensure(store.derivatives_of(SubjectId(id(2))).await.map_err(e)?.len() == 1, "and its derivatives")?;
+    Ok(())
+}
