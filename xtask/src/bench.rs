@@ -84,6 +84,8 @@ pub fn mesh(args: &[&str]) -> Result<()> {
         secs.sort_by(f64::total_cmp);
         let median = secs[secs.len() / 2];
         let peak = runs.iter().map(|r| r.peak_delta_bytes).fold(0.0, f64::max);
+        let all: Vec<String> = secs.iter().map(|s| format!("{:.1}", s * 1e3)).collect();
+        println!("{name:<10} runs (ms, sorted): {}", all.join(" "));
         results.push((*name, median, peak, runs));
     }
     let fv = &results[0];

@@ -489,6 +489,13 @@ impl VertexSink {
         }
     }
 
+    /// The byte offsets of x, y, z when they are all float and no other attribute is kept.
+    fn f32_positions_only(&self) -> Option<[usize; 3]> {
+        let l = &self.layout;
+        let only = l.normal.is_none() && l.color.is_none() && l.uv.is_none();
+        (only && l.pos.iter().all(|f| f.ty == Scalar::F32)).then(|| l.pos.map(|f| f.off))
+    }
+
     /// Append vertex `v`, whose values `get` decodes.
     #[inline(always)]
     fn push(&mut self, v: u64, get: impl Fn(Field) -> f64) -> Result<(), ErrorKind> {
@@ -875,9 +882,23 @@ fn read_vertices_binary<R: BufRead>(
         }
         let avail = r.avail();
         let k = ((avail.len() / size) as u64).min(el.count - v) as usize;
-        for (j, rec) in avail.get(..k * size).unwrap_or_default().chunks_exact(size).enumerate() {
-            sink.push(v + j as u64, |f| get_f64(rec.get(f.off..).unwrap_or_default(), f.ty, big))
-                .map_err(|kind| fail(Location::Byte(start + (j * size) as u64), kind))?;
+        let records = avail.get(..k * size).unwrap_or_default();
+        if let Some(offsets) = sink.f32_positions_only() {
+            // The layout nearly every scanner writes: float positions and nothing else kept.
+            let decoded = if big {
+                push_f32_positions::<true>(&mut sink.positions, records, size, offsets)
+            } else {
+                push_f32_positions::<false>(&mut sink.positions, records, size, offsets)
+            };
+            if let Err(j) = decoded {
+                let kind = ErrorKind::NonFinite { vertex: v + j as u64, what: "position" };
+                return Err(fail(Location::Byte(start + (j * size) as u64), kind));
+            }
+        } else {
+            for (j, rec) in records.chunks_exact(size).enumerate() {
+                sink.push(v + j as u64, |f| get_f64(rec.get(f.off..).unwrap_or_default(), f.ty, big))
+                    .map_err(|kind| fail(Location::Byte(start + (j * size) as u64), kind))?;
+            }
         }
         r.advance(k * size);
         v += k as u64;
@@ -909,6 +930,20 @@ fn read_faces_binary<R: BufRead>(
             let vertices = faces.vertices;
             let avail = r.avail();
             let mut p = 0;
+            if ct == Scalar::U8 && matches!(it, Scalar::I32 | Scalar::U32) {
+                // The layout nearly every writer uses: uchar 3 then three 32-bit indices.
+                let limit = ((avail.len() / triangle) as u64).min(el.count - f) as usize;
+                let records = avail.get(..limit * triangle).unwrap_or_default();
+                let n = if big {
+                    push_u8_i32_triangles::<true>(&mut faces.triangles, records, vertices)
+                } else {
+                    push_u8_i32_triangles::<false>(&mut faces.triangles, records, vertices)
+                };
+                p = n * triangle;
+                f += n as u64;
+                // The record that stopped the fast loop (a polygon, or a bad index) is taken
+                // below, by the general path, which reports it precisely.
+            }
             while f < el.count {
                 let Some(rec) = avail.get(p..p + triangle) else { break };
                 if get_i64(rec, ct, big) != 3 {
@@ -935,6 +970,65 @@ fn read_faces_binary<R: BufRead>(
         f += 1;
     }
     Ok(())
+}
+
+/// Decode float x, y, z at `offsets` from every `size`-byte record, appending to `out`.
+/// `Err(j)` names the first record with a non-finite coordinate.
+#[inline(never)]
+fn push_f32_positions<const BIG: bool>(
+    out: &mut Vec<[f32; 3]>,
+    records: &[u8],
+    size: usize,
+    offsets: [usize; 3],
+) -> Result<(), usize> {
+    let f32_at = |rec: &[u8], o: usize| -> f32 {
+        let b: [u8; 4] = rec.get(o..o + 4).and_then(|b| b.try_into().ok()).unwrap_or([0xff; 4]);
+        if BIG {
+            f32::from_be_bytes(b)
+        } else {
+            f32::from_le_bytes(b)
+        }
+    };
+    for (j, rec) in records.chunks_exact(size).enumerate() {
+        let p = [f32_at(rec, offsets[0]), f32_at(rec, offsets[1]), f32_at(rec, offsets[2])];
+        if !(p[0].is_finite() & p[1].is_finite() & p[2].is_finite()) {
+            return Err(j);
+        }
+        out.push(p);
+    }
+    Ok(())
+}
+
+/// Decode consecutive 13-byte `uchar 3, int a, int b, int c` records, appending triangles to
+/// `out`, and stop at the first record that is not a triangle or has an index outside
+/// `0..vertices`. Returns how many records were taken.
+#[inline(never)]
+fn push_u8_i32_triangles<const BIG: bool>(out: &mut Vec<[u32; 3]>, records: &[u8], vertices: u64) -> usize {
+    let limit = u32::try_from(vertices).unwrap_or(u32::MAX);
+    let u32_at = |b: &[u8]| -> u32 {
+        let b: [u8; 4] = b.try_into().unwrap_or([0xff; 4]);
+        if BIG {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let mut n = 0;
+    for rec in records.chunks_exact(13) {
+        let (Some(&3), Some(a), Some(b), Some(c)) =
+            (rec.first(), rec.get(1..5), rec.get(5..9), rec.get(9..13))
+        else {
+            break;
+        };
+        // Negative i32 indices become huge u32 values, so one comparison checks both ends.
+        let t = [u32_at(a), u32_at(b), u32_at(c)];
+        if (t[0] >= limit) | (t[1] >= limit) | (t[2] >= limit) {
+            break;
+        }
+        out.push(t);
+        n += 1;
+    }
+    n
 }
 
 fn skip_element_binary<R: BufRead>(r: &mut BinReader<'_, R>, plan: &Plan) -> Result<(), ReadError> {

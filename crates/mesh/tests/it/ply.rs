@@ -559,7 +559,10 @@ fn bad_headers() {
         expect!["bad-header at byte 38: bad header: the header has no `format` line"],
     );
     bad("ply\nformat ascii 1.0\nelement vertex 0\nproperty float x\nproperty float y\nproperty float z\nelement face 0\nproperty list uchar float vertex_indices\nend_header\n", expect!["bad-header at byte 89: bad header: face `vertex_indices` is not a list of integers"]);
-    bad("ply\nformat ascii 1.0\n", expect!["truncated at byte 21: the input ends early, while reading the header (no `end_header` yet)"]);
+    bad(
+        "ply\nformat ascii 1.0\n",
+        expect!["truncated at byte 21: the input ends early, while reading the header (no `end_header` yet)"],
+    );
     let endless = format!("ply\nformat ascii 1.0\n{}", "comment hello\n".repeat(2000));
     bad(
         &endless,
@@ -746,4 +749,68 @@ fn ascii_number_and_token_errors() {
         "0 0 0\n1 0 0\n0 1 0\n3 0 1 2 7\n",
         expect!["inconsistent at line 13: face 0 has more values than the header declares"],
     );
+}
+
+#[test]
+fn fast_paths_hand_over_to_the_general_path_and_back() {
+    // Float positions and uchar/int triangles take the specialised decoders; a quad and a bad
+    // index in the middle of a long run must be handled exactly as the general path would.
+    let n = 12_000u32;
+    for big in [false, true] {
+        let fmt = if big { "binary_big_endian" } else { "binary_little_endian" };
+        let faces = n - 2;
+        let header = format!(
+            "ply\nformat {fmt} 1.0\ncomment unit mm\nelement vertex {n}\nproperty float x\nproperty float y\n\
+             property float z\nelement face {faces}\nproperty list uchar int vertex_indices\nend_header\n"
+        );
+        let mut bytes = header.into_bytes();
+        let f32b = |v: f32| if big { v.to_be_bytes() } else { v.to_le_bytes() };
+        let i32b = |v: i32| if big { v.to_be_bytes() } else { v.to_le_bytes() };
+        for i in 0..n {
+            for c in [i as f32, (i % 7) as f32, -0.25 * i as f32] {
+                bytes.extend_from_slice(&f32b(c));
+            }
+        }
+        let quad_at = 5_000;
+        let mut face_offsets = Vec::new();
+        for f in 0..faces {
+            face_offsets.push(bytes.len());
+            let i = f as i32;
+            if f == quad_at {
+                bytes.push(4);
+                for v in [i, i + 1, i + 2, 0] {
+                    bytes.extend_from_slice(&i32b(v));
+                }
+            } else {
+                bytes.push(3);
+                for v in [i, i + 1, i + 2] {
+                    bytes.extend_from_slice(&i32b(v));
+                }
+            }
+        }
+        let back = read(&bytes, &mm()).unwrap();
+        assert_eq!(back.mesh.triangle_count(), faces as usize + 1, "{fmt}");
+        assert_eq!(back.mesh.triangles()[quad_at as usize + 1], [quad_at, quad_at + 2, 0], "{fmt}");
+        assert_eq!(back.mesh.triangles()[quad_at as usize + 2], [quad_at + 1, quad_at + 2, quad_at + 3]);
+        assert_eq!(back.mesh.positions()[11_999], [11_999.0, (11_999 % 7) as f32, -0.25 * 11_999.0]);
+
+        // A negative index late in the run names its face and that face's byte offset.
+        let bad_face = 9_876usize;
+        let mut broken = bytes.clone();
+        let at = face_offsets[bad_face] + 5;
+        broken[at..at + 4].copy_from_slice(&i32b(-7));
+        let e = read(&broken, &mm()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadIndex { face: bad_face as u64, index: -7, vertices: n as u64 });
+        assert_eq!(e.at, Location::Byte(face_offsets[bad_face] as u64), "{fmt}");
+
+        // A NaN late in the vertex run names its vertex and byte offset.
+        let bad_vertex = 10_001usize;
+        let vstart = face_offsets[0] - 12 * n as usize;
+        let mut broken = bytes.clone();
+        let at = vstart + 12 * bad_vertex + 4;
+        broken[at..at + 4].copy_from_slice(&f32b(f32::NAN));
+        let e = read(&broken, &mm()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NonFinite { vertex: bad_vertex as u64, what: "position" });
+        assert_eq!(e.at, Location::Byte((vstart + 12 * bad_vertex) as u64), "{fmt}");
+    }
 }
