@@ -1,0 +1,26 @@
+//! Clinical analysis of face scans: rigid registration of two scans, signed surface distance
+//! maps, the mid-sagittal plane and asymmetry maps, and heatmap renders to PNG.
+//!
+//! For most cases: [`compare`] a pre-op and a post-op scan, or [`symmetry`] of one scan, then
+//! [`render::render_map`] the per-vertex map to a PNG for a report. Every result carries the
+//! parameters used and the software version, and serialises to JSON.
+//!
+//! This crate is pure computation: it does no file-system or network I/O and knows nothing of
+//! the CLI, SQL or HTTP. Meshes come in as [`facevault_mesh::Mesh`] values in millimetres.
+#![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Small matrix code reads best with index loops.
+#![allow(clippy::needless_range_loop)]
+
+mod error;
+pub mod geom;
+mod register;
+pub mod surface;
+
+pub use error::AnalysisError;
+pub use geom::{Plane, Transform};
+pub use register::{register, RegisterOptions, Registration};
+pub use surface::{Closest, Surface};
+
+/// The version of this software, recorded in every result.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

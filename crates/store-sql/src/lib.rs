@@ -1,0 +1,488 @@
+//! Metadata store adapters for FaceVault's `MetadataStore` port: SQLite through sqlx today,
+//! PostgreSQL later with the same port and its own migrations.
+//!
+//! For most cases: [`SqlStore::open_sqlite`] on the vault's database file. The schema lives in
+//! `migrations/sqlite/` (append-only) and is applied on open. Queries are written in portable
+//! SQL (`ON CONFLICT`, no `WITHOUT ROWID`, no `AUTOINCREMENT`), so the PostgreSQL adapter can
+//! share them. The store only ever holds wrapped keys and sealed details: no identifying byte
+//! and no key in plaintext.
+//!
+//! Needs a tokio runtime (sqlx's). SQLite settings, and why: WAL with `synchronous = FULL` (a
+//! commit is durable when it returns, which the vault's write ordering relies on),
+//! `secure_delete = ON` and a WAL checkpoint after a shred (a shredded wrapped key is
+//! overwritten in the file, not left in free pages), foreign keys on, file mode 0600.
+#![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use facevault_crypto::{Id, KekVersion, WrappedKey};
+use facevault_vault::{
+    BlobRef, Capture, Derivative, DerivativeId, DerivativeKind, MetadataStore, Node, Purpose, Scan, ScanId,
+    ShredRecord, StoreError, SubjectId, SubjectRecord, Timestamp,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// A metadata store in a SQL database.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn unavailable(op: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| StoreError::Unavailable { op, message: e.to_string() }
+}
+
+fn corrupt(what: impl Into<String>) -> StoreError {
+    StoreError::Corrupt { what: what.into() }
+}
+
+/// Map a failed insert: a constraint violation is a conflict, anything else the store failing.
+fn insert_err(op: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() || d.is_foreign_key_violation() => {
+            StoreError::Conflict { op, what: d.message().to_string() }
+        }
+        _ => StoreError::Unavailable { op, message: e.to_string() },
+    }
+}
+
+fn parse_id(row: &SqliteRow, col: &str) -> Result<Id, StoreError> {
+    let s: String = row.try_get(col).map_err(|e| corrupt(format!("column {col}: {e}")))?;
+    s.parse().map_err(|_| corrupt(format!("column {col} is not an id")))
+}
+
+fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+    row: &'r SqliteRow,
+    col: &str,
+) -> Result<T, StoreError> {
+    row.try_get(col).map_err(|e| corrupt(format!("column {col}: {e}")))
+}
+
+fn u64_of(row: &SqliteRow, col: &str) -> Result<u64, StoreError> {
+    u64::try_from(get::<i64>(row, col)?).map_err(|_| corrupt(format!("column {col} is negative")))
+}
+
+fn u32_of(row: &SqliteRow, col: &str) -> Result<u32, StoreError> {
+    u32::try_from(get::<i64>(row, col)?).map_err(|_| corrupt(format!("column {col} is out of range")))
+}
+
+fn i64_of(v: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Conflict { op: "insert", what: format!("{what} too large") })
+}
+
+fn blob_of(row: &SqliteRow) -> Result<BlobRef, StoreError> {
+    Ok(BlobRef {
+        object: parse_id(row, "blob_object")?,
+        version: u32_of(row, "blob_version")?,
+        len: u64_of(row, "blob_len")?,
+    })
+}
+
+fn subject_of(row: &SqliteRow) -> Result<SubjectRecord, StoreError> {
+    let version = KekVersion(u32_of(row, "kek_version")?);
+    let wrapped: Vec<u8> = get(row, "wrapped_key")?;
+    Ok(SubjectRecord {
+        id: SubjectId(parse_id(row, "id")?),
+        created_at: Timestamp(get(row, "created_at")?),
+        wrapped_key: WrappedKey::from_parts(version, &wrapped).map_err(|e| corrupt(e.to_string()))?,
+        details: get(row, "details")?,
+        details_version: u32_of(row, "details_version")?,
+    })
+}
+
+fn scan_of(row: &SqliteRow) -> Result<Scan, StoreError> {
+    let unit: String = get(row, "source_unit")?;
+    Ok(Scan {
+        id: ScanId(parse_id(row, "id")?),
+        subject: SubjectId(parse_id(row, "subject_id")?),
+        capture: Capture {
+            device: get(row, "device")?,
+            captured_on: get(row, "captured_on")?,
+            purpose: Purpose(get(row, "purpose")?),
+        },
+        source_unit: facevault_mesh::Unit::from_str(&unit).map_err(corrupt)?,
+        vertices: u64_of(row, "vertices")?,
+        triangles: u64_of(row, "triangles")?,
+        imported_at: Timestamp(get(row, "imported_at")?),
+        blob: blob_of(row)?,
+    })
+}
+
+fn node_of(kind: &str, id: Id) -> Result<Node, StoreError> {
+    match kind {
+        "scan" => Ok(Node::Scan(ScanId(id))),
+        "derivative" => Ok(Node::Derivative(DerivativeId(id))),
+        other => Err(corrupt(format!("lineage parent kind {other:?}"))),
+    }
+}
+
+fn node_parts(node: Node) -> (&'static str, String) {
+    match node {
+        Node::Scan(s) => ("scan", s.to_string()),
+        Node::Derivative(d) => ("derivative", d.to_string()),
+    }
+}
+
+const SCAN_COLUMNS: &str = "id, subject_id, device, captured_on, purpose, source_unit, vertices, triangles, \
+                            imported_at, blob_object, blob_version, blob_len";
+const DERIVATIVE_COLUMNS: &str =
+    "id, subject_id, kind, producer, parameters, created_at, blob_object, blob_version, blob_len";
+
+impl SqlStore {
+    /// Open (creating if missing) the SQLite database at `path` and apply pending migrations.
+    pub async fn open_sqlite(path: &Path) -> Result<SqlStore, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .pragma("secure_delete", "ON");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(unavailable("open database"))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Unavailable { op: "migrate", message: e.to_string() })?;
+        let store = SqlStore { pool, path: path.to_path_buf() };
+        store.restrict_permissions();
+        Ok(store)
+    }
+
+    /// Make the database and its WAL files readable by the owner only. Best effort: the files
+    /// hold only ciphertext and pseudonymous ids, so a failure here is not fatal.
+    fn restrict_permissions(&self) {
+        #[cfg(unix)]
+        for suffix in ["", "-wal", "-shm"] {
+            use std::os::unix::fs::PermissionsExt;
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+
+    /// Close every connection (the WAL is checkpointed and removed).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn derivative_rows(&self, rows: Vec<SqliteRow>) -> Result<Vec<Derivative>, StoreError> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id = DerivativeId(parse_id(&row, "id")?);
+            let kind: String = get(&row, "kind")?;
+            let base = Derivative {
+                id,
+                subject: SubjectId(parse_id(&row, "subject_id")?),
+                kind: DerivativeKind::parse(&kind)
+                    .ok_or_else(|| corrupt(format!("derivative kind {kind:?}")))?,
+                producer: get(&row, "producer")?,
+                parameters: get(&row, "parameters")?,
+                parents: Vec::new(),
+                created_at: Timestamp(get(&row, "created_at")?),
+                blob: blob_of(&row)?,
+            };
+            out.push(base);
+        }
+        for d in &mut out {
+            let edges = sqlx::query(
+                "SELECT parent_kind, parent_id FROM lineage WHERE child_id = ? ORDER BY position",
+            )
+            .bind(d.id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable("read lineage"))?;
+            for e in edges {
+                let kind: String = get(&e, "parent_kind")?;
+                d.parents.push(node_of(&kind, parse_id(&e, "parent_id")?)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl MetadataStore for SqlStore {
+    async fn vault_id_or_init(&self, candidate: Id) -> Result<Id, StoreError> {
+        sqlx::query(
+            "INSERT INTO vault (singleton, vault_id) VALUES (1, ?) ON CONFLICT (singleton) DO NOTHING",
+        )
+        .bind(candidate.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable("init vault id"))?;
+        let row = sqlx::query("SELECT vault_id FROM vault WHERE singleton = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable("read vault id"))?;
+        parse_id(&row, "vault_id")
+    }
+
+    async fn insert_subject(&self, s: SubjectRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO subjects (id, created_at, kek_version, wrapped_key, details, details_version) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(s.id.to_string())
+        .bind(s.created_at.0)
+        .bind(i64::from(s.wrapped_key.kek_version().0))
+        .bind(s.wrapped_key.as_bytes().to_vec())
+        .bind(s.details)
+        .bind(i64::from(s.details_version))
+        .execute(&self.pool)
+        .await
+        .map_err(insert_err("insert subject"))?;
+        Ok(())
+    }
+
+    async fn subject(&self, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM subjects WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable("get subject"))?;
+        row.as_ref().map(subject_of).transpose()
+    }
+
+    async fn subjects(&self) -> Result<Vec<SubjectRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM subjects ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable("list subjects"))?;
+        rows.iter().map(subject_of).collect()
+    }
+
+    async fn replace_wrapped_key(
+        &self,
+        id: SubjectId,
+        expected: KekVersion,
+        new: WrappedKey,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE subjects SET kek_version = ?, wrapped_key = ? WHERE id = ? AND kek_version = ?",
+        )
+        .bind(i64::from(new.kek_version().0))
+        .bind(new.as_bytes().to_vec())
+        .bind(id.to_string())
+        .bind(i64::from(expected.0))
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable("replace wrapped key"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn shred_subject(&self, id: SubjectId) -> Result<Option<ShredRecord>, StoreError> {
+        let op = "shred subject";
+        let sid = id.to_string();
+        let mut tx = self.pool.begin().await.map_err(unavailable(op))?;
+        let scans = sqlx::query("SELECT id, blob_object FROM scans WHERE subject_id = ?")
+            .bind(&sid)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(unavailable(op))?;
+        let derivatives = sqlx::query("SELECT id, blob_object FROM derivatives WHERE subject_id = ?")
+            .bind(&sid)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(unavailable(op))?;
+        let mut out = ShredRecord::default();
+        for r in &scans {
+            out.scans.push(ScanId(parse_id(r, "id")?));
+            out.blobs.push(parse_id(r, "blob_object")?);
+        }
+        for r in &derivatives {
+            out.derivatives.push(DerivativeId(parse_id(r, "id")?));
+            out.blobs.push(parse_id(r, "blob_object")?);
+        }
+        for sql in [
+            "DELETE FROM lineage WHERE child_id IN (SELECT id FROM derivatives WHERE subject_id = ?)",
+            "DELETE FROM derivatives WHERE subject_id = ?",
+            "DELETE FROM scans WHERE subject_id = ?",
+        ] {
+            sqlx::query(sql).bind(&sid).execute(&mut *tx).await.map_err(unavailable(op))?;
+        }
+        let gone = sqlx::query("DELETE FROM subjects WHERE id = ?")
+            .bind(&sid)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable(op))?;
+        if gone.rows_affected() == 0 {
+            tx.rollback().await.map_err(unavailable(op))?;
+            return Ok(None);
+        }
+        tx.commit().await.map_err(unavailable(op))?;
+        // Move the zeroed pages into the database file and empty the WAL, so no earlier page
+        // image holding the wrapped key stays in either file.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await.map_err(unavailable(op))?;
+        Ok(Some(out))
+    }
+
+    async fn insert_scan(&self, s: Scan) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO scans (id, subject_id, device, captured_on, purpose, source_unit, vertices, triangles, \
+             imported_at, blob_object, blob_version, blob_len) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(s.id.to_string())
+        .bind(s.subject.to_string())
+        .bind(s.capture.device)
+        .bind(s.capture.captured_on)
+        .bind(s.capture.purpose.0)
+        .bind(s.source_unit.symbol())
+        .bind(i64_of(s.vertices, "vertex count")?)
+        .bind(i64_of(s.triangles, "triangle count")?)
+        .bind(s.imported_at.0)
+        .bind(s.blob.object.to_string())
+        .bind(i64::from(s.blob.version))
+        .bind(i64_of(s.blob.len, "blob length")?)
+        .execute(&self.pool)
+        .await
+        .map_err(insert_err("insert scan"))?;
+        Ok(())
+    }
+
+    async fn scan(&self, id: ScanId) -> Result<Option<Scan>, StoreError> {
+        let sql = format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable("get scan"))?;
+        row.as_ref().map(scan_of).transpose()
+    }
+
+    async fn scans_of(&self, subject: SubjectId) -> Result<Vec<Scan>, StoreError> {
+        let sql = format!("SELECT {SCAN_COLUMNS} FROM scans WHERE subject_id = ? ORDER BY imported_at, id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(subject.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable("list scans"))?;
+        rows.iter().map(scan_of).collect()
+    }
+
+    async fn insert_derivative(&self, d: Derivative) -> Result<(), StoreError> {
+        let op = "insert derivative";
+        let mut tx = self.pool.begin().await.map_err(unavailable(op))?;
+        for parent in &d.parents {
+            let (kind, pid) = node_parts(*parent);
+            let sql = if kind == "scan" {
+                "SELECT subject_id FROM scans WHERE id = ?"
+            } else {
+                "SELECT subject_id FROM derivatives WHERE id = ?"
+            };
+            let found = sqlx::query(sql).bind(pid).fetch_optional(&mut *tx).await.map_err(unavailable(op))?;
+            if found.is_none() {
+                return Err(StoreError::Conflict { op, what: format!("no parent {parent}") });
+            }
+        }
+        sqlx::query(
+            "INSERT INTO derivatives (id, subject_id, kind, producer, parameters, created_at, blob_object, \
+             blob_version, blob_len) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(d.id.to_string())
+        .bind(d.subject.to_string())
+        .bind(d.kind.as_str())
+        .bind(d.producer)
+        .bind(d.parameters)
+        .bind(d.created_at.0)
+        .bind(d.blob.object.to_string())
+        .bind(i64::from(d.blob.version))
+        .bind(i64_of(d.blob.len, "blob length")?)
+        .execute(&mut *tx)
+        .await
+        .map_err(insert_err(op))?;
+        for (position, parent) in d.parents.iter().enumerate() {
+            let (kind, pid) = node_parts(*parent);
+            sqlx::query(
+                "INSERT INTO lineage (child_id, position, parent_kind, parent_id) VALUES (?, ?, ?, ?)",
+            )
+            .bind(d.id.to_string())
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .bind(kind)
+            .bind(pid)
+            .execute(&mut *tx)
+            .await
+            .map_err(insert_err(op))?;
+        }
+        tx.commit().await.map_err(unavailable(op))?;
+        Ok(())
+    }
+
+    async fn derivative(&self, id: DerivativeId) -> Result<Option<Derivative>, StoreError> {
+        let sql = format!("SELECT {DERIVATIVE_COLUMNS} FROM derivatives WHERE id = ?");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable("get derivative"))?;
+        Ok(self.derivative_rows(rows).await?.pop())
+    }
+
+    async fn derivatives_of(&self, subject: SubjectId) -> Result<Vec<Derivative>, StoreError> {
+        let sql = format!(
+            "SELECT {DERIVATIVE_COLUMNS} FROM derivatives WHERE subject_id = ? ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(subject.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable("list derivatives"))?;
+        self.derivative_rows(rows).await
+    }
+
+    async fn children(&self, node: Node) -> Result<Vec<DerivativeId>, StoreError> {
+        let (kind, pid) = node_parts(node);
+        let rows = sqlx::query(
+            "SELECT DISTINCT child_id FROM lineage WHERE parent_kind = ? AND parent_id = ? ORDER BY child_id",
+        )
+        .bind(kind)
+        .bind(pid)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable("children"))?;
+        rows.iter().map(|r| parse_id(r, "child_id").map(DerivativeId)).collect()
+    }
+
+    async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
+        let row = sqlx::query("SELECT rotation_target FROM vault WHERE singleton = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable("rotation target"))?;
+        let Some(row) = row else { return Ok(None) };
+        let v: Option<i64> = get(&row, "rotation_target")?;
+        v.map(|v| u32::try_from(v).map(KekVersion).map_err(|_| corrupt("rotation target out of range")))
+            .transpose()
+    }
+
+    async fn set_rotation_target(&self, target: Option<KekVersion>) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE vault SET rotation_target = ? WHERE singleton = 1")
+            .bind(target.map(|v| i64::from(v.0)))
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable("set rotation target"))?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict {
+                op: "set rotation target",
+                what: "the vault has no id yet".into(),
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,274 @@
+//! The SQLite metadata store: the shared conformance suite, persistence, and a whole vault on
+//! disk (SQLite + local blob files) checked byte by byte for plaintext, shredded keys and
+//! crashes at every store write.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use facevault_crypto::{EnvKey, KeyProvider};
+use facevault_mesh::Mesh;
+use facevault_store_blob::ObjectBlobStore;
+use facevault_store_sql::SqlStore;
+use facevault_vault::fault::{CrashPoint, FaultPlan, FaultyBlobs, FaultyMetadata};
+use facevault_vault::{
+    Capture, DerivativeKind, FixedClock, MetadataStore, NewDerivative, Node, Purpose, SubjectDetails,
+    Timestamp, Vault, VaultError,
+};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+const KEK_HEX: &str = "5c3e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccd";
+
+fn keys() -> Arc<EnvKey> {
+    Arc::new(EnvKey::parse("FACEVAULT_KEK", KEK_HEX).unwrap())
+}
+
+async fn open_vault(
+    dir: &Path,
+    keys: &Arc<EnvKey>,
+) -> Vault<SqlStore, ObjectBlobStore, Arc<EnvKey>, FixedClock> {
+    let meta = SqlStore::open_sqlite(&dir.join("vault.db")).await.unwrap();
+    let blobs = ObjectBlobStore::local(&dir.join("blobs")).unwrap();
+    Vault::open(meta, blobs, keys.clone(), FixedClock(Timestamp(1_700_000_000_000))).await.unwrap()
+}
+
+/// Every byte of every file under `dir` (database, WAL, shared memory, blobs).
+fn bytes_at_rest(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.extend(std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn face(vertices: usize, seed: u64) -> Mesh {
+    let params = facevault_synthface::FaceParams { seed, ..Default::default() };
+    facevault_synthface::generate(&params, vertices).mesh
+}
+
+fn capture() -> Capture {
+    Capture {
+        device: "Vectra H2".into(),
+        captured_on: "2025-06-01".into(),
+        purpose: Purpose("rhinoplasty".into()),
+    }
+}
+
+fn person(name: &str) -> SubjectDetails {
+    SubjectDetails {
+        name: name.into(),
+        date_of_birth: Some("1971-03-14".into()),
+        contact: Some("+1 312 555 0199".into()),
+        jurisdiction: Some("US-IL".into()),
+    }
+}
+
+#[test]
+fn passes_the_metadata_store_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let store = SqlStore::open_sqlite(&dir.path().join("vault.db")).await.unwrap();
+        facevault_vault::conformance::metadata_store(&store).await.unwrap();
+    });
+}
+
+#[cfg(unix)]
+#[test]
+fn database_is_private_and_survives_reopen() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    rt().block_on(async {
+        let v = open_vault(dir.path(), &keys).await;
+        let s = v.create_subject(&person("Ada Lovelace")).await.unwrap();
+        let scan = v.import_scan(s, &face(2_000, 1), capture()).await.unwrap();
+        let id = v.id();
+        v.metadata_store().close().await;
+        let mode = std::fs::metadata(dir.path().join("vault.db")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Reopening applies no migration twice and finds everything.
+        let v = open_vault(dir.path(), &keys).await;
+        assert_eq!(v.id(), id);
+        assert_eq!(v.subject(s).await.unwrap().details, person("Ada Lovelace"));
+        assert_eq!(v.scan_mesh(scan).await.unwrap().positions(), face(2_000, 1).positions());
+        assert!(v.fsck(false).await.unwrap().is_clean());
+    });
+}
+
+#[test]
+fn no_plaintext_at_rest_after_importing_sample_scans() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    let names = ["Grace Hopper", "Katherine Johnson", "Hedy Lamarr"];
+    let meshes: Vec<Mesh> = (0..3).map(|i| face(20_000, 10 + i)).collect();
+    rt().block_on(async {
+        let v = open_vault(dir.path(), &keys).await;
+        for (name, mesh) in names.iter().zip(&meshes) {
+            let s = v.create_subject(&person(name)).await.unwrap();
+            let scan = v.import_scan(s, mesh, capture()).await.unwrap();
+            let d = NewDerivative {
+                kind: DerivativeKind::Mesh,
+                producer: "test".into(),
+                parameters: serde_json::json!({}),
+                parents: vec![Node::Scan(scan)],
+                content: facevault_mesh::to_bytes(mesh, facevault_mesh::FileFormat::PlyBinaryLittleEndian),
+            };
+            v.add_derivative(d).await.unwrap();
+        }
+        // Look while the database is open, WAL included.
+        let at_rest = bytes_at_rest(dir.path());
+        assert!(contains(&at_rest, b"rhinoplasty"), "sanity: the scan's plaintext metadata is found");
+        for name in names {
+            assert!(!contains(&at_rest, name.as_bytes()), "{name} at rest");
+        }
+        assert!(!contains(&at_rest, b"+1 312 555 0199") && !contains(&at_rest, b"1971-03-14"));
+        let kek: Vec<u8> =
+            (0..32).map(|i| u8::from_str_radix(&KEK_HEX[2 * i..2 * i + 2], 16).unwrap()).collect();
+        assert!(!contains(&at_rest, &kek[..12]), "KEK bytes at rest");
+        let windows: HashSet<&[u8]> = at_rest.windows(12).collect();
+        let mut checked = 0;
+        for mesh in &meshes {
+            for p in mesh.positions() {
+                let b: Vec<u8> = p.iter().flat_map(|c| c.to_le_bytes()).collect();
+                assert!(!windows.contains(&b[..]), "coordinates {p:?} at rest");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 3 * 15_000, "{checked}");
+    });
+}
+
+#[test]
+fn a_shredded_subject_leaves_no_key_or_details_bytes_in_the_database_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys();
+    rt().block_on(async {
+        let v = open_vault(dir.path(), &keys).await;
+        let gone = v.create_subject(&person("Shred Me")).await.unwrap();
+        let kept = v.create_subject(&person("Keep Me")).await.unwrap();
+        let scan = v.import_scan(gone, &face(1_000, 3), capture()).await.unwrap();
+        let kept_scan = v.import_scan(kept, &face(1_000, 4), capture()).await.unwrap();
+        let record = v.metadata_store().subject(gone).await.unwrap().unwrap();
+        let wrapped = record.wrapped_key.as_bytes().to_vec();
+        let sealed_details = record.details[48..80].to_vec();
+        let db_files = || {
+            let mut b = Vec::new();
+            for f in ["vault.db", "vault.db-wal"] {
+                b.extend(std::fs::read(dir.path().join(f)).unwrap_or_default());
+            }
+            b
+        };
+        assert!(contains(&db_files(), &wrapped), "sanity: the wrapped key is in the database before");
+        let blob_copy = bytes_at_rest(&dir.path().join("blobs"));
+        let report = v.shred_subject(gone).await.unwrap();
+        assert_eq!((report.scans, report.blobs_deleted), (1, 1));
+        let after = db_files();
+        assert!(!contains(&after, &wrapped), "the wrapped data key survives in the database files");
+        assert!(!contains(&after, &sealed_details), "the sealed details survive in the database files");
+        assert!(matches!(v.scan(scan).await, Err(VaultError::UnknownScan { .. })));
+        assert!(matches!(v.subject(gone).await, Err(VaultError::UnknownSubject { .. })));
+        assert!(blob_copy.len() > 1_000);
+        assert!(v.scan_mesh(kept_scan).await.is_ok());
+        assert!(v.fsck(false).await.unwrap().is_clean());
+    });
+}
+
+#[test]
+fn rotation_over_sqlite_keeps_everything_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = keys();
+    let scans = rt().block_on(async {
+        let v = open_vault(dir.path(), &old).await;
+        let mut scans = Vec::new();
+        for i in 0..3 {
+            let s = v.create_subject(&person(&format!("P{i}"))).await.unwrap();
+            scans.push(v.import_scan(s, &face(1_000, i), capture()).await.unwrap());
+        }
+        v.metadata_store().close().await;
+        scans
+    });
+    // The operator adds KEK version 2 to the environment and rewraps.
+    let both =
+        Arc::new(EnvKey::parse("FACEVAULT_KEK", &format!("1:{KEK_HEX},2:{}", "11".repeat(32))).unwrap());
+    rt().block_on(async {
+        let v = open_vault(dir.path(), &both).await;
+        let report = v.finish_rotation().await.unwrap();
+        assert_eq!((report.version.0, report.rewrapped), (2, 3));
+        for r in v.metadata_store().subjects().await.unwrap() {
+            assert_eq!(r.wrapped_key.kek_version().0, 2);
+        }
+        v.metadata_store().close().await;
+    });
+    // Version 1 can now be dropped from the environment.
+    let new_only = Arc::new(EnvKey::parse("FACEVAULT_KEK", &format!("2:{}", "11".repeat(32))).unwrap());
+    assert_eq!(new_only.current_version().unwrap().0, 2);
+    rt().block_on(async {
+        let v = open_vault(dir.path(), &new_only).await;
+        for (i, &scan) in scans.iter().enumerate() {
+            assert_eq!(v.scan_mesh(scan).await.unwrap().positions(), face(1_000, i as u64).positions());
+        }
+        assert!(v.fsck(false).await.unwrap().is_clean());
+    });
+}
+
+#[test]
+fn a_crash_at_any_step_of_import_or_shred_on_disk_is_repairable() {
+    let keys = keys();
+    for point in [CrashPoint::Before, CrashPoint::After] {
+        for op in ["import", "shred"] {
+            for step in 1.. {
+                let dir = tempfile::tempdir().unwrap();
+                let done = rt().block_on(async {
+                    let v = open_vault(dir.path(), &keys).await;
+                    let s = v.create_subject(&person("A")).await.unwrap();
+                    let acked = v.import_scan(s, &face(1_000, 5), capture()).await.unwrap();
+                    let plan = FaultPlan::crash_at(step, point);
+                    let meta = FaultyMetadata { inner: v.metadata_store().clone(), plan: plan.clone() };
+                    let blobs = FaultyBlobs { inner: v.blob_store().clone(), plan: plan.clone() };
+                    let crashing =
+                        Vault::open(meta, blobs, keys.clone(), FixedClock(Timestamp(0))).await.unwrap();
+                    let result = match op {
+                        "import" => crashing.import_scan(s, &face(1_000, 6), capture()).await.map(|_| ()),
+                        _ => crashing.shred_subject(s).await.map(|_| ()),
+                    };
+                    v.metadata_store().close().await;
+                    let v = open_vault(dir.path(), &keys).await;
+                    let report = v.fsck(true).await.unwrap();
+                    assert!(report.is_repairable(), "{op} {point:?} step {step}: {report:?}");
+                    assert!(v.fsck(false).await.unwrap().is_clean(), "{op} {point:?} step {step}");
+                    let shredded = matches!(v.subject(s).await, Err(VaultError::UnknownSubject { .. }));
+                    if !shredded {
+                        for scan in v.scans_of(s).await.unwrap() {
+                            assert!(v.scan_mesh(scan.id).await.is_ok(), "{op} {point:?} step {step}");
+                        }
+                        assert!(v.scan_mesh(acked).await.is_ok());
+                    } else {
+                        assert_eq!(op, "shred");
+                    }
+                    if !plan.crashed() {
+                        assert!(result.is_ok());
+                    }
+                    !plan.crashed()
+                });
+                if done {
+                    break;
+                }
+            }
+        }
+    }
+}
