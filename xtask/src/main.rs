@@ -73,7 +73,7 @@ fn test() -> Result<()> {
     run(cargo().args(["build", "--release", "-p", "facevault"]))?;
     let py = venv()?;
     run(Command::new(py)
-        .args(["-m", "pytest", "-q", "tests/interop"])
+        .args(["-m", "pytest", "-q", "-p", "no:dash", "tests/interop"])
         .env("FACEVAULT_BIN", root().join("target/release/facevault")))
 }
 
