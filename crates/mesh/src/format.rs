@@ -37,7 +37,10 @@ impl fmt::Display for Format {
 #[serde(rename_all = "kebab-case")]
 pub enum FileFormat {
     PlyAscii,
+    // Serialised with the same names as `--format` takes.
+    #[serde(rename = "ply-binary-le")]
     PlyBinaryLittleEndian,
+    #[serde(rename = "ply-binary-be")]
     PlyBinaryBigEndian,
     Obj,
     StlAscii,

@@ -31,6 +31,10 @@ pub enum MeshCommand {
         /// obj, stl (binary), stl-ascii, stl-binary.
         #[arg(long)]
         format: Option<FileFormat>,
+        /// Merge duplicate vertices, remove degenerate and duplicate faces and unreferenced
+        /// vertices before writing; each step's changes are reported.
+        #[arg(long)]
+        clean: bool,
         #[command(flatten)]
         read: ReadArgs,
     },
@@ -64,7 +68,7 @@ pub fn run(cmd: MeshCommand) -> Result<()> {
             }
             Ok(())
         }
-        MeshCommand::Convert { input, output, format, read } => {
+        MeshCommand::Convert { input, output, format, clean, read } => {
             let format = match format {
                 Some(f) => f,
                 None => output
@@ -78,7 +82,14 @@ pub fn run(cmd: MeshCommand) -> Result<()> {
                         ))
                     })?,
             };
-            let imported = read_file(&input, &read.options())?;
+            let mut imported = read_file(&input, &read.options())?;
+            if clean {
+                let (mesh, steps) = facevault_mesh::clean::clean_all(imported.mesh);
+                for step in steps {
+                    eprintln!("{step}");
+                }
+                imported.mesh = mesh;
+            }
             write_file(&output, &imported.mesh, format)?;
             eprintln!(
                 "{} ({}, {} vertices, {} triangles) -> {} ({format})",
