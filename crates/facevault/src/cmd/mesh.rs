@@ -61,7 +61,7 @@ pub fn run(cmd: MeshCommand) -> Result<()> {
             let report = InfoReport::new(&file, &imported);
             let mut out = std::io::stdout().lock();
             if json {
-                serde_json::to_writer_pretty(&mut out, &report)?;
+                serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from)?;
                 writeln!(out)?;
             } else {
                 report.print(&mut out)?;
