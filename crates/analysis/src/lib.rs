@@ -12,11 +12,17 @@
 // Small matrix code reads best with index loops.
 #![allow(clippy::needless_range_loop)]
 
+mod compare;
+pub mod distance;
 mod error;
 pub mod geom;
 mod register;
 pub mod surface;
 
+pub use compare::{
+    compare, CompareOptions, CompareReport, Comparison, LandmarkPair, LandmarkShift, RegionStats, Stage,
+};
+pub use distance::{MapStats, Region};
 pub use error::AnalysisError;
 pub use geom::{Plane, Transform};
 pub use register::{register, RegisterOptions, Registration};
