@@ -94,7 +94,8 @@ fn a_vault_over_local_files_detects_damage_and_shreds() {
         files.iter().map(|f| (f.clone(), std::fs::read(f).unwrap())).collect();
     let v = open();
     v.shred_subject(s).block_on().unwrap();
-    assert!(blob_files(&blob_dir).is_empty(), "shred deletes the blob files");
+    assert_eq!(v.purge_blobs(|_, _| {}).block_on().unwrap(), 2);
+    assert!(blob_files(&blob_dir).is_empty(), "purge deletes the blob files");
     for (path, bytes) in &backup {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, bytes).unwrap();

@@ -311,7 +311,10 @@ impl MetadataStore for SqlStore {
             out.derivatives.push(DerivativeId(parse_id(r, "id")?));
             out.blobs.push(parse_id(r, "blob_object")?);
         }
+        // One statement per table, so the cost hardly grows with the number of scans.
         for sql in [
+            "INSERT INTO purge_queue (object) SELECT blob_object FROM scans WHERE subject_id = ?",
+            "INSERT INTO purge_queue (object) SELECT blob_object FROM derivatives WHERE subject_id = ?",
             "DELETE FROM lineage WHERE child_id IN (SELECT id FROM derivatives WHERE subject_id = ?)",
             "DELETE FROM derivatives WHERE subject_id = ?",
             "DELETE FROM scans WHERE subject_id = ?",
@@ -332,6 +335,26 @@ impl MetadataStore for SqlStore {
         // image holding the wrapped key stays in either file.
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await.map_err(unavailable(op))?;
         Ok(Some(out))
+    }
+
+    async fn purge_queue(&self) -> Result<Vec<Id>, StoreError> {
+        let rows = sqlx::query("SELECT object FROM purge_queue ORDER BY object")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable("purge queue"))?;
+        rows.iter().map(|r| parse_id(r, "object")).collect()
+    }
+
+    async fn dequeue_purged(&self, objects: Vec<Id>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable("dequeue purged"))?;
+        for object in objects {
+            sqlx::query("DELETE FROM purge_queue WHERE object = ?")
+                .bind(object.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable("dequeue purged"))?;
+        }
+        tx.commit().await.map_err(unavailable("dequeue purged"))
     }
 
     async fn insert_scan(&self, s: Scan) -> Result<(), StoreError> {

@@ -176,7 +176,8 @@ fn a_shredded_subject_leaves_no_key_or_details_bytes_in_the_database_files() {
         assert!(contains(&db_files(), &wrapped), "sanity: the wrapped key is in the database before");
         let blob_copy = bytes_at_rest(&dir.path().join("blobs"));
         let report = v.shred_subject(gone).await.unwrap();
-        assert_eq!((report.scans, report.blobs_deleted), (1, 1));
+        assert_eq!((report.scans, report.blobs_queued), (1, 1));
+        assert_eq!(v.purge_blobs(|_, _| {}).await.unwrap(), 1);
         let after = db_files();
         assert!(!contains(&after, &wrapped), "the wrapped data key survives in the database files");
         assert!(!contains(&after, &sealed_details), "the sealed details survive in the database files");
@@ -244,13 +245,20 @@ fn a_crash_at_any_step_of_import_or_shred_on_disk_is_repairable() {
                         Vault::open(meta, blobs, keys.clone(), FixedClock(Timestamp(0))).await.unwrap();
                     let result = match op {
                         "import" => crashing.import_scan(s, &face(1_000, 6), capture()).await.map(|_| ()),
-                        _ => crashing.shred_subject(s).await.map(|_| ()),
+                        _ => match crashing.shred_subject(s).await {
+                            Ok(_) => crashing.purge_blobs(|_, _| {}).await.map(|_| ()),
+                            Err(e) => Err(e),
+                        },
                     };
                     v.metadata_store().close().await;
                     let v = open_vault(dir.path(), &keys).await;
                     let report = v.fsck(true).await.unwrap();
                     assert!(report.is_repairable(), "{op} {point:?} step {step}: {report:?}");
-                    assert!(v.fsck(false).await.unwrap().is_clean(), "{op} {point:?} step {step}");
+                    let clean = v.fsck(false).await.unwrap();
+                    assert!(
+                        clean.is_clean() && clean.pending_purge == 0,
+                        "{op} {point:?} step {step}: {clean:?}"
+                    );
                     let shredded = matches!(v.subject(s).await, Err(VaultError::UnknownSubject { .. }));
                     if !shredded {
                         for scan in v.scans_of(s).await.unwrap() {

@@ -163,6 +163,15 @@ pub async fn metadata_store<M: MetadataStore>(store: &M) -> Result<(), String> {
     blobs.sort();
     ensure(blobs == vec![id(10), id(11), id(20), id(21)], "shred returns every blob of the subject")?;
     ensure(removed.scans.len() == 2 && removed.derivatives.len() == 2, "shred counts scans and derivatives")?;
+    let mut queued = store.purge_queue().await.map_err(e)?;
+    queued.sort();
+    ensure(queued == blobs, "shred queues every blob of the subject for purging")?;
+    store.dequeue_purged(vec![id(10), id(20)]).await.map_err(e)?;
+    let mut left = store.purge_queue().await.map_err(e)?;
+    left.sort();
+    ensure(left == vec![id(11), id(21)], "dequeue forgets only what it is given")?;
+    store.dequeue_purged(left).await.map_err(e)?;
+    ensure(store.purge_queue().await.map_err(e)?.is_empty(), "the queue empties")?;
     ensure(store.subject(a.id).await.map_err(e)?.is_none(), "the shredded subject is gone")?;
     ensure(store.scan(ScanId(id(10))).await.map_err(e)?.is_none(), "its scans are gone")?;
     ensure(store.derivative(d20.id).await.map_err(e)?.is_none(), "its derivatives are gone")?;

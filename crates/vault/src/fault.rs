@@ -150,6 +150,12 @@ impl<M: MetadataStore> MetadataStore for FaultyMetadata<M> {
     async fn shred_subject(&self, id: SubjectId) -> Result<Option<ShredRecord>, StoreError> {
         self.plan.write(self.inner.shred_subject(id)).await
     }
+    async fn purge_queue(&self) -> Result<Vec<Id>, StoreError> {
+        self.plan.read(self.inner.purge_queue()).await
+    }
+    async fn dequeue_purged(&self, objects: Vec<Id>) -> Result<(), StoreError> {
+        self.plan.write(self.inner.dequeue_purged(objects)).await
+    }
     async fn insert_scan(&self, scan: Scan) -> Result<(), StoreError> {
         self.plan.write(self.inner.insert_scan(scan)).await
     }

@@ -45,6 +45,11 @@ pub struct FsckReport {
     pub problems: Vec<Problem>,
     /// Orphan blobs deleted (with `repair`).
     pub orphans_removed: usize,
+    /// Blobs of shredded subjects still waiting for `purge_blobs`: expected, not a problem
+    /// (`repair` purges them).
+    pub pending_purge: usize,
+    /// Queued blobs purged (with `repair`).
+    pub purged: usize,
 }
 
 impl FsckReport {
@@ -102,7 +107,10 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         if behind > 0 || pending {
             report.problems.push(Problem::RotationUnfinished { current, behind });
         }
-        let orphans: Vec<Id> = stored.difference(&referenced).copied().collect();
+        let queued: BTreeSet<Id> = self.meta.purge_queue().await?.into_iter().collect();
+        report.pending_purge = queued.intersection(&stored).count();
+        let orphans: Vec<Id> =
+            stored.difference(&referenced).filter(|o| !queued.contains(o)).copied().collect();
         report.problems.extend(orphans.iter().map(|&object| Problem::OrphanBlob { object }));
         if repair {
             for object in orphans {
@@ -111,6 +119,9 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
             }
             if behind > 0 || pending {
                 self.finish_rotation().await?;
+            }
+            if !queued.is_empty() {
+                report.purged = self.purge_blobs(|_, _| {}).await?;
             }
         }
         Ok(report)

@@ -65,6 +65,7 @@ struct MetaState {
     scans: BTreeMap<ScanId, Scan>,
     derivatives: BTreeMap<DerivativeId, Derivative>,
     rotation: Option<KekVersion>,
+    purge: Vec<Id>,
 }
 
 /// Metadata in maps, with the same integrity rules a database adapter enforces (unique ids,
@@ -142,7 +143,17 @@ impl MetadataStore for MemoryMetadata {
             }
             keep
         });
+        s.purge.extend(out.blobs.iter().copied());
         Ok(Some(out))
+    }
+
+    async fn purge_queue(&self) -> Result<Vec<Id>, StoreError> {
+        Ok(lock(&self.0, "purge queue")?.purge.clone())
+    }
+
+    async fn dequeue_purged(&self, objects: Vec<Id>) -> Result<(), StoreError> {
+        lock(&self.0, "dequeue purged")?.purge.retain(|o| !objects.contains(o));
+        Ok(())
     }
 
     async fn insert_scan(&self, scan: Scan) -> Result<(), StoreError> {

@@ -31,7 +31,7 @@ pub trait BlobStore: Send + Sync {
 pub struct ShredRecord {
     pub scans: Vec<ScanId>,
     pub derivatives: Vec<DerivativeId>,
-    /// The blobs to delete next (they are already undecryptable: their key is gone).
+    /// The blobs now queued for purging (already undecryptable: their key is gone).
     pub blobs: Vec<Id>,
 }
 
@@ -55,11 +55,16 @@ pub trait MetadataStore: Send + Sync {
         new: WrappedKey,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// In one transaction: remove the subject (its wrapped key and details), its scans, its
-    /// derivatives and their lineage edges. Returns what was removed; `None` if no such subject.
+    /// derivatives and their lineage edges, and queue their blobs for purging. Returns what was
+    /// removed; `None` if no such subject.
     fn shred_subject(
         &self,
         id: SubjectId,
     ) -> impl Future<Output = Result<Option<ShredRecord>, StoreError>> + Send;
+    /// Blobs queued for deletion by shreds.
+    fn purge_queue(&self) -> impl Future<Output = Result<Vec<Id>, StoreError>> + Send;
+    /// Forget queued blobs once they are deleted.
+    fn dequeue_purged(&self, objects: Vec<Id>) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn insert_scan(&self, scan: Scan) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn scan(&self, id: ScanId) -> impl Future<Output = Result<Option<Scan>, StoreError>> + Send;

@@ -47,13 +47,14 @@ pub struct ShredReport {
     pub subject: SubjectId,
     pub scans: usize,
     pub derivatives: usize,
-    /// Blobs deleted now; the rest (if a delete failed) are orphans `fsck` removes. Either way
-    /// they are undecryptable: the subject's data key is gone.
-    pub blobs_deleted: usize,
+    /// Blobs queued for [`Vault::purge_blobs`]; undecryptable already, as the key is gone.
+    pub blobs_queued: usize,
 }
 
 const SUBJECT_DETAILS_VERSION: u32 = 1;
 const OBJECT_VERSION: u32 = 1;
+/// Purged blobs are dequeued in batches: a crash repeats at most one batch of deletes.
+const PURGE_BATCH: usize = 256;
 
 pub(crate) fn blob_ctx(
     vault: Id,
@@ -349,23 +350,33 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
     }
 
     /// Crypto-shred a subject: one metadata transaction destroys its wrapped data key, its
-    /// details and every scan and derivative record; then its blobs are deleted. From the
-    /// commit on, every blob of the subject, in any copy or backup, is undecryptable.
+    /// details and every scan and derivative record, and queues their blobs for
+    /// [`Vault::purge_blobs`]. From that commit on, every blob of the subject, in any copy or
+    /// backup, is undecryptable; the cost does not depend on how much its blobs weigh.
     pub async fn shred_subject(&self, subject: SubjectId) -> Result<ShredReport, VaultError> {
         let removed =
             self.meta.shred_subject(subject).await?.ok_or(VaultError::UnknownSubject { id: subject })?;
-        let mut blobs_deleted = 0;
-        for object in &removed.blobs {
-            // A failed delete leaves an orphan of ciphertext without a key; fsck removes it.
-            if self.blobs.delete(*object).await.is_ok() {
-                blobs_deleted += 1;
-            }
-        }
         Ok(ShredReport {
             subject,
             scans: removed.scans.len(),
             derivatives: removed.derivatives.len(),
-            blobs_deleted,
+            blobs_queued: removed.blobs.len(),
         })
+    }
+
+    /// Delete the blobs that shreds queued (ciphertext whose key is gone), calling
+    /// `progress(done, total)` after each. Idempotent: after a crash, run it again. Returns how
+    /// many were deleted.
+    pub async fn purge_blobs(&self, mut progress: impl FnMut(usize, usize)) -> Result<usize, VaultError> {
+        let queue = self.meta.purge_queue().await?;
+        let total = queue.len();
+        for (batch_no, batch) in queue.chunks(PURGE_BATCH).enumerate() {
+            for (i, object) in batch.iter().enumerate() {
+                self.blobs.delete(*object).await?;
+                progress(batch_no * PURGE_BATCH + i + 1, total);
+            }
+            self.meta.dequeue_purged(batch.to_vec()).await?;
+        }
+        Ok(total)
     }
 }

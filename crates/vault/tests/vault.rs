@@ -232,7 +232,7 @@ fn shredding_leaves_nothing_readable_even_from_a_backup() {
     let kept_scan = v.import_scan(kept, &mesh(0.7), capture()).block_on().unwrap();
     let backup = w.blobs.snapshot();
     let report = v.shred_subject(gone).block_on().unwrap();
-    assert_eq!((report.scans, report.derivatives, report.blobs_deleted), (1, 1, 2));
+    assert_eq!((report.scans, report.derivatives, report.blobs_queued), (1, 1, 2));
     assert!(matches!(v.subject(gone).block_on(), Err(VaultError::UnknownSubject { .. })));
     assert!(matches!(v.scans_of(gone).block_on(), Err(VaultError::UnknownSubject { .. })));
     assert!(matches!(v.scan(scan).block_on(), Err(VaultError::UnknownScan { .. })));
@@ -241,6 +241,14 @@ fn shredding_leaves_nothing_readable_even_from_a_backup() {
     assert!(v.descendants(Node::Scan(scan)).block_on().is_err());
     assert_eq!(v.subjects().block_on().unwrap().len(), 1);
     assert!(matches!(v.shred_subject(gone).block_on(), Err(VaultError::UnknownSubject { .. })));
+    // Until purged, the queued blobs are expected garbage, not problems.
+    let report = v.fsck(false).block_on().unwrap();
+    assert!(report.is_clean() && report.pending_purge == 2, "{report:?}");
+    let mut seen = Vec::new();
+    assert_eq!(v.purge_blobs(|done, total| seen.push((done, total))).block_on().unwrap(), 2);
+    assert_eq!(seen, vec![(1, 2), (2, 2)]);
+    assert_eq!(w.blobs.snapshot().len(), 1, "only the kept subject's blob is left");
+    assert_eq!(v.purge_blobs(|_, _| {}).block_on().unwrap(), 0);
     // Restore the pre-shred blob copy: still nothing returns it, and no key the vault holds
     // opens it.
     for (object, bytes) in &backup {
@@ -373,7 +381,13 @@ fn a_crash_at_any_step_of_shred_leaves_it_undone_or_done() {
             v.add_derivative(derivative(vec![Node::Scan(scans[0])], b"d")).block_on().unwrap();
             let kept_scan = v.import_scan(kept, &mesh(2.0), capture()).block_on().unwrap();
             let plan = FaultPlan::crash_at(step, point);
-            let result = w.crashing(&plan).shred_subject(gone).block_on();
+            let crashing = w.crashing(&plan);
+            let result = async {
+                let report = crashing.shred_subject(gone).await?;
+                crashing.purge_blobs(|_, _| {}).await?;
+                Ok::<_, VaultError>(report)
+            }
+            .block_on();
             let v = w.vault();
             let shredded = matches!(v.subject(gone).block_on(), Err(VaultError::UnknownSubject { .. }));
             if shredded {
@@ -389,7 +403,9 @@ fn a_crash_at_any_step_of_shred_leaves_it_undone_or_done() {
             assert!(v.scan_mesh(kept_scan).block_on().is_ok());
             let report = v.fsck(true).block_on().unwrap();
             assert!(report.is_repairable(), "{point:?} step {step}: {report:?}");
-            assert!(v.fsck(false).block_on().unwrap().is_clean());
+            let clean = v.fsck(false).block_on().unwrap();
+            assert!(clean.is_clean() && clean.pending_purge == 0, "{point:?} step {step}: {clean:?}");
+            assert_eq!(w.blobs.snapshot().len(), if shredded { 1 } else { 5 }, "{point:?} step {step}");
             if !plan.crashed() {
                 assert!(result.is_ok() && shredded);
                 break;
