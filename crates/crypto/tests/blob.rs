@@ -232,3 +232,17 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Hostile input: any bytes, including ones with a valid header, fail cleanly both ways.
+    #[test]
+    fn arbitrary_bytes_never_open(mut junk in proptest::collection::vec(any::<u8>(), 0..3000), keep_header in any::<bool>()) {
+        if keep_header && junk.len() >= HEADER_LEN {
+            let real = seal_slice(&key(), &ctx(12), b"x").unwrap();
+            junk[..HEADER_LEN].copy_from_slice(&real[..HEADER_LEN]);
+        }
+        prop_assert_eq!(open_both(&key(), &ctx(12), &junk), Err(failed(&ctx(12))));
+    }
+}

@@ -20,8 +20,8 @@ use std::str::FromStr;
 
 use facevault_crypto::{Id, KekVersion, WrappedKey};
 use facevault_vault::{
-    BlobRef, Capture, Derivative, DerivativeId, DerivativeKind, MetadataStore, Node, Purpose, Scan, ScanId,
-    ShredRecord, StoreError, SubjectId, SubjectRecord, Timestamp,
+    BlobRef, Capture, Derivative, DerivativeId, DerivativeKind, Disclosure, MetadataStore, Node, Purpose,
+    Scan, ScanId, ShredRecord, StoreError, SubjectId, SubjectRecord, Timestamp,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -481,6 +481,43 @@ impl MetadataStore for SqlStore {
         .await
         .map_err(unavailable("children"))?;
         rows.iter().map(|r| parse_id(r, "child_id").map(DerivativeId)).collect()
+    }
+
+    async fn record_disclosure(&self, d: Disclosure) -> Result<(), StoreError> {
+        let (kind, node) = node_parts(d.node);
+        sqlx::query(
+            "INSERT INTO disclosures (node_kind, node_id, subject_id, purpose, at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(kind)
+        .bind(node)
+        .bind(d.subject.to_string())
+        .bind(d.purpose.0)
+        .bind(d.at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable("record disclosure"))?;
+        Ok(())
+    }
+
+    async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT node_kind, node_id, purpose, at FROM disclosures WHERE subject_id = ? ORDER BY seq",
+        )
+        .bind(subject.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable("list disclosures"))?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = get(r, "node_kind")?;
+                Ok(Disclosure {
+                    node: node_of(&kind, parse_id(r, "node_id")?)?,
+                    subject,
+                    purpose: Purpose(get(r, "purpose")?),
+                    at: Timestamp(get(r, "at")?),
+                })
+            })
+            .collect()
     }
 
     async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {

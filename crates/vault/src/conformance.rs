@@ -6,7 +6,7 @@ use facevault_crypto::{Id, KekVersion, WrappedKey, WRAPPED_KEY_LEN};
 use facevault_mesh::Unit;
 
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
-use crate::model::{BlobRef, Capture, Derivative, DerivativeKind, Purpose, Scan, SubjectRecord};
+use crate::model::{BlobRef, Capture, Derivative, DerivativeKind, Disclosure, Purpose, Scan, SubjectRecord};
 use crate::ports::{BlobStore, MetadataStore};
 
 fn ensure(ok: bool, what: &str) -> Result<(), String> {
@@ -158,6 +158,21 @@ pub async fn metadata_store<M: MetadataStore>(store: &M) -> Result<(), String> {
     store.set_rotation_target(None).await.map_err(e)?;
     ensure(store.rotation_target().await.map_err(e)?.is_none(), "the marker clears")?;
 
+    let seen = |n: u8, purpose: &str, at: i64| Disclosure {
+        node: Node::Scan(ScanId(id(n))),
+        subject: SubjectId(id(1)),
+        purpose: Purpose(purpose.into()),
+        at: Timestamp(at),
+    };
+    store.record_disclosure(seen(10, "second opinion", 5)).await.map_err(e)?;
+    store.record_disclosure(seen(11, "patient request", 6)).await.map_err(e)?;
+    let shown = store.disclosures_of(a.id).await.map_err(e)?;
+    ensure(
+        shown == vec![seen(10, "second opinion", 5), seen(11, "patient request", 6)],
+        "disclosures in order",
+    )?;
+    ensure(store.disclosures_of(b.id).await.map_err(e)?.is_empty(), "disclosures are per subject")?;
+
     let removed = store.shred_subject(a.id).await.map_err(e)?.ok_or("shred finds the subject")?;
     let mut blobs = removed.blobs.clone();
     blobs.sort();
@@ -177,6 +192,7 @@ pub async fn metadata_store<M: MetadataStore>(store: &M) -> Result<(), String> {
     ensure(store.derivative(d20.id).await.map_err(e)?.is_none(), "its derivatives are gone")?;
     ensure(store.children(s10).await.map_err(e)?.is_empty(), "its lineage is gone")?;
     ensure(store.shred_subject(a.id).await.map_err(e)?.is_none(), "a second shred finds nothing")?;
+    ensure(store.disclosures_of(a.id).await.map_err(e)?.len() == 2, "disclosures outlive a shred")?;
     ensure(store.subject(b.id).await.map_err(e)? == Some(b), "the other subject is untouched")?;
     ensure(store.scans_of(SubjectId(id(2))).await.map_err(e)?.len() == 1, "the other subject's scans stay")?;
     ensure(store.derivatives_of(SubjectId(id(2))).await.map_err(e)?.len() == 1, "and its derivatives")?;

@@ -10,7 +10,7 @@ use facevault_crypto::{Id, KekVersion, WrappedKey};
 
 use crate::error::StoreError;
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId};
-use crate::model::{Derivative, Scan, SubjectRecord};
+use crate::model::{Derivative, Disclosure, Scan, SubjectRecord};
 use crate::ports::{BlobStore, MetadataStore, ShredRecord};
 
 /// Whether the crashing write lands.
@@ -176,6 +176,12 @@ impl<M: MetadataStore> MetadataStore for FaultyMetadata<M> {
     }
     async fn children(&self, node: Node) -> Result<Vec<DerivativeId>, StoreError> {
         self.plan.read(self.inner.children(node)).await
+    }
+    async fn record_disclosure(&self, disclosure: Disclosure) -> Result<(), StoreError> {
+        self.plan.write(self.inner.record_disclosure(disclosure)).await
+    }
+    async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
+        self.plan.read(self.inner.disclosures_of(subject)).await
     }
     async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
         self.plan.read(self.inner.rotation_target()).await

@@ -26,8 +26,8 @@ pub use error::{StoreError, VaultError};
 pub use fsck::{FsckReport, Problem};
 pub use ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
 pub use model::{
-    BlobRef, Capture, Derivative, DerivativeKind, NewDerivative, Purpose, Scan, Subject, SubjectDetails,
-    SubjectRecord,
+    BlobRef, Capture, Derivative, DerivativeKind, Disclosure, NewDerivative, Purpose, Scan, Subject,
+    SubjectDetails, SubjectRecord,
 };
 pub use ports::{BlobStore, Clock, FixedClock, KeyProvider, MetadataStore, ShredRecord, SystemClock};
 pub use vault::{RotationReport, ShredReport, Vault};

@@ -9,7 +9,7 @@ use facevault_crypto::{Id, KekVersion, WrappedKey};
 
 use crate::error::StoreError;
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId};
-use crate::model::{Derivative, Scan, SubjectRecord};
+use crate::model::{Derivative, Disclosure, Scan, SubjectRecord};
 use crate::ports::{BlobStore, MetadataStore, ShredRecord};
 
 fn lock<'a, T>(m: &'a Mutex<T>, op: &'static str) -> Result<MutexGuard<'a, T>, StoreError> {
@@ -66,6 +66,7 @@ struct MetaState {
     derivatives: BTreeMap<DerivativeId, Derivative>,
     rotation: Option<KekVersion>,
     purge: Vec<Id>,
+    disclosures: Vec<Disclosure>,
 }
 
 /// Metadata in maps, with the same integrity rules a database adapter enforces (unique ids,
@@ -210,6 +211,16 @@ impl MetadataStore for MemoryMetadata {
     async fn children(&self, node: Node) -> Result<Vec<DerivativeId>, StoreError> {
         let s = lock(&self.0, "children")?;
         Ok(s.derivatives.values().filter(|d| d.parents.contains(&node)).map(|d| d.id).collect())
+    }
+
+    async fn record_disclosure(&self, disclosure: Disclosure) -> Result<(), StoreError> {
+        lock(&self.0, "record disclosure")?.disclosures.push(disclosure);
+        Ok(())
+    }
+
+    async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
+        let s = lock(&self.0, "list disclosures")?;
+        Ok(s.disclosures.iter().filter(|d| d.subject == subject).cloned().collect())
     }
 
     async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {

@@ -151,6 +151,16 @@ pub struct Derivative {
     pub blob: BlobRef,
 }
 
+/// A record that plaintext left the vault: which object, whose, why and when. Written before
+/// the plaintext is handed out, and kept after a shred (it names only pseudonymous ids).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disclosure {
+    pub node: Node,
+    pub subject: SubjectId,
+    pub purpose: Purpose,
+    pub at: Timestamp,
+}
+
 /// A new derivative to store.
 #[derive(Clone, Debug)]
 pub struct NewDerivative {

@@ -12,7 +12,7 @@ use facevault_crypto::{Id, KekVersion, WrappedKey};
 
 use crate::error::StoreError;
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
-use crate::model::{Derivative, Scan, SubjectRecord};
+use crate::model::{Derivative, Disclosure, Scan, SubjectRecord};
 
 /// Stores sealed blobs by object id. It only ever sees ciphertext.
 pub trait BlobStore: Send + Sync {
@@ -85,6 +85,17 @@ pub trait MetadataStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Derivative>, StoreError>> + Send;
     /// Derivatives with `node` among their direct parents.
     fn children(&self, node: Node) -> impl Future<Output = Result<Vec<DerivativeId>, StoreError>> + Send;
+
+    /// Append a disclosure record (durable when this returns).
+    fn record_disclosure(
+        &self,
+        disclosure: Disclosure,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A subject's disclosures, oldest first.
+    fn disclosures_of(
+        &self,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Vec<Disclosure>, StoreError>> + Send;
 
     /// The KEK version a rotation in progress is moving every subject key to, if any.
     fn rotation_target(&self) -> impl Future<Output = Result<Option<KekVersion>, StoreError>> + Send;

@@ -14,7 +14,8 @@ use facevault_mesh::{FileFormat, Mesh, ReadOptions};
 use crate::error::VaultError;
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId};
 use crate::model::{
-    BlobRef, Capture, Derivative, NewDerivative, Scan, Subject, SubjectDetails, SubjectRecord,
+    BlobRef, Capture, Derivative, DerivativeKind, Disclosure, NewDerivative, Purpose, Scan, Subject,
+    SubjectDetails, SubjectRecord,
 };
 use crate::ports::{BlobStore, Clock, KeyProvider, MetadataStore};
 
@@ -227,6 +228,49 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
     pub async fn scan_ply(&self, id: ScanId) -> Result<Vec<u8>, VaultError> {
         let scan = self.scan(id).await?;
         self.get_blob(scan.subject, ObjectKind::Scan, scan.blob).await
+    }
+
+    /// Export a scan for `purpose`: the disclosure is recorded (durably) before the decrypted
+    /// binary PLY is handed out, so nothing leaves the vault unrecorded.
+    pub async fn export_scan(&self, id: ScanId, purpose: Purpose) -> Result<Vec<u8>, VaultError> {
+        let scan = self.scan(id).await?;
+        let disclosure =
+            Disclosure { node: Node::Scan(id), subject: scan.subject, purpose, at: self.clock.now() };
+        self.meta.record_disclosure(disclosure).await?;
+        self.get_blob(scan.subject, ObjectKind::Scan, scan.blob).await
+    }
+
+    /// Every recorded disclosure of a subject's objects, oldest first.
+    pub async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, VaultError> {
+        Ok(self.meta.disclosures_of(subject).await?)
+    }
+
+    /// Store a mesh computed from `parents` (a simulation, a registered or cleaned copy) as a
+    /// [`DerivativeKind::Mesh`] derivative, written as binary PLY.
+    pub async fn add_mesh_derivative(
+        &self,
+        parents: Vec<Node>,
+        producer: String,
+        parameters: serde_json::Value,
+        mesh: &Mesh,
+    ) -> Result<DerivativeId, VaultError> {
+        let content = facevault_mesh::to_bytes(mesh, FileFormat::PlyBinaryLittleEndian);
+        self.add_derivative(NewDerivative {
+            kind: DerivativeKind::Mesh,
+            producer,
+            parameters,
+            parents,
+            content,
+        })
+        .await
+    }
+
+    /// A mesh derivative's mesh, decrypted and parsed.
+    pub async fn derivative_mesh(&self, id: DerivativeId) -> Result<Mesh, VaultError> {
+        let ply = self.derivative_content(id).await?;
+        let imported = facevault_mesh::read(&ply, &ReadOptions::default())
+            .map_err(|e| VaultError::MalformedContent { object: id.0, reason: e.to_string() })?;
+        Ok(imported.mesh)
     }
 
     /// A scan's mesh, decrypted and parsed.

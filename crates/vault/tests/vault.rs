@@ -127,6 +127,35 @@ fn subject_and_scan_round_trip() {
 }
 
 #[test]
+fn exports_are_recorded_before_plaintext_leaves() {
+    let w = world();
+    let v = w.vault();
+    let s = v.create_subject(&details("A")).block_on().unwrap();
+    let m = mesh(0.25);
+    let scan = v.import_scan(s, &m, capture()).block_on().unwrap();
+    let ply = v.export_scan(scan, Purpose("second opinion".into())).block_on().unwrap();
+    let back = facevault_mesh::read(&ply, &Default::default()).unwrap().mesh;
+    assert_eq!(back.positions(), m.positions());
+    let log = v.disclosures_of(s).block_on().unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (log[0].node, log[0].purpose.0.as_str(), log[0].at),
+        (Node::Scan(scan), "second opinion", CLOCK.0)
+    );
+    // If the record cannot be written, nothing is exported.
+    let plan = FaultPlan::crash_at(1, CrashPoint::Before);
+    assert!(w.crashing(&plan).export_scan(scan, Purpose("x".into())).block_on().is_err());
+    assert_eq!(v.disclosures_of(s).block_on().unwrap().len(), 1);
+    // Mesh derivatives round-trip through their own helper.
+    let d = v
+        .add_mesh_derivative(vec![Node::Scan(scan)], "sim".into(), serde_json::json!({"mm": 2}), &mesh(0.5))
+        .block_on()
+        .unwrap();
+    assert_eq!(v.derivative_mesh(d).block_on().unwrap().positions(), mesh(0.5).positions());
+    assert_eq!(v.derivative(d).block_on().unwrap().kind, DerivativeKind::Mesh);
+}
+
+#[test]
 fn no_plaintext_names_coordinates_or_key_bytes_reach_the_stores() {
     let kek_hex = "8f".repeat(32);
     let w = World::with_keys(EnvKey::parse("FACEVAULT_KEK", &kek_hex).unwrap());
