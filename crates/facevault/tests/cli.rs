@@ -165,3 +165,41 @@ fn demo_writes_and_inspects_sample_scans() {
     assert!(text.contains("canonical-face-mediapipe.obj       obj                 468       898"), "{text}");
     assert!(text.contains("cm (guessed"), "{text}");
 }
+
+#[test]
+fn reads_a_scan_from_a_pipe_whose_length_is_unknown() {
+    let dir = scratch("pipe");
+    let file = square_ply(&dir);
+    let out = Command::new(env!("CARGO_BIN_EXE_facevault"))
+        .args(["mesh", "info", "/dev/stdin", "--json"])
+        .stdin(std::fs::File::open(&file).unwrap())
+        .output()
+        .unwrap();
+    // A pipe reports size 0; that must not be taken as the length.
+    let mut child = Command::new("cat").arg(&file).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let piped = Command::new(env!("CARGO_BIN_EXE_facevault"))
+        .args(["mesh", "info", "/dev/stdin", "--json"])
+        .stdin(child.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    child.wait().unwrap();
+    for o in [out, piped] {
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["triangles"], 2);
+    }
+    // A lying count through a pipe still fails cleanly, naming the place.
+    let mut child = Command::new("cat")
+        .arg(hostile("fail_ply_lying_vertex_count.ply"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_facevault"))
+        .args(["mesh", "info", "/dev/stdin"])
+        .stdin(child.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    child.wait().unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("PLY byte"), "{}", stderr(&o));
+}

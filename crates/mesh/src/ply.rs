@@ -646,12 +646,16 @@ pub(crate) fn parse<R: BufRead>(src: &mut Source<R>) -> Result<Parsed, ReadError
 }
 
 /// Binary records, copied from the source into a buffer of whole records and decoded there.
+///
+/// Fast paths may instead decode straight from the source's own buffer ("direct"), which saves
+/// a copy of every byte when nothing is pending here.
 struct BinReader<'s, R> {
     src: &'s mut Source<R>,
     buf: Vec<u8>,
     pos: usize,
     end: usize,
     big: bool,
+    direct: bool,
 }
 
 impl<R: BufRead> BinReader<'_, R> {
@@ -664,17 +668,36 @@ impl<R: BufRead> BinReader<'_, R> {
         self.src.remaining().map(|r| r + (self.end - self.pos) as u64)
     }
 
-    fn avail(&self) -> &[u8] {
+    fn avail(&mut self) -> &[u8] {
+        if self.direct {
+            // `fill_any` has just filled the source's buffer, so this does no I/O.
+            return self.src.fill_buf().unwrap_or_default();
+        }
         self.buf.get(self.pos..self.end).unwrap_or_default()
     }
 
     fn advance(&mut self, n: usize) {
-        self.pos = (self.pos + n).min(self.end);
+        if self.direct {
+            self.src.consume(n);
+        } else {
+            self.pos = (self.pos + n).min(self.end);
+        }
     }
 
-    /// Make at least `n` bytes available, reading ahead as far as the buffer allows. `false`
-    /// when the input ends first.
+    /// Like [`BinReader::fill`], but when nothing is pending here and the source's buffer
+    /// already holds `n` bytes, [`BinReader::avail`] shows that buffer itself (no copy).
+    fn fill_any(&mut self, n: usize) -> Result<bool, ErrorKind> {
+        if self.pos == self.end && self.src.fill_buf()?.len() >= n {
+            self.direct = true;
+            return Ok(true);
+        }
+        self.fill(n)
+    }
+
+    /// Make at least `n` bytes available in this reader's buffer, reading ahead as far as the
+    /// buffer allows. `false` when the input ends first.
     fn fill(&mut self, n: usize) -> Result<bool, ErrorKind> {
+        self.direct = false;
         if self.end - self.pos >= n {
             return Ok(true);
         }
@@ -783,7 +806,7 @@ fn read_binary<R: BufRead>(
     big: bool,
     notes: &mut Vec<String>,
 ) -> Result<Body, ReadError> {
-    let mut r = BinReader { src, buf: vec![0; CHUNK], pos: 0, end: 0, big };
+    let mut r = BinReader { src, buf: vec![0; CHUNK], pos: 0, end: 0, big, direct: false };
     let encoding = if big { Encoding::BinaryBigEndian } else { Encoding::BinaryLittleEndian };
     for plan in plans {
         let el = &plan.el;
@@ -877,7 +900,7 @@ fn read_vertices_binary<R: BufRead>(
     // Fixed-size records: decode every whole record in the buffer at precomputed offsets.
     while v < el.count {
         let start = r.offset();
-        if !r.fill(size).map_err(|k| fail(Location::Byte(start), k))? {
+        if !r.fill_any(size).map_err(|k| fail(Location::Byte(start), k))? {
             return Err(fail(Location::Byte(start), truncated(el, v)));
         }
         let avail = r.avail();
@@ -928,6 +951,9 @@ fn read_faces_binary<R: BufRead>(
             let triangle = cs + 3 * is;
             let base = r.offset();
             let vertices = faces.vertices;
+            // At the end of input this shows what is left; the general path below then reports
+            // the truncation precisely.
+            r.fill_any(triangle).map_err(|k| fail(Location::Byte(base), k))?;
             let avail = r.avail();
             let mut p = 0;
             if ct == Scalar::U8 && matches!(it, Scalar::I32 | Scalar::U32) {

@@ -113,7 +113,8 @@ impl ReadArgs {
 /// Read a mesh file, naming the file and the place in it on failure.
 pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<Imported> {
     let file = File::open(path).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
-    let len = file.metadata().ok().map(|m| m.len());
+    // Only a regular file's size is its length (a pipe or a device reports 0).
+    let len = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
     facevault_mesh::read_from(BufReader::with_capacity(1 << 20, file), len, opts)
         .map_err(|e| Failure::Input(format!("{}: {e}", path.display())).into())
 }

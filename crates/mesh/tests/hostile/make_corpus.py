@@ -47,8 +47,9 @@ add("fail_ply_header_endless_comments.ply", "ply\nformat ascii 1.0\n" + "comment
 add("fail_ply_header_line_too_long.ply", "ply\nformat ascii 1.0\ncomment " + "x" * 200000 + "\nend_header\n", "line-too-long")
 
 # --- PLY lying counts: memory must stay bounded by the bytes present ---
-h = ply_header("binary_little_endian", 2**31, 1)
-add("fail_ply_lying_vertex_count.ply", (h.encode() + le_verts(tri) + le_faces([(0, 1, 2)])).ljust(200, b"\0"), "count-too-large")
+# Exactly 200 bytes that declare 2^31 vertices.
+h = ply_header("binary_little_endian", 2**31, None)
+add("fail_ply_lying_vertex_count.ply", (h.encode() + le_verts(tri)).ljust(200, b"\0"), "count-too-large")
 h = ply_header("binary_little_endian", 3, 10**9)
 add("fail_ply_lying_face_count.ply", h.encode() + le_verts(tri) + le_faces([(0, 1, 2)]), "count-too-large")
 h = ply_header("binary_little_endian", 3, 1, flist="property list uint int vertex_indices\n")
