@@ -18,6 +18,7 @@ mod error;
 pub mod geom;
 mod register;
 pub mod surface;
+mod symmetry;
 
 pub use compare::{
     compare, CompareOptions, CompareReport, Comparison, LandmarkPair, LandmarkShift, RegionStats, Stage,
@@ -27,6 +28,9 @@ pub use error::AnalysisError;
 pub use geom::{Plane, Transform};
 pub use register::{register, RegisterOptions, Registration};
 pub use surface::{Closest, Surface};
+pub use symmetry::{
+    near_border, plane_of_reflection, symmetry, SymmetryAnalysis, SymmetryOptions, SymmetryReport,
+};
 
 /// The version of this software, recorded in every result.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
