@@ -126,13 +126,8 @@ impl Mesh {
     #[allow(clippy::type_complexity)]
     pub fn into_parts(
         self,
-    ) -> (
-        Vec<[f32; 3]>,
-        Vec<[u32; 3]>,
-        Option<Vec<[f32; 3]>>,
-        Option<Vec<[u8; 4]>>,
-        Option<Vec<[f32; 2]>>,
-    ) {
+    ) -> (Vec<[f32; 3]>, Vec<[u32; 3]>, Option<Vec<[f32; 3]>>, Option<Vec<[u8; 4]>>, Option<Vec<[f32; 2]>>)
+    {
         (self.positions, self.triangles, self.normals, self.colors, self.uvs)
     }
 

@@ -1,7 +1,7 @@
 //! Integration tests of the mesh crate, built into one binary.
 
-mod inspect;
 mod hostile;
+mod inspect;
 mod obj;
 mod ply;
 mod stl;
