@@ -17,6 +17,7 @@ pub mod distance;
 mod error;
 pub mod geom;
 mod register;
+pub mod render;
 pub mod surface;
 mod symmetry;
 
