@@ -99,6 +99,7 @@ pub struct Comparison {
 
 /// The steps of a long analysis, reported as each begins (for progress display).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Stage {
     Indexing,
     Registering,
