@@ -2,13 +2,11 @@
 //! fresh process per run, in one session. Prints median time and peak memory of each, and the
 //! ratios, since on these noisy machines ratios count more than absolute times.
 
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use facevault_mesh::{FileFormat, Mesh, ReadOptions, Unit};
+use facevault_mesh::{FileFormat, Mesh};
 
 struct Run {
     seconds: f64,
@@ -61,11 +59,18 @@ pub fn mesh(args: &[&str]) -> Result<()> {
     );
     let py = crate::venv()?;
     let script = crate::root().join("bench/read_mesh.py");
-    let me = std::env::current_exe()?;
+    crate::run(std::process::Command::new(env!("CARGO")).args([
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "facevault",
+    ]))?;
+    let me = crate::root().join("target/release/facevault");
     let me = me.into_os_string();
     let (py, script, path_os) = (py.into_os_string(), script.into_os_string(), path.clone().into_os_string());
     let tools: [(&str, Vec<std::ffi::OsString>); 3] = [
-        ("facevault", vec![me, "bench-read-child".into(), path_os.clone()]),
+        ("facevault", vec![me, "mesh".into(), "bench-read".into(), path_os.clone()]),
         ("open3d", vec![py.clone(), script.clone(), "open3d".into(), path_os.clone()]),
         ("trimesh", vec![py, script, "trimesh".into(), path_os]),
     ];
@@ -137,9 +142,9 @@ fn child(cmd: &mut Command) -> Result<Run> {
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().context("no output")?;
     let field = |name: &str| -> Result<f64> {
-        let key = format!("\"{name}\": ");
+        let key = format!("\"{name}\":");
         let start = line.find(&key).with_context(|| format!("no {name} in {line}"))? + key.len();
-        let rest = &line[start..];
+        let rest = line[start..].trim_start();
         let end = rest.find([',', '}']).unwrap_or(rest.len());
         Ok(rest[..end].trim().parse()?)
     };
@@ -151,32 +156,4 @@ fn child(cmd: &mut Command) -> Result<Run> {
         coord_sum: field("coord_sum")?,
         index_sum: field("index_sum")? as u64,
     })
-}
-
-fn status_kib(field: &str) -> Result<f64> {
-    let s = std::fs::read_to_string("/proc/self/status")?;
-    let line = s.lines().find(|l| l.starts_with(field)).context("no field")?;
-    Ok(line.split_whitespace().nth(1).context("no value")?.parse()?)
-}
-
-/// The FaceVault side of the benchmark, in its own process (see `bench/read_mesh.py`).
-pub fn read_child(path: &Path) -> Result<()> {
-    let rss_before = status_kib("VmRSS:")?;
-    let t0 = Instant::now();
-    let file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
-    let opts = ReadOptions { unit: Some(Unit::Millimetre), ..Default::default() };
-    let imported = facevault_mesh::read_from(BufReader::with_capacity(1 << 20, file), Some(len), &opts)?;
-    let seconds = t0.elapsed().as_secs_f64();
-    let peak = status_kib("VmHWM:")?;
-    let m = &imported.mesh;
-    let coord_sum: f64 = m.positions().iter().flatten().map(|&c| f64::from(c)).sum();
-    let index_sum: u64 = m.triangles().iter().flatten().map(|&i| u64::from(i)).sum();
-    println!(
-        "{{\"seconds\": {seconds}, \"peak_delta_bytes\": {}, \"vertices\": {}, \"triangles\": {}, \"coord_sum\": {coord_sum}, \"index_sum\": {index_sum}}}",
-        (peak - rss_before) * 1024.0,
-        m.vertex_count(),
-        m.triangle_count()
-    );
-    Ok(())
 }

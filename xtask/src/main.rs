@@ -20,7 +20,6 @@ fn main() -> Result<()> {
         ["ci"] => ci(),
         ["test"] => test(),
         ["bench", "mesh", rest @ ..] => bench::mesh(rest),
-        ["bench-read-child", file] => bench::read_child(Path::new(file)),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         _ => {
             eprintln!(

@@ -7,7 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod alloc;
 mod cmd;
+
+#[global_allocator]
+static ALLOCATOR: alloc::HugePageHint = alloc::HugePageHint;
 
 #[derive(Debug, Parser)]
 #[command(name = "facevault", version, about = "3D face scans: analysis and governance inside the clinic")]

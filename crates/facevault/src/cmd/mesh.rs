@@ -38,6 +38,14 @@ pub enum MeshCommand {
         #[command(flatten)]
         read: ReadArgs,
     },
+    /// For `cargo xtask bench mesh`: time one read of FILE in this process and print JSON.
+    #[command(hide = true)]
+    BenchRead(BenchReadArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchReadArgs {
+    file: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,6 +64,7 @@ fn parse_family(s: &str) -> Result<Format, String> {
 
 pub fn run(cmd: MeshCommand) -> Result<()> {
     match cmd {
+        MeshCommand::BenchRead(BenchReadArgs { file }) => bench_read(&file),
         MeshCommand::Info { file, json, read } => {
             let imported = read_file(&file, &read.options())?;
             let report = InfoReport::new(&file, &imported);
@@ -230,5 +239,31 @@ fn print_inspection(r: &inspect::Report, out: &mut impl Write) -> std::io::Resul
     for p in problems {
         writeln!(out, "problem     {p}")?;
     }
+    Ok(())
+}
+
+/// One timed read, as the CLI reads, with the peak memory it added (VmHWM after minus VmRSS
+/// before). `bench/read_mesh.py` measures Open3D and trimesh the same way.
+fn bench_read(path: &Path) -> Result<()> {
+    let status_kib = |field: &str| -> Result<f64> {
+        let s = std::fs::read_to_string("/proc/self/status")?;
+        let line = s.lines().find(|l| l.starts_with(field)).ok_or_else(|| anyhow::anyhow!("no {field}"))?;
+        Ok(line.split_whitespace().nth(1).unwrap_or("0").parse()?)
+    };
+    let rss_before = status_kib("VmRSS:")?;
+    let t0 = std::time::Instant::now();
+    let imported = read_file(path, &ReadOptions { unit: Some(Unit::Millimetre), ..Default::default() })?;
+    let seconds = t0.elapsed().as_secs_f64();
+    let peak = status_kib("VmHWM:")?;
+    let m = &imported.mesh;
+    let report = serde_json::json!({
+        "seconds": seconds,
+        "peak_delta_bytes": (peak - rss_before) * 1024.0,
+        "vertices": m.vertex_count(),
+        "triangles": m.triangle_count(),
+        "coord_sum": m.positions().iter().flatten().map(|&c| f64::from(c)).sum::<f64>(),
+        "index_sum": m.triangles().iter().flatten().map(|&i| u64::from(i)).sum::<u64>(),
+    });
+    println!("{report}");
     Ok(())
 }
