@@ -51,7 +51,11 @@ pub fn run(args: &[&str]) -> Result<()> {
             .lines()
             .rev()
             .find_map(|l| {
-                l.split_once("cov: ").map(|(_, r)| r.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+                let (_, rest) = l.split_once("cov: ")?;
+                let mut words = rest.split_whitespace();
+                let cov = words.next()?;
+                let ft = if words.next() == Some("ft:") { words.next().unwrap_or("?") } else { "?" };
+                Some(format!("{cov} edges, {ft} features"))
             })
             .unwrap_or_else(|| "?".into());
         let crashed = !out.status.success();
