@@ -16,6 +16,9 @@ static ALLOCATOR: alloc::HugePageHint = alloc::HugePageHint;
 #[derive(Debug, Parser)]
 #[command(name = "facevault", version, about = "3D face scans: analysis and governance inside the clinic")]
 struct Cli {
+    /// The vault directory (default: $FACEVAULT_DIR, else ./facevault-vault).
+    #[arg(long, global = true, value_name = "DIR")]
+    vault: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,6 +30,8 @@ enum Command {
     Mesh(cmd::mesh::MeshCommand),
     /// Write sample scans to a folder and inspect each one: a first look at FaceVault.
     Demo(cmd::demo::DemoArgs),
+    #[command(flatten)]
+    Vault(cmd::vault::VaultCommand),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Mesh(c) => cmd::mesh::run(c),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Vault(c) => cmd::vault::run(cli.vault, c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

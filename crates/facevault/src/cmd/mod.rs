@@ -2,15 +2,21 @@
 
 pub mod demo;
 pub mod mesh;
+pub mod vault;
 
 use std::fmt;
 
 /// Why a command failed, for the exit code: 3 for unreadable or invalid input files, 4 for
-/// output that could not be written. (clap uses 2 for bad arguments; anything else is 1.)
+/// output that could not be written, 5 for a wrong passphrase or key, 6 for an unknown (or
+/// shredded) subject, scan or derivative, 7 for a damaged vault. (clap uses 2 for bad
+/// arguments; anything else is 1.)
 #[derive(Debug)]
 pub enum Failure {
     Input(String),
     Output(String),
+    Key(String),
+    NotFound(String),
+    Damaged(String),
 }
 
 impl Failure {
@@ -18,6 +24,9 @@ impl Failure {
         match self {
             Failure::Input(_) => 3,
             Failure::Output(_) => 4,
+            Failure::Key(_) => 5,
+            Failure::NotFound(_) => 6,
+            Failure::Damaged(_) => 7,
         }
     }
 }
@@ -25,7 +34,11 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Input(m) | Failure::Output(m) => f.write_str(m),
+            Failure::Input(m)
+            | Failure::Output(m)
+            | Failure::Key(m)
+            | Failure::NotFound(m)
+            | Failure::Damaged(m) => f.write_str(m),
         }
     }
 }

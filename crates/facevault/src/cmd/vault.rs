@@ -1,0 +1,697 @@
+//! `facevault init|subject|scan|lineage|key|fsck`: the vault on the command line.
+//!
+//! A vault directory holds `vault.db` (SQLite: pseudonymous ids, wrapped keys, sealed details),
+//! `blobs/` (sealed meshes and derivatives) and, unless the KEK comes from `FACEVAULT_KEK`,
+//! `keys.json` (the KEKs, encrypted under a passphrase with Argon2id). The one plaintext this
+//! module writes is the file `scan export` is asked for (0600, atomic); errors and output name
+//! ids and paths, never a subject's details or key material (`subject list` prints ids only).
+
+use std::fs::{File, OpenOptions};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::Subcommand;
+use facevault_crypto::{CryptoError, EnvKey, Id, KdfParams, KeyFile, KeyProvider, Passphrase};
+use facevault_mesh::{FileFormat, Format, ReadOptions, Unit};
+use facevault_store_blob::ObjectBlobStore;
+use facevault_store_sql::SqlStore;
+use facevault_vault::{
+    Capture, MetadataStore, Node, Problem, Purpose, ScanId, SubjectDetails, SubjectId, SystemClock,
+    Timestamp, VaultError,
+};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use zeroize::Zeroizing;
+
+use super::mesh::read_file;
+use super::Failure;
+
+const DB_FILE: &str = "vault.db";
+const KEY_FILE: &str = "keys.json";
+const DEFAULT_DIR: &str = "facevault-vault";
+const PASSPHRASE_VAR: &str = "FACEVAULT_PASSPHRASE";
+
+type Vault = facevault_vault::Vault<SqlStore, ObjectBlobStore, Box<dyn KeyProvider>, SystemClock>;
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Create a vault: its metadata database, blob directory and key file. The key file is
+    /// encrypted under a passphrase ($FACEVAULT_PASSPHRASE, or asked for); with $FACEVAULT_KEK
+    /// set, the KEK comes from that variable instead and no key file is written.
+    Init {
+        /// Where to create the vault (default: --vault).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Subjects (patients): pseudonymous ids; who they are is stored encrypted.
+    #[command(subcommand)]
+    Subject(SubjectCommand),
+    /// Scans: import a mesh file encrypted, export one decrypted (recorded as a disclosure).
+    #[command(subcommand)]
+    Scan(ScanCommand),
+    /// Everything a scan or derivative came from, and everything derived from it.
+    Lineage {
+        /// A scan or derivative id.
+        id: Id,
+    },
+    /// Key-encryption key operations.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Check that every record has its blob, every blob is referenced, every key unwraps and
+    /// every blob decrypts. Exit code 7 if problems remain.
+    Fsck {
+        /// Delete orphan blobs, finish an interrupted rotation, purge shredded subjects' blobs.
+        #[arg(long)]
+        repair: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubjectCommand {
+    /// Add a subject; prints its id. Name, date of birth, contact and jurisdiction are stored
+    /// encrypted under the subject's own data key.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Date of birth (YYYY-MM-DD).
+        #[arg(long)]
+        dob: Option<String>,
+        #[arg(long)]
+        contact: Option<String>,
+        /// Where the subject lives, which decides the law that applies (e.g. US-IL, EU-FR).
+        #[arg(long)]
+        jurisdiction: Option<String>,
+    },
+    /// List subjects by pseudonymous id (no identifying detail is decrypted or printed).
+    List,
+    /// Show a subject's details (decrypted), scans, derivatives and disclosures.
+    Show { subject: SubjectId },
+    /// Crypto-shred a subject: destroy its data key, details and records, then delete its
+    /// blobs. Irreversible.
+    Shred {
+        subject: SubjectId,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScanCommand {
+    /// Import a mesh file (PLY, OBJ, STL) for a subject; prints the scan id.
+    Import {
+        subject: SubjectId,
+        file: PathBuf,
+        /// The declared purpose of collection (e.g. "surgical planning").
+        #[arg(long)]
+        purpose: String,
+        /// The capturing device.
+        #[arg(long, default_value = "unknown")]
+        device: String,
+        /// The capture date, YYYY-MM-DD (default: today, UTC).
+        #[arg(long)]
+        captured: Option<String>,
+        /// The unit of the input file (mm, cm, m, in), overriding what the file declares.
+        #[arg(long)]
+        unit: Option<Unit>,
+        /// Read the input as this format (ply, obj, stl) instead of detecting it.
+        #[arg(long = "input-format", value_parser = parse_family)]
+        input_format: Option<Format>,
+    },
+    /// Decrypt a scan to a file (mode 0600). The disclosure (purpose, recipient, time) is
+    /// recorded before any plaintext is written.
+    Export {
+        scan: ScanId,
+        out: PathBuf,
+        /// Output format (as for `mesh convert`); default from OUT's extension, else binary PLY.
+        #[arg(long)]
+        format: Option<FileFormat>,
+        /// Why the scan leaves the vault.
+        #[arg(long)]
+        purpose: String,
+        /// Who receives it.
+        #[arg(long)]
+        recipient: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Make a new KEK current and rewrap every subject key under it (no blob is touched).
+    /// With $FACEVAULT_KEK, add a higher VERSION:KEY entry first; this then rewraps.
+    Rotate {
+        /// Only finish an interrupted rotation.
+        #[arg(long)]
+        resume: bool,
+    },
+}
+
+fn parse_family(s: &str) -> Result<Format, String> {
+    s.parse::<FileFormat>().map(FileFormat::family)
+}
+
+/// The vault directory: --vault, else $FACEVAULT_DIR, else ./facevault-vault.
+fn vault_dir(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| std::env::var_os("FACEVAULT_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR))
+}
+
+pub fn run(vault: Option<PathBuf>, cmd: VaultCommand) -> Result<()> {
+    let dir = vault_dir(vault);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async move {
+        if let VaultCommand::Init { dir: init_dir } = cmd {
+            return init(&init_dir.unwrap_or(dir)).await;
+        }
+        let (vault, keys) = open(&dir).await?;
+        let result = dispatch(&vault, keys, cmd).await;
+        // Checkpoints and removes the WAL.
+        vault.metadata_store().close().await;
+        result
+    })
+}
+
+async fn dispatch(vault: &Vault, keys: KeySource, cmd: VaultCommand) -> Result<()> {
+    match cmd {
+        VaultCommand::Init { .. } => Ok(()),
+        VaultCommand::Subject(c) => subject(vault, c).await,
+        VaultCommand::Scan(c) => scan(vault, c).await,
+        VaultCommand::Lineage { id } => lineage(vault, id).await,
+        VaultCommand::Key(KeyCommand::Rotate { resume }) => rotate(vault, keys, resume).await,
+        VaultCommand::Fsck { repair } => fsck(vault, repair).await,
+    }
+}
+
+/// Where the KEK comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeySource {
+    File,
+    Env,
+}
+
+/// Map a vault error to the exit code it deserves. Messages name ids, never content.
+fn fail(e: VaultError) -> anyhow::Error {
+    let msg = e.to_string();
+    let failure = match &e {
+        VaultError::UnknownSubject { .. }
+        | VaultError::UnknownScan { .. }
+        | VaultError::UnknownDerivative { .. } => Failure::NotFound(msg),
+        VaultError::MissingBlob { .. } | VaultError::Crypto(CryptoError::DecryptionFailed { .. }) => {
+            Failure::Damaged(format!("{msg}; run `facevault fsck`"))
+        }
+        VaultError::Crypto(c) => match key_failure(c) {
+            Some(f) => f,
+            None => return e.into(),
+        },
+        _ => return e.into(),
+    };
+    failure.into()
+}
+
+fn key_failure(c: &CryptoError) -> Option<Failure> {
+    let msg = c.to_string();
+    Some(match c {
+        CryptoError::KeyUnwrapFailed { .. } | CryptoError::UnknownKekVersion { .. } => Failure::Key(format!(
+            "{msg}: the key provider does not hold this vault's key (wrong {} or key file?)",
+            EnvKey::VAR
+        )),
+        CryptoError::WrongPassphrase { .. }
+        | CryptoError::BadKeyFile { .. }
+        | CryptoError::KeyFileIo { .. }
+        | CryptoError::EnvMissing { .. }
+        | CryptoError::EnvInvalid { .. }
+        | CryptoError::EmptyPassphrase
+        | CryptoError::WeakKdfParams { .. } => Failure::Key(msg),
+        _ => return None,
+    })
+}
+
+fn crypto_fail(c: CryptoError) -> anyhow::Error {
+    match key_failure(&c) {
+        Some(f) => f.into(),
+        None => c.into(),
+    }
+}
+
+fn store_fail(e: facevault_vault::StoreError) -> anyhow::Error {
+    fail(VaultError::Store(e))
+}
+
+/// The passphrase: $FACEVAULT_PASSPHRASE, else asked for on the terminal without echo.
+fn passphrase(confirm: bool) -> Result<Passphrase> {
+    if let Ok(p) = std::env::var(PASSPHRASE_VAR) {
+        return Ok(Passphrase::new(p));
+    }
+    let no_tty = |e: std::io::Error| {
+        Failure::Key(format!("cannot ask for the passphrase ({e}); set {PASSPHRASE_VAR} or use a terminal"))
+    };
+    let first = Zeroizing::new(rpassword::prompt_password("FaceVault passphrase: ").map_err(no_tty)?);
+    if confirm {
+        let again = Zeroizing::new(rpassword::prompt_password("Again: ").map_err(no_tty)?);
+        if *again != *first {
+            return Err(Failure::Key("the passphrases differ".into()).into());
+        }
+    }
+    Ok(Passphrase::new(first.to_string()))
+}
+
+async fn init(dir: &Path) -> Result<()> {
+    let out = |e: std::io::Error| Failure::Output(format!("{}: {e}", dir.display()));
+    if dir.join(DB_FILE).exists() {
+        return Err(Failure::Output(format!("{} already holds a vault", dir.display())).into());
+    }
+    // Check the key source before creating anything.
+    let env = std::env::var_os(EnvKey::VAR).is_some();
+    if env {
+        EnvKey::from_env(EnvKey::VAR).map_err(crypto_fail)?;
+    }
+    std::fs::create_dir_all(dir).map_err(out)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(out)?;
+    }
+    let keys: Box<dyn KeyProvider> = if env {
+        Box::new(EnvKey::from_env(EnvKey::VAR).map_err(crypto_fail)?)
+    } else {
+        let pass = passphrase(true)?;
+        Box::new(KeyFile::create(&dir.join(KEY_FILE), &pass, KdfParams::default()).map_err(crypto_fail)?)
+    };
+    let meta = SqlStore::open_sqlite(&dir.join(DB_FILE)).await.map_err(store_fail)?;
+    let blobs = ObjectBlobStore::local(dir).map_err(store_fail)?;
+    let vault = Vault::open(meta, blobs, keys, SystemClock).await.map_err(fail)?;
+    vault.metadata_store().close().await;
+    let source = if env {
+        format!("KEK from ${}", EnvKey::VAR)
+    } else {
+        format!("KEK in {KEY_FILE}, encrypted under the passphrase (Argon2id, 64 MiB)")
+    };
+    eprintln!("vault {} created in {} ({source})", vault.id(), dir.display());
+    Ok(())
+}
+
+async fn open(dir: &Path) -> Result<(Vault, KeySource)> {
+    if !dir.join(DB_FILE).is_file() {
+        return Err(Failure::Input(format!(
+            "{}: no vault here; run `facevault init --dir {0}`, or pass --vault or set FACEVAULT_DIR",
+            dir.display()
+        ))
+        .into());
+    }
+    let key_file = dir.join(KEY_FILE);
+    let (keys, source): (Box<dyn KeyProvider>, _) = if key_file.exists() {
+        let pass = passphrase(false)?;
+        (Box::new(KeyFile::open(&key_file, &pass).map_err(crypto_fail)?), KeySource::File)
+    } else {
+        let env = EnvKey::from_env(EnvKey::VAR).map_err(|e| match e {
+            CryptoError::EnvMissing { .. } => Failure::Key(format!(
+                "{}: the vault has no key file and ${} is not set",
+                dir.display(),
+                EnvKey::VAR
+            ))
+            .into(),
+            e => crypto_fail(e),
+        })?;
+        (Box::new(env), KeySource::Env)
+    };
+    let meta = SqlStore::open_sqlite(&dir.join(DB_FILE)).await.map_err(store_fail)?;
+    let blobs = ObjectBlobStore::local(dir).map_err(store_fail)?;
+    let vault = Vault::open(meta, blobs, keys, SystemClock).await.map_err(fail)?;
+    Ok((vault, source))
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal.
+fn bar(len: Option<u64>, msg: &'static str) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let pb = match len {
+        Some(n) => ProgressBar::with_draw_target(Some(n), target).with_style(
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        ),
+        None => {
+            let pb = ProgressBar::with_draw_target(None, target);
+            pb.enable_steady_tick(Duration::from_millis(100));
+            pb
+        }
+    };
+    pb.with_message(msg)
+}
+
+/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM` UTC.
+fn utc(ts: Timestamp) -> String {
+    let secs = ts.0.div_euclid(1000);
+    let (y, m, d) = civil(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", s / 3600, s % 3600 / 60)
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn today() -> String {
+    let Timestamp(ms) = facevault_vault::Clock::now(&SystemClock);
+    let (y, m, d) = civil(ms.div_euclid(86_400_000));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+fn optional(field: &Option<String>) -> &str {
+    field.as_deref().unwrap_or("-")
+}
+
+async fn subject(vault: &Vault, cmd: SubjectCommand) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        SubjectCommand::Add { name, dob, contact, jurisdiction } => {
+            if name.trim().is_empty() {
+                return Err(Failure::Input("--name is empty".into()).into());
+            }
+            if dob.as_deref().is_some_and(|d| !is_date(d)) {
+                return Err(Failure::Input("--dob is not a YYYY-MM-DD date".into()).into());
+            }
+            let details = SubjectDetails { name, date_of_birth: dob, contact, jurisdiction };
+            let id = vault.create_subject(&details).await.map_err(fail)?;
+            writeln!(out, "{id}")?;
+        }
+        SubjectCommand::List => {
+            let meta = vault.metadata_store();
+            let mut subjects = meta.subjects().await.map_err(store_fail)?;
+            subjects.sort_by_key(|s| (s.created_at, s.id));
+            writeln!(
+                out,
+                "{:<32}  {:<16}  {:>5}  {:>11}",
+                "SUBJECT", "CREATED (UTC)", "SCANS", "DERIVATIVES"
+            )?;
+            for s in subjects {
+                let scans = meta.scans_of(s.id).await.map_err(store_fail)?.len();
+                let derived = meta.derivatives_of(s.id).await.map_err(store_fail)?.len();
+                writeln!(out, "{:<32}  {:<16}  {scans:>5}  {derived:>11}", s.id, utc(s.created_at))?;
+            }
+        }
+        SubjectCommand::Show { subject } => {
+            let s = vault.subject(subject).await.map_err(fail)?;
+            let d = &s.details;
+            writeln!(out, "subject       {}", s.id)?;
+            writeln!(out, "created       {} UTC", utc(s.created_at))?;
+            writeln!(out, "name          {}", d.name)?;
+            writeln!(out, "born          {}", optional(&d.date_of_birth))?;
+            writeln!(out, "contact       {}", optional(&d.contact))?;
+            writeln!(out, "jurisdiction  {}", optional(&d.jurisdiction))?;
+            for scan in vault.scans_of(subject).await.map_err(fail)? {
+                writeln!(
+                    out,
+                    "scan          {}  captured {} on {}  purpose {:?}  {} vertices, {} triangles",
+                    scan.id,
+                    scan.capture.captured_on,
+                    scan.capture.device,
+                    scan.capture.purpose.0,
+                    scan.vertices,
+                    scan.triangles
+                )?;
+            }
+            for der in vault.metadata_store().derivatives_of(subject).await.map_err(store_fail)? {
+                writeln!(out, "derivative    {}  {} by {}", der.id, der.kind, der.producer)?;
+            }
+            for disc in vault.disclosures_of(subject).await.map_err(fail)? {
+                writeln!(out, "disclosed     {}  {} UTC  {}", disc.node, utc(disc.at), disc.purpose)?;
+            }
+        }
+        SubjectCommand::Shred { subject, yes } => {
+            let scans = vault.scans_of(subject).await.map_err(fail)?.len();
+            if !yes {
+                confirm_shred(subject, scans)?;
+            }
+            let report = vault.shred_subject(subject).await.map_err(fail)?;
+            eprintln!(
+                "subject {} shredded: data key, details, {} scan(s) and {} derivative(s) destroyed",
+                report.subject, report.scans, report.derivatives
+            );
+            let pb = bar(Some(report.blobs_queued as u64), "purging blobs");
+            let purged = vault
+                .purge_blobs(|done, total| {
+                    pb.set_length(total as u64);
+                    pb.set_position(done as u64);
+                })
+                .await
+                .map_err(fail)?;
+            pb.finish_and_clear();
+            eprintln!("{purged} blob(s) purged (undecryptable already: their key is gone)");
+        }
+    }
+    Ok(())
+}
+
+fn confirm_shred(subject: SubjectId, scans: usize) -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        bail!("not shredding subject {subject} without confirmation: pass --yes");
+    }
+    eprint!(
+        "Shred subject {subject}? Its data key, details and {scans} scan(s) are destroyed for good.\n\
+         Type `shred` to confirm: "
+    );
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if answer.trim() != "shred" {
+        bail!("not confirmed; subject {subject} is unchanged");
+    }
+    Ok(())
+}
+
+async fn scan(vault: &Vault, cmd: ScanCommand) -> Result<()> {
+    match cmd {
+        ScanCommand::Import { subject, file, purpose, device, captured, unit, input_format } => {
+            if purpose.trim().is_empty() {
+                return Err(Failure::Input("--purpose is empty".into()).into());
+            }
+            let captured_on = captured.unwrap_or_else(today);
+            if !is_date(&captured_on) {
+                return Err(Failure::Input("--captured is not a YYYY-MM-DD date".into()).into());
+            }
+            // Fail on an unknown subject before reading a large file.
+            vault.scans_of(subject).await.map_err(fail)?;
+            let imported = read_file(&file, &ReadOptions { format: input_format, unit })?;
+            let capture = Capture { device, captured_on, purpose: Purpose(purpose) };
+            let id = vault.import_scan(subject, &imported.mesh, capture).await.map_err(fail)?;
+            println!("{id}");
+            eprintln!(
+                "{} ({}, {} vertices, {} triangles, {}) imported as scan {id}",
+                file.display(),
+                imported.format,
+                imported.mesh.vertex_count(),
+                imported.mesh.triangle_count(),
+                imported.mesh.source_unit()
+            );
+        }
+        ScanCommand::Export { scan, out, format, purpose, recipient } => {
+            let format = match format {
+                Some(f) => f,
+                None => match out.extension().and_then(|e| e.to_str()) {
+                    None => FileFormat::PlyBinaryLittleEndian,
+                    Some(ext) => FileFormat::from_extension(ext).ok_or_else(|| {
+                        Failure::Output(format!(
+                            "{}: cannot tell the output format from the extension; give --format",
+                            out.display()
+                        ))
+                    })?,
+                },
+            };
+            if purpose.trim().is_empty() || recipient.trim().is_empty() {
+                return Err(Failure::Input("--purpose and --recipient must not be empty".into()).into());
+            }
+            // The disclosure record has one purpose field; the recipient goes with it.
+            let purpose = Purpose(format!("{purpose}; recipient: {recipient}"));
+            let ply = Zeroizing::new(vault.export_scan(scan, purpose).await.map_err(fail)?);
+            let bytes = if format == FileFormat::PlyBinaryLittleEndian {
+                ply
+            } else {
+                let mesh = facevault_mesh::read(&ply, &ReadOptions::default())
+                    .map_err(|e| {
+                        fail(VaultError::MalformedContent { object: scan.0, reason: e.to_string() })
+                    })?
+                    .mesh;
+                Zeroizing::new(facevault_mesh::to_bytes(&mesh, format))
+            };
+            write_private(&out, &bytes)?;
+            eprintln!("scan {scan} -> {} ({format}); disclosure recorded", out.display());
+        }
+    }
+    Ok(())
+}
+
+/// Write a file readable by the owner only, atomically: a partial file never appears under
+/// `path`, and a failed write leaves no partial plaintext behind.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let fail = |e: std::io::Error| Failure::Output(format!("{}: {e}", path.display()));
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".facevault-partial");
+    let tmp = path.with_file_name(name);
+    let _ = std::fs::remove_file(&tmp);
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // Make the rename durable.
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        File::open(parent)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(fail)?;
+    Ok(())
+}
+
+async fn lineage(vault: &Vault, id: Id) -> Result<()> {
+    let node = match vault.scan(ScanId(id)).await {
+        Ok(_) => Node::Scan(ScanId(id)),
+        Err(VaultError::UnknownScan { .. }) => {
+            let d = vault.derivative(facevault_vault::DerivativeId(id)).await.map_err(|e| match e {
+                VaultError::UnknownDerivative { .. } => {
+                    Failure::NotFound(format!("no scan or derivative {id}")).into()
+                }
+                e => fail(e),
+            })?;
+            Node::Derivative(d.id)
+        }
+        Err(e) => return Err(fail(e)),
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{node}")?;
+    let ancestors = vault.ancestors(node).await.map_err(fail)?;
+    writeln!(out, "came from     {}", if ancestors.is_empty() { "nothing (an original scan)" } else { "" })?;
+    for a in ancestors {
+        writeln!(out, "  {a}")?;
+    }
+    let descendants = vault.descendants(node).await.map_err(fail)?;
+    writeln!(out, "derived       {} derivative(s)", descendants.len())?;
+    for d in descendants {
+        let der = vault.derivative(d).await.map_err(fail)?;
+        let parents: Vec<String> = der.parents.iter().map(ToString::to_string).collect();
+        writeln!(
+            out,
+            "  derivative {d}  {} by {}  {}  from {}",
+            der.kind,
+            der.producer,
+            der.parameters,
+            parents.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+async fn rotate(vault: &Vault, keys: KeySource, resume: bool) -> Result<()> {
+    let pb = bar(None, "rewrapping subject keys");
+    let result = if resume || keys == KeySource::Env {
+        vault.finish_rotation().await
+    } else {
+        vault.rotate_kek().await
+    };
+    pb.finish_and_clear();
+    let report = result.map_err(fail)?;
+    eprintln!(
+        "KEK {} is current; {} subject key(s) rewrapped; no blob was touched",
+        report.version, report.rewrapped
+    );
+    if keys == KeySource::Env && !resume && report.rewrapped == 0 {
+        eprintln!(
+            "note: ${} holds fixed keys; to rotate, add a higher VERSION:KEY entry and run this again",
+            EnvKey::VAR
+        );
+    }
+    Ok(())
+}
+
+fn describe(p: &Problem) -> String {
+    match p {
+        Problem::OrphanBlob { object } => format!("orphan blob {object} (no record refers to it)"),
+        Problem::MissingBlob { object } => format!("object {object} has no blob; restore it from a backup"),
+        Problem::Undecryptable { object } => {
+            format!("object {object} does not decrypt (damaged, truncated or swapped); restore it")
+        }
+        Problem::KeyUnwrapFailed { subject } => format!("the data key of subject {subject} does not unwrap"),
+        Problem::RotationUnfinished { current, behind } => {
+            format!("KEK rotation to version {current} unfinished ({behind} key(s) behind)")
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+async fn fsck(vault: &Vault, repair: bool) -> Result<()> {
+    let pb = bar(None, "verifying every blob");
+    let result = vault.fsck(repair).await;
+    pb.finish_and_clear();
+    let report = result.map_err(fail)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} subject(s), {} object(s) verified, {} blob(s) awaiting purge",
+        report.subjects, report.objects_verified, report.pending_purge
+    )?;
+    for p in &report.problems {
+        let tag = if p.repairable() { "repairable" } else { "problem" };
+        writeln!(out, "{tag:<11} {}", describe(p))?;
+    }
+    if repair {
+        writeln!(
+            out,
+            "repaired    {} orphan(s) removed, {} blob(s) purged",
+            report.orphans_removed, report.purged
+        )?;
+    }
+    let left = report.problems.iter().filter(|p| !(repair && p.repairable())).count();
+    if left > 0 {
+        let hint = if report.is_repairable() { "; `facevault fsck --repair` fixes them" } else { "" };
+        return Err(Failure::Damaged(format!("fsck: {left} problem(s){hint}")).into());
+    }
+    writeln!(out, "clean")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formats_known_instants() {
+        assert_eq!(utc(Timestamp(0)), "1970-01-01 00:00");
+        // 2000-02-29 12:34 UTC, a leap day.
+        assert_eq!(utc(Timestamp(951_827_640_000)), "2000-02-29 12:34");
+        assert_eq!(utc(Timestamp(-60_000)), "1969-12-31 23:59");
+    }
+
+    #[test]
+    fn dates_are_checked_for_shape() {
+        assert!(is_date("2025-01-31"));
+        assert!(!is_date("2025-1-31"));
+        assert!(!is_date("31/01/2025"));
+    }
+}
