@@ -28,6 +28,9 @@ enum Command {
     /// Read, inspect and convert mesh files (PLY, OBJ, STL).
     #[command(subcommand)]
     Mesh(cmd::mesh::MeshCommand),
+    /// Clinical analyses: symmetry of one scan, or comparison of a pre-op and a post-op scan.
+    #[command(subcommand)]
+    Analyze(cmd::analyze::AnalyzeCommand),
     /// Write sample scans to a folder and inspect each one: a first look at FaceVault.
     Demo(cmd::demo::DemoArgs),
     #[command(flatten)]
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Mesh(c) => cmd::mesh::run(c),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Vault(c) => cmd::vault::run(cli.vault, c),
+        Command::Analyze(c) => cmd::analyze::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! Subcommands. Each module parses its own arguments and does its own printing.
 
+pub mod analyze;
 pub mod demo;
 pub mod mesh;
 pub mod vault;
