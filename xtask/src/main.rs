@@ -11,6 +11,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 mod bench;
+mod bench_analysis;
 mod fuzz;
 
 fn main() -> Result<()> {
@@ -20,6 +21,8 @@ fn main() -> Result<()> {
         ["ci"] => ci(),
         ["test"] => test(),
         ["bench", "mesh", rest @ ..] => bench::mesh(rest),
+        ["bench", "analysis", rest @ ..] => bench_analysis::run(rest),
+        ["bench-analysis-child", rest @ ..] => bench_analysis::child(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         _ => {
             eprintln!(
@@ -28,6 +31,8 @@ fn main() -> Result<()> {
                  \n  test               the whole test suite: cargo tests, then the interop tests\
                  \n  bench mesh [--vertices N] [--runs R]\
                  \n                     read one binary PLY with FaceVault, Open3D and trimesh\
+                 \n  bench analysis [--vertices N,N,..] [--runs R]\
+                 \n                     compare and symmetry vs Open3D at 50k, 200k, 860k vertices\
                  \n  fuzz [--seconds S] [TARGET...]\
                  \n                     run the cargo-fuzz targets, print execs/s and coverage"
             );
