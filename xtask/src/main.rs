@@ -1,4 +1,4 @@
-//! Dev tooling: `cargo xtask <task>`. Tasks: ci, test, bench mesh, fuzz.
+//! Dev tooling: `cargo xtask <task>`. Tasks: ci, test, bench mesh, bench vault, fuzz.
 //!
 //! Everything a fresh machine needs for the test suite (the Python venv with the peer tools,
 //! the libusb that Open3D loads) is installed here, so the README's test command works on a
@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 
 mod bench;
 mod bench_analysis;
+mod bench_vault;
 mod fuzz;
 
 fn main() -> Result<()> {
@@ -23,6 +24,7 @@ fn main() -> Result<()> {
         ["bench", "mesh", rest @ ..] => bench::mesh(rest),
         ["bench", "analysis", rest @ ..] => bench_analysis::run(rest),
         ["bench-analysis-child", rest @ ..] => bench_analysis::child(rest),
+        ["bench", "vault", rest @ ..] => bench_vault::run_bench(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         _ => {
             eprintln!(
@@ -31,6 +33,8 @@ fn main() -> Result<()> {
                  \n  test               the whole test suite: cargo tests, then the interop tests\
                  \n  bench mesh [--vertices N] [--runs R]\
                  \n                     read one binary PLY with FaceVault, Open3D and trimesh\
+                 \n  bench vault [--quick]\
+                 \n                     seal/open vs memcpy and openssl, 860k-vertex import, shred\
                  \n  bench analysis [--vertices N,N,..] [--runs R]\
                  \n                     compare and symmetry vs Open3D at 50k, 200k, 860k vertices\
                  \n  fuzz [--seconds S] [TARGET...]\
