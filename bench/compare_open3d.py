@@ -36,8 +36,13 @@ def main():
         pc.estimate_normals(o3d.geometry.KDTreeSearchParamHybrid(radius=3.0, max_nn=30))
     est = reg.TransformationEstimationPointToPlane(reg.TukeyLoss(k=1.0))
     crit = reg.ICPConvergenceCriteria(relative_fitness=1e-7, relative_rmse=1e-7, max_iteration=60)
-    r = reg.registration_icp(src, tgt, 10.0, np.eye(4), est, crit)
-    r = reg.registration_icp(src, tgt, 1.0, r.transformation, est, crit)
+    # Open3D needs a start: align the centroids, then ICP coarse (4 mm voxels, 20 mm
+    # correspondences) to fine (1 mm voxels, 2 mm).
+    init = np.eye(4)
+    init[:3, 3] = np.asarray(tgt.get_center()) - np.asarray(src.get_center())
+    coarse_src, coarse_tgt = src.voxel_down_sample(4.0), tgt.voxel_down_sample(4.0)
+    r = reg.registration_icp(coarse_src, coarse_tgt, 20.0, init, est, crit)
+    r = reg.registration_icp(src, tgt, 2.0, r.transformation, est, crit)
     t = np.asarray(r.transformation)
     scene = o3d.t.geometry.RaycastingScene()
     scene.add_triangles(o3d.t.geometry.TriangleMesh.from_legacy(pre))
