@@ -309,3 +309,46 @@ fn unknown_vault_and_unknown_ids_have_their_own_exit_codes() {
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
     assert!(stderr(&o).contains("no scan or derivative"), "{}", stderr(&o));
 }
+
+#[test]
+fn analyses_store_derivatives_with_lineage_and_shred_takes_them() {
+    let f = fixture("analyze");
+    let k1 = [("FACEVAULT_KEK", K1)];
+    let (file, _) = face_file(&f.dir, 2_000);
+    let post = ok(fv(
+        &f.vault,
+        &k1,
+        &["scan", "import", &f.subject, file.to_str().unwrap(), "--purpose", "follow-up"],
+    ))
+    .trim()
+    .to_string();
+    let sym = ok(fv(&f.vault, &k1, &["scan", "analyze", "symmetry", &f.scan]));
+    let cmp = ok(fv(&f.vault, &k1, &["scan", "analyze", "compare", &f.scan, &post]));
+    let ids = |out: &str| -> Vec<String> {
+        out.lines().map(|l| l.split_whitespace().last().unwrap().to_string()).collect()
+    };
+    let (sym_ids, cmp_ids) = (ids(&sym), ids(&cmp));
+    assert_eq!((sym_ids.len(), cmp_ids.len()), (2, 2), "{sym}{cmp}");
+
+    let lineage = ok(fv(&f.vault, &k1, &["lineage", &f.scan]));
+    assert!(lineage.contains("4 derivative(s)"), "{lineage}");
+    for id in sym_ids.iter().chain(&cmp_ids) {
+        assert!(lineage.contains(id.as_str()), "{id} missing from {lineage}");
+    }
+    assert!(
+        lineage.contains("measurements by facevault-analysis") && lineage.contains("symmetry"),
+        "{lineage}"
+    );
+    let of_post = ok(fv(&f.vault, &k1, &["lineage", &post]));
+    assert!(of_post.contains("2 derivative(s)") && !of_post.contains(&sym_ids[0]), "{of_post}");
+    let back = ok(fv(&f.vault, &k1, &["lineage", &cmp_ids[0]]));
+    assert!(back.starts_with(&format!("derivative {}", cmp_ids[0])), "{back}");
+    assert!(back.contains(&f.scan) && back.contains(&post), "{back}");
+    let fsck = ok(fv(&f.vault, &k1, &["fsck"]));
+    assert!(fsck.contains("6 object(s) verified"), "{fsck}");
+
+    ok(fv(&f.vault, &k1, &["subject", "shred", &f.subject, "--yes"]));
+    let gone = fv(&f.vault, &k1, &["lineage", &cmp_ids[0]]);
+    assert_eq!(gone.status.code(), Some(6), "{}", stderr(&gone));
+    assert!(ok(fv(&f.vault, &k1, &["fsck"])).contains("0 object(s) verified"));
+}

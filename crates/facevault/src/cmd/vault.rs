@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use facevault_crypto::{CryptoError, EnvKey, Id, KdfParams, KeyFile, KeyProvider, Passphrase};
 use facevault_mesh::{FileFormat, Format, ReadOptions, Unit};
@@ -134,6 +134,20 @@ pub enum ScanCommand {
         #[arg(long)]
         recipient: String,
     },
+    /// Run an analysis on stored scans; results are stored encrypted as derivatives, with
+    /// their lineage (see `facevault lineage`).
+    #[command(subcommand)]
+    Analyze(ScanAnalysis),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScanAnalysis {
+    /// Mid-sagittal plane and asymmetry of one scan. Stores the report (measurements) and the
+    /// symmetrized surface (mesh) as derivatives of the scan.
+    Symmetry { scan: ScanId },
+    /// Register POST onto PRE and map the change. Stores the report (measurements) and the
+    /// aligned post scan (mesh) as derivatives of both scans (one subject's).
+    Compare { pre: ScanId, post: ScanId },
 }
 
 #[derive(Debug, Subcommand)]
@@ -536,6 +550,84 @@ async fn scan(vault: &Vault, cmd: ScanCommand) -> Result<()> {
             };
             write_private(&out, &bytes)?;
             eprintln!("scan {scan} -> {} ({format}); disclosure recorded", out.display());
+        }
+        ScanCommand::Analyze(a) => analyze(vault, a).await?,
+    }
+    Ok(())
+}
+
+fn producer(analysis: &str) -> String {
+    format!("facevault-analysis {} {analysis}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Store an analysis report (JSON) and a result mesh as derivatives of `parents`.
+async fn store_results(
+    vault: &Vault,
+    analysis: &str,
+    parents: Vec<Node>,
+    parameters: serde_json::Value,
+    report: &impl serde::Serialize,
+    mesh: &facevault_mesh::Mesh,
+) -> Result<(facevault_vault::DerivativeId, facevault_vault::DerivativeId)> {
+    let content = serde_json::to_vec(report)?;
+    let measured = vault
+        .add_derivative(facevault_vault::NewDerivative {
+            kind: facevault_vault::DerivativeKind::Measurements,
+            producer: producer(analysis),
+            parameters: parameters.clone(),
+            parents: parents.clone(),
+            content,
+        })
+        .await
+        .map_err(fail)?;
+    let meshed =
+        vault.add_mesh_derivative(parents, producer(analysis), parameters, mesh).await.map_err(fail)?;
+    Ok((measured, meshed))
+}
+
+async fn analyze(vault: &Vault, a: ScanAnalysis) -> Result<()> {
+    use facevault_analysis::{compare, symmetry, CompareOptions, SymmetryOptions};
+    let pb = bar(None, "analysing");
+    let mut stage = |_| pb.tick();
+    match a {
+        ScanAnalysis::Symmetry { scan } => {
+            let mesh = vault.scan_mesh(scan).await.map_err(fail)?;
+            let options = SymmetryOptions::default();
+            let result = symmetry(&mesh, &options, &mut stage)
+                .with_context(|| format!("symmetry analysis of scan {scan} failed"))?;
+            let params = serde_json::to_value(&options)?;
+            let (m, s) = store_results(
+                vault,
+                "symmetry",
+                vec![Node::Scan(scan)],
+                params,
+                &result.report,
+                &result.symmetrized,
+            )
+            .await?;
+            pb.finish_and_clear();
+            println!("measurements {m}");
+            println!("mesh {s}");
+            eprintln!(
+                "scan {scan}: asymmetry index {:.2} mm RMS, {:.2} mm p95; report and symmetrized surface stored",
+                result.report.asymmetry_index_rms_mm, result.report.asymmetry_index_p95_mm
+            );
+        }
+        ScanAnalysis::Compare { pre, post } => {
+            let pre_mesh = vault.scan_mesh(pre).await.map_err(fail)?;
+            let post_mesh = vault.scan_mesh(post).await.map_err(fail)?;
+            let options = CompareOptions::default();
+            let result = compare(&pre_mesh, &post_mesh, None, &options, &mut stage)
+                .with_context(|| format!("comparison of scan {post} with scan {pre} failed"))?;
+            let params = serde_json::to_value(&options)?;
+            let parents = vec![Node::Scan(pre), Node::Scan(post)];
+            let (m, s) =
+                store_results(vault, "compare", parents, params, &result.report, &result.aligned_post)
+                    .await?;
+            pb.finish_and_clear();
+            println!("measurements {m}");
+            println!("mesh {s}");
+            eprintln!("scan {post} compared with scan {pre}; report and aligned post scan stored");
         }
     }
     Ok(())
