@@ -352,3 +352,33 @@ fn analyses_store_derivatives_with_lineage_and_shred_takes_them() {
     assert_eq!(gone.status.code(), Some(6), "{}", stderr(&gone));
     assert!(ok(fv(&f.vault, &k1, &["fsck"])).contains("0 object(s) verified"));
 }
+
+#[test]
+fn details_from_standard_input_keep_identity_off_the_command_line() {
+    let dir = scratch("stdin-details");
+    let vault = dir.join("vault");
+    let env = [("FACEVAULT_KEK", K1)];
+    ok(fv(&vault, &env, &["init"]));
+    let add = |input: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_facevault"));
+        cmd.arg("--vault").arg(&vault).args(["subject", "add", "--details-stdin"]);
+        cmd.env_remove("FACEVAULT_PASSPHRASE").env("FACEVAULT_KEK", K1);
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let id = ok(add(&format!("name: {NAME}\ndob: 1961-04-12\njurisdiction: US-IL\n"))).trim().to_string();
+    let show = ok(fv(&vault, &env, &["subject", "show", &id]));
+    assert!(show.contains(NAME) && show.contains("1961-04-12") && show.contains("US-IL"), "{show}");
+
+    let bad = add("name: X\nssn: 123\n");
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(stderr(&bad).contains("line 2: unknown key \"ssn\""), "{}", stderr(&bad));
+    // --name and --details-stdin together is a usage error, and one of them is required.
+    assert_eq!(
+        fv(&vault, &env, &["subject", "add", "--details-stdin", "--name", "X"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(fv(&vault, &env, &["subject", "add"]).status.code(), Some(2));
+}

@@ -72,8 +72,10 @@ pub enum SubjectCommand {
     /// Add a subject; prints its id. Name, date of birth, contact and jurisdiction are stored
     /// encrypted under the subject's own data key.
     Add {
-        #[arg(long)]
-        name: String,
+        /// The subject's name. A command line can end up in shell history and the process
+        /// list; --details-stdin keeps identity off it.
+        #[arg(long, required_unless_present = "details_stdin")]
+        name: Option<String>,
         /// Date of birth (YYYY-MM-DD).
         #[arg(long)]
         dob: Option<String>,
@@ -82,6 +84,10 @@ pub enum SubjectCommand {
         /// Where the subject lives, which decides the law that applies (e.g. US-IL, EU-FR).
         #[arg(long)]
         jurisdiction: Option<String>,
+        /// Read the details from standard input instead, one `key: value` per line (keys: name,
+        /// dob, contact, jurisdiction), so that no identity appears on the command line.
+        #[arg(long, conflicts_with_all = ["name", "dob", "contact", "jurisdiction"])]
+        details_stdin: bool,
     },
     /// List subjects by pseudonymous id (no identifying detail is decrypted or printed).
     List,
@@ -399,7 +405,12 @@ fn optional(field: &Option<String>) -> &str {
 async fn subject(vault: &Vault, cmd: SubjectCommand) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match cmd {
-        SubjectCommand::Add { name, dob, contact, jurisdiction } => {
+        SubjectCommand::Add { name, dob, contact, jurisdiction, details_stdin } => {
+            let (name, dob, contact, jurisdiction) = if details_stdin {
+                details_from_stdin()?
+            } else {
+                (name.unwrap_or_default(), dob, contact, jurisdiction)
+            };
             if name.trim().is_empty() {
                 return Err(Failure::Input("--name is empty".into()).into());
             }
@@ -786,4 +797,34 @@ mod tests {
         assert!(!is_date("2025-1-31"));
         assert!(!is_date("31/01/2025"));
     }
+}
+
+/// Subject details as `key: value` lines on standard input (see `subject add --details-stdin`).
+fn details_from_stdin() -> Result<(String, Option<String>, Option<String>, Option<String>)> {
+    use std::io::Read;
+    let mut text = zeroize::Zeroizing::new(String::new());
+    std::io::stdin().take(64 * 1024).read_to_string(&mut text)?;
+    let (mut name, mut dob, mut contact, mut jurisdiction) = (String::new(), None, None, None);
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let Some((key, value)) = line.split_once(':') else {
+            return Err(
+                Failure::Input(format!("standard input line {}: expected `key: value`", n + 1)).into()
+            );
+        };
+        let value = value.trim().to_string();
+        match key.trim() {
+            "name" => name = value,
+            "dob" => dob = Some(value),
+            "contact" => contact = Some(value),
+            "jurisdiction" => jurisdiction = Some(value),
+            other => {
+                return Err(Failure::Input(format!(
+                    "standard input line {}: unknown key {other:?} (use name, dob, contact, jurisdiction)",
+                    n + 1
+                ))
+                .into())
+            }
+        }
+    }
+    Ok((name, dob, contact, jurisdiction))
 }
