@@ -1,0 +1,6 @@
+//! The audit crate's integration tests, built into one binary.
+
+mod entry;
+mod log;
+mod note;
+mod tree;
