@@ -1,6 +1,7 @@
 //! The audit crate's integration tests, built into one binary.
 
 mod entry;
+mod fixture;
 mod log;
 mod note;
 mod tree;
