@@ -202,3 +202,15 @@ fn a_refused_batch_leaves_the_log_unchanged() {
     log = AuditLog::open(store).unwrap();
     assert_eq!((log.size(), log.root()), (10, root));
 }
+
+#[test]
+fn an_edit_is_named_even_when_entries_were_appended_too() {
+    let got = check(200, |e| {
+        e[77][5] ^= 1;
+        e.push(entry(200).encode());
+    });
+    assert_eq!(bad_entry(got), 77);
+    // The empty log's checkpoint does not cover a log with entries.
+    let empty = signed(&log_of(0));
+    assert!(matches!(verify_log(log_of(3).store(), &empty), Err(VerifyError::Unsigned { index: 0 })));
+}
