@@ -14,15 +14,10 @@ use crate::surface::Surface;
 /// Signed distance from each point to `reference`, positive in front of it (the side its
 /// normals face); NaN where the point lies beyond the reference's border.
 pub fn signed_distances(reference: &Surface, points: &[[f32; 3]]) -> Vec<f32> {
-    reference
-        .closest_many(points)
-        .into_iter()
-        .zip(points)
-        .map(|(c, &p)| match c {
-            Some(c) if c.is_over_surface(p) => c.signed_distance(p),
-            _ => f32::NAN,
-        })
-        .collect()
+    reference.closest_map(points, |p, c| match c {
+        Some(c) if c.is_over_surface(p) => c.signed_distance(p),
+        _ => f32::NAN,
+    })
 }
 
 /// For each point p, the t with p = q + t·dir for q on `reference` (the displacement along

@@ -129,15 +129,13 @@ pub fn symmetry(
 
     progress(Stage::Measuring);
     let mirrored: Vec<[f32; 3]> = points.par_iter().map(|&p| f32v(plane.reflect(f64v(p)))).collect();
-    let matches = surface.closest_many(&mirrored);
-    let asymmetry: Vec<f32> = matches
-        .par_iter()
-        .zip(&mirrored)
-        .map(|(c, &p)| match c {
-            Some(c) if c.is_over_surface(p) => c.signed_distance(p),
-            _ => f32::NAN,
-        })
-        .collect();
+    // Per vertex: the signed distance, and the closest point (for the symmetrized surface).
+    let matches: Vec<(f32, [f32; 3])> = surface.closest_map(&mirrored, |p, c| match c {
+        Some(c) if c.is_over_surface(p) => (c.signed_distance(p), c.point),
+        _ => (f32::NAN, p),
+    });
+    drop(mirrored);
+    let asymmetry: Vec<f32> = matches.par_iter().map(|m| m.0).collect();
 
     progress(Stage::Summarising);
     let border = near_border(mesh, options.border_mm);
@@ -151,11 +149,13 @@ pub fn symmetry(
     let blend = options.blend_mm.max(1e-6);
     let symmetrized_points: Vec<[f32; 3]> = points
         .par_iter()
-        .zip(matches.par_iter().zip(&asymmetry))
-        .map(|(&p, (c, a))| {
-            let Some(c) = c.filter(|_| !a.is_nan()) else { return p };
+        .zip(&matches)
+        .map(|(&p, &(a, point))| {
+            if a.is_nan() {
+                return p;
+            }
             let v = f64v(p);
-            let target = plane.reflect(f64v(c.point));
+            let target = plane.reflect(f64v(point));
             let s = (keep * plane.signed_distance(v) / blend).clamp(-1.0, 1.0);
             // w: 1 on the replaced side, 0 on the kept side, 1/2 on the plane (smoothstep).
             let x = 0.5 - 0.5 * s;
@@ -213,58 +213,100 @@ pub fn plane_of_reflection(s: &Transform, near: [f64; 3]) -> Plane {
 /// from the border edges (edges used by one triangle).
 pub fn near_border(mesh: &Mesh, width_mm: f64) -> Vec<bool> {
     let tris = mesh.triangles();
+    let positions = mesh.positions();
     let n = mesh.vertex_count();
-    let mut edges: Vec<u64> = tris
-        .par_iter()
-        .flat_map_iter(|t| {
-            [(t[0], t[1]), (t[1], t[2]), (t[2], t[0])]
-                .map(|(a, b)| (u64::from(a.min(b)) << 32) | u64::from(a.max(b)))
+    let (first, around) = vertex_triangles(tris, n);
+    let fan = |v: usize| {
+        let (a, b) = (first.get(v).copied().unwrap_or(0), first.get(v + 1).copied().unwrap_or(0));
+        around.get(a as usize..b as usize).unwrap_or_default()
+    };
+    // Per vertex: whether an edge at it is used by one triangle only, and the summed length of
+    // its edges to higher-numbered neighbours (each edge counted once).
+    let per_vertex: Vec<(bool, f64, u32)> = (0..n)
+        .into_par_iter()
+        .with_min_len(4096)
+        .map_init(Vec::new, |buf: &mut Vec<u32>, v| {
+            buf.clear();
+            for &ti in fan(v) {
+                buf.extend(tris.get(ti as usize).into_iter().flatten().filter(|&&u| u as usize != v));
+            }
+            buf.sort_unstable();
+            let (mut border, mut length, mut count) = (false, 0.0, 0u32);
+            let p = positions.get(v).map(|&p| f64v(p));
+            let mut i = 0;
+            while i < buf.len() {
+                let mut j = i + 1;
+                while j < buf.len() && buf[j] == buf[i] {
+                    j += 1;
+                }
+                border |= j - i == 1;
+                if buf[i] as usize > v {
+                    if let (Some(p), Some(&q)) = (p, positions.get(buf[i] as usize)) {
+                        length += crate::geom::norm(sub(p, f64v(q)));
+                        count += 1;
+                    }
+                }
+                i = j;
+            }
+            (border, length, count)
         })
         .collect();
-    edges.par_sort_unstable();
-    let mut border = vec![false; n];
-    let mut i = 0;
-    let mut length_sum = 0.0;
-    let mut length_count = 0usize;
-    while i < edges.len() {
-        let mut j = i + 1;
-        while j < edges.len() && edges[j] == edges[i] {
-            j += 1;
-        }
-        let (a, b) = ((edges[i] >> 32) as usize, (edges[i] & 0xffff_ffff) as usize);
-        if let (Some(&pa), Some(&pb)) = (mesh.positions().get(a), mesh.positions().get(b)) {
-            length_sum += crate::geom::norm(sub(f64v(pa), f64v(pb)));
-            length_count += 1;
-        }
-        if j - i == 1 {
-            for v in [a, b] {
-                if let Some(x) = border.get_mut(v) {
-                    *x = true;
+    let mut border: Vec<bool> = per_vertex.iter().map(|x| x.0).collect();
+    let (length_sum, length_count) =
+        per_vertex.iter().fold((0.0, 0u64), |(s, c), x| (s + x.1, c + u64::from(x.2)));
+    drop(per_vertex);
+    let edge = if length_count > 0 { length_sum / length_count as f64 } else { 1.0 };
+    let rings = (width_mm / edge.max(1e-9)).ceil().clamp(0.0, 10_000.0) as usize;
+    // Each ring adds the vertices of every triangle touching the previous ring: a breadth-first
+    // search that touches only the band it marks.
+    let mut frontier: Vec<u32> = (0..n as u32).filter(|&v| border[v as usize]).collect();
+    for _ in 0..rings {
+        let mut next = Vec::new();
+        for &v in &frontier {
+            for &ti in fan(v as usize) {
+                for &u in tris.get(ti as usize).into_iter().flatten() {
+                    if let Some(x) = border.get_mut(u as usize).filter(|x| !**x) {
+                        *x = true;
+                        next.push(u);
+                    }
                 }
             }
         }
-        i = j;
-    }
-    drop(edges);
-    let edge = if length_count > 0 { length_sum / length_count as f64 } else { 1.0 };
-    let rings = (width_mm / edge.max(1e-9)).ceil().clamp(0.0, 10_000.0) as usize;
-    for _ in 0..rings {
-        let grow: Vec<u32> = tris
-            .par_iter()
-            .filter(|t| t.iter().any(|&v| border.get(v as usize).copied().unwrap_or(false)))
-            .flat_map_iter(|t| t.iter().copied())
-            .collect();
-        let before = border.iter().filter(|&&b| b).count();
-        for v in grow {
-            if let Some(x) = border.get_mut(v as usize) {
-                *x = true;
-            }
-        }
-        if border.iter().filter(|&&b| b).count() == before {
+        if next.is_empty() {
             break;
         }
+        frontier = next;
     }
     border
+}
+
+/// For each vertex, the triangles using it: those of vertex v are
+/// `around[first[v]..first[v + 1]]`.
+fn vertex_triangles(tris: &[[u32; 3]], n: usize) -> (Vec<u32>, Vec<u32>) {
+    let mut first = vec![0u32; n + 1];
+    for t in tris {
+        for &v in t {
+            if let Some(c) = first.get_mut(v as usize + 1) {
+                *c += 1;
+            }
+        }
+    }
+    for i in 1..first.len() {
+        first[i] += first[i - 1];
+    }
+    let mut fill = first.clone();
+    let mut around = vec![0u32; first.last().copied().unwrap_or(0) as usize];
+    for (ti, t) in tris.iter().enumerate() {
+        for &v in t {
+            if let Some(f) = fill.get_mut(v as usize) {
+                if let Some(slot) = around.get_mut(*f as usize) {
+                    *slot = ti as u32;
+                }
+                *f += 1;
+            }
+        }
+    }
+    (first, around)
 }
 
 #[cfg(test)]
