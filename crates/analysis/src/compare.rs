@@ -4,6 +4,7 @@
 //! given direction, and landmark displacements.
 
 use facevault_mesh::Mesh;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::distance::{displacement_along, signed_distances, vertex_areas, MapStats, Region};
@@ -126,19 +127,24 @@ pub fn compare(
     progress(Stage::Registering);
     let registration = register(post.positions(), mask, pre.positions(), &surface, &options.registration)?;
     let t = registration.transform;
+    progress(Stage::Measuring);
+    let moved: Vec<[f32; 3]> = post.positions().par_iter().map(|&p| t.apply_f32(p)).collect();
+    let distances = signed_distances(&surface, &moved);
+    let along = options
+        .direction
+        .map(|d| displacement_along(&surface, &moved, d, options.max_displacement_mm as f32));
+    // The index is done with: free it before copying the post scan into the result.
+    drop(surface);
+    progress(Stage::Summarising);
+    drop(moved);
     let mut aligned_post = post.clone();
+    // The same map as `moved`, so the positions are bit for bit those measured.
     aligned_post.map_positions(|p| t.apply_f32(p)).map_err(|_| AnalysisError::TooSmall {
         what: "the aligned post scan",
         got: 0,
         need: 10,
     })?;
-    progress(Stage::Measuring);
     let points = aligned_post.positions();
-    let distances = signed_distances(&surface, points);
-    let along = options
-        .direction
-        .map(|d| displacement_along(&surface, points, d, options.max_displacement_mm as f32));
-    progress(Stage::Summarising);
     let areas = vertex_areas(points, aligned_post.triangles());
     let th = options.threshold_mm;
     let regions = options

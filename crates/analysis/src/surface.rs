@@ -155,22 +155,14 @@ impl Surface {
     /// trusted to be in range, as a [`Mesh`] guarantees.
     pub fn from_parts(positions: &[[f32; 3]], triangles: &[[u32; 3]], normals: Vec<[f32; 3]>) -> Surface {
         let pos = |i: u32| positions.get(i as usize).copied().unwrap_or_default();
-        let order = morton_order(positions, triangles);
-        let mut nodes = Vec::with_capacity(triangles.len() / 6 + 2);
-        if !triangles.is_empty() {
-            let ctx = Ctx { positions, triangles };
-            let (root, bounds) = build(&order, 0, &ctx, &mut nodes);
-            if root.count > 0 {
-                // A handful of triangles: one node with a single leaf child.
-                let mut n = EMPTY_NODE;
-                set_child(&mut n, 0, root, bounds);
-                nodes.push(n);
-            }
-        }
-        let indices: Vec<[u32; 3]> =
-            order.par_iter().map(|&(_, i)| triangles.get(i as usize).copied().unwrap_or_default()).collect();
-        drop(order);
-        let corners = indices.par_iter().map(|t| t.map(pos)).collect();
+        let (keys, shift) = morton_keys(positions, triangles);
+        let mask = (1u64 << shift) - 1;
+        let indices: Vec<[u32; 3]> = keys
+            .par_iter()
+            .map(|&k| triangles.get((k & mask) as usize).copied().unwrap_or_default())
+            .collect();
+        let corners: Vec<[[f32; 3]; 3]> = indices.par_iter().map(|t| t.map(pos)).collect();
+        let nodes = build_tree(&keys, &Ctx { corners: &corners, shift });
         Surface { nodes, corners, indices, normals }
     }
 
@@ -373,9 +365,11 @@ fn slab_hits(
     lo <= hi
 }
 
-/// Triangle indices sorted along a Morton (Z-order) curve through their centroids, so that
-/// every run of the order is spatially compact and splitting a run in half is a spatial split.
-fn morton_order(positions: &[[f32; 3]], triangles: &[[u32; 3]]) -> Vec<(u64, u32)> {
+/// Triangles sorted along a Morton (Z-order) curve through their centroids, so that every
+/// run of the order is spatially compact and splitting a run at an octree-cell boundary is a
+/// spatial split. Each key is the Morton code above the triangle's index, which takes the low
+/// `shift` bits (returned); the code gets the rest, up to 21 bits per axis.
+fn morton_keys(positions: &[[f32; 3]], triangles: &[[u32; 3]]) -> (Vec<u64>, u32) {
     let pos = |i: u32| positions.get(i as usize).copied().unwrap_or_default();
     let centroid = |t: &[u32; 3]| -> [f32; 3] {
         let c = t.map(pos);
@@ -388,21 +382,24 @@ fn morton_order(positions: &[[f32; 3]], triangles: &[[u32; 3]]) -> Vec<(u64, u32
             (c, c)
         })
         .reduce(|| EMPTY, union);
+    let shift = (usize::BITS - triangles.len().leading_zeros()).max(1);
+    let bits = ((64 - shift) / 3).min(21);
+    let top = ((1u32 << bits) - 1) as f32;
     // One scale for all axes, so that Morton cells are cubes.
     let ext = (0..3).map(|k| cb.1[k] - cb.0[k]).fold(0.0f32, f32::max);
-    let scale = if ext > 0.0 && ext.is_finite() { ((1u32 << 21) - 1) as f32 / ext } else { 0.0 };
-    let mut keyed: Vec<(u64, u32)> = triangles
+    let scale = if ext > 0.0 && ext.is_finite() { top / ext } else { 0.0 };
+    let mut keys: Vec<u64> = triangles
         .par_iter()
         .enumerate()
         .map(|(i, t)| {
             let c = centroid(t);
-            let q: [u32; 3] =
-                std::array::from_fn(|k| ((c[k] - cb.0[k]) * scale).clamp(0.0, 2_097_151.0) as u32);
-            (spread(q[0]) | (spread(q[1]) << 1) | (spread(q[2]) << 2), i as u32)
+            let q: [u32; 3] = std::array::from_fn(|k| ((c[k] - cb.0[k]) * scale).clamp(0.0, top) as u32);
+            let code = spread(q[0]) | (spread(q[1]) << 1) | (spread(q[2]) << 2);
+            (code << shift) | i as u64
         })
         .collect();
-    keyed.par_sort_unstable();
-    keyed
+    keys.par_sort_unstable();
+    (keys, shift)
 }
 
 /// The low 21 bits of `v`, spaced three bits apart.
@@ -418,31 +415,31 @@ fn spread(v: u32) -> u64 {
 
 /// Where the Morton-ordered run splits: at the first code with the highest bit in which the
 /// run's codes differ (an octree cell boundary), or in the middle when they are all equal.
-fn split_point(run: &[(u64, u32)]) -> usize {
-    let (Some(first), Some(last)) = (run.first(), run.last()) else { return 0 };
-    let diff = first.0 ^ last.0;
+fn split_point(run: &[u64], shift: u32) -> usize {
+    let (Some(&first), Some(&last)) = (run.first(), run.last()) else { return 0 };
+    let diff = (first ^ last) >> shift;
     if diff == 0 {
         return run.len() / 2;
     }
-    let bit = 63 - diff.leading_zeros();
-    let prefix = last.0 >> bit;
-    run.partition_point(|k| k.0 >> bit < prefix).clamp(1, run.len() - 1)
+    let bit = 63 - diff.leading_zeros() + shift;
+    let prefix = last >> bit;
+    run.partition_point(|&k| k >> bit < prefix).clamp(1, run.len() - 1)
 }
 
-/// The mesh a build reads triangle corners from.
+/// What the build reads besides the keys: the triangle corners in key order, and where the
+/// Morton code starts in a key.
 struct Ctx<'a> {
-    positions: &'a [[f32; 3]],
-    triangles: &'a [[u32; 3]],
+    corners: &'a [[[f32; 3]; 3]],
+    shift: u32,
 }
 
 impl Ctx<'_> {
-    fn bounds(&self, order: &[(u64, u32)]) -> Bounds {
+    /// The box around triangles `base..base + count` of the order.
+    fn bounds(&self, base: usize, count: usize) -> Bounds {
         let mut b = EMPTY;
-        for &(_, i) in order {
-            for &v in self.triangles.get(i as usize).into_iter().flatten() {
-                if let Some(&c) = self.positions.get(v as usize) {
-                    b = union(b, (c, c));
-                }
+        for t in self.corners.get(base..base + count).unwrap_or_default() {
+            for &c in t {
+                b = union(b, (c, c));
             }
         }
         b
@@ -462,23 +459,98 @@ fn set_child(node: &mut Node, c: usize, r: Ref, b: Bounds) {
     node.count[c] = r.count;
 }
 
+/// A subtree left for the parallel phase of the build: its run, where the run starts in the
+/// whole order, and the slot of the top node that will point to it.
+struct Task<'a> {
+    run: &'a [u64],
+    base: usize,
+    parent: usize,
+    slot: usize,
+}
+
+/// The whole tree, root first. The top levels are laid out serially; the subtrees below them
+/// are built in parallel, each into its own vector, and moved into place once (so the nodes
+/// are held about once, not once per level of parallel nesting).
+fn build_tree(order: &[u64], ctx: &Ctx<'_>) -> Vec<Node> {
+    if order.is_empty() {
+        return Vec::new();
+    }
+    let mut top = Vec::new();
+    let mut tasks = Vec::new();
+    let (root, bounds) = build(order, 0, ctx, &mut top, Some(&mut tasks));
+    if root.count > 0 {
+        // A handful of triangles: one node with a single leaf child.
+        let mut n = EMPTY_NODE;
+        set_child(&mut n, 0, root, bounds);
+        return vec![n];
+    }
+    let built: Vec<((Ref, Bounds), Vec<Node>)> = tasks
+        .par_iter()
+        .map(|t| {
+            let mut sub = Vec::with_capacity(t.run.len() / 4 + 1);
+            (build(t.run, t.base, ctx, &mut sub, None), sub)
+        })
+        .collect();
+    let mut nodes = Vec::with_capacity(top.len() + built.iter().map(|b| b.1.len()).sum::<usize>());
+    nodes.extend_from_slice(&top);
+    for (t, ((r, b), sub)) in tasks.iter().zip(built) {
+        let offset = nodes.len() as u32;
+        nodes.extend(sub.into_iter().map(|n| shift(n, offset)));
+        let r = if r.count == 0 { Ref { index: r.index + offset, count: 0 } } else { r };
+        if let Some(parent) = nodes.get_mut(t.parent) {
+            set_child(parent, t.slot, r, b);
+        }
+    }
+    // The top nodes' boxes of top-node children, now that the subtrees below are known.
+    // Children come after their parents, so going backwards finishes each child first.
+    for i in (0..top.len()).rev() {
+        for c in 0..WIDE {
+            let (child, count) = (nodes[i].child[c] as usize, nodes[i].count[c]);
+            if count == 0 && child < top.len() {
+                let b = node_bounds(&nodes[child]);
+                for k in 0..3 {
+                    nodes[i].min[k][c] = b.0[k];
+                    nodes[i].max[k][c] = b.1[k];
+                }
+            }
+        }
+    }
+    nodes
+}
+
+/// The box around all of a node's children.
+fn node_bounds(n: &Node) -> Bounds {
+    let mut b = EMPTY;
+    for c in 0..WIDE {
+        b = union(b, ([n.min[0][c], n.min[1][c], n.min[2][c]], [n.max[0][c], n.max[1][c], n.max[2][c]]));
+    }
+    b
+}
+
 /// Builds the subtree over the Morton-ordered run `order` (which starts at `base` in the
 /// whole order) into `out`, depth first: the run's halves, each halved again, are the up to
 /// four children. Returns a reference to it (a leaf when small enough, pushing nothing) and
-/// its bounds.
-fn build(order: &[(u64, u32)], base: usize, ctx: &Ctx<'_>, out: &mut Vec<Node>) -> (Ref, Bounds) {
+/// its bounds. With `tasks`, children smaller than [`PARALLEL_BUILD`] are left as tasks (their
+/// slots and the bounds returned are filled in later).
+fn build<'a>(
+    order: &'a [u64],
+    base: usize,
+    ctx: &Ctx<'_>,
+    out: &mut Vec<Node>,
+    mut tasks: Option<&mut Vec<Task<'a>>>,
+) -> (Ref, Bounds) {
     if order.len() <= LEAF {
-        return (Ref { index: base as u32, count: order.len() as u32 }, ctx.bounds(order));
+        return (Ref { index: base as u32, count: order.len() as u32 }, ctx.bounds(base, order.len()));
     }
     let me = out.len();
     out.push(EMPTY_NODE);
-    let cut = split_point(order);
+    let cut = split_point(order, ctx.shift);
     let (left, right) = order.split_at(cut);
-    let mut parts: [(usize, &[(u64, u32)]); WIDE] = [(0, &[]); WIDE];
+    let mut parts: [(usize, &[u64]); WIDE] = [(0, &[]); WIDE];
     let mut k = 0;
     for (at, half) in [(base, left), (base + cut, right)] {
         if half.len() > LEAF {
-            let m = split_point(half);
+            let m = split_point(half, ctx.shift);
             let (a, b) = half.split_at(m);
             parts[k] = (at, a);
             parts[k + 1] = (at + m, b);
@@ -490,28 +562,16 @@ fn build(order: &[(u64, u32)], base: usize, ctx: &Ctx<'_>, out: &mut Vec<Node>) 
     }
     let mut node = EMPTY_NODE;
     let mut bounds = EMPTY;
-    if order.len() >= PARALLEL_BUILD {
-        let built: Vec<((Ref, Bounds), Vec<Node>)> = parts[..k]
-            .par_iter()
-            .map(|&(at, part)| {
-                let mut sub = Vec::new();
-                let r = build(part, at, ctx, &mut sub);
-                (r, sub)
-            })
-            .collect();
-        for (c, ((r, b), sub)) in built.into_iter().enumerate() {
-            // A subtree built into its own vector moves to the end of `out`.
-            let offset = out.len() as u32;
-            out.extend(sub.iter().map(|n| shift(*n, offset)));
-            let r = if r.count == 0 { Ref { index: r.index + offset, count: 0 } } else { r };
-            set_child(&mut node, c, r, b);
-            bounds = union(bounds, b);
-        }
-    } else {
-        for (c, &(at, part)) in parts[..k].iter().enumerate() {
-            let (r, b) = build(part, at, ctx, out);
-            set_child(&mut node, c, r, b);
-            bounds = union(bounds, b);
+    for (c, &(at, part)) in parts[..k].iter().enumerate() {
+        match tasks.as_deref_mut() {
+            Some(t) if part.len() > LEAF && part.len() < PARALLEL_BUILD => {
+                t.push(Task { run: part, base: at, parent: me, slot: c });
+            }
+            _ => {
+                let (r, b) = build(part, at, ctx, out, tasks.as_deref_mut());
+                set_child(&mut node, c, r, b);
+                bounds = union(bounds, b);
+            }
         }
     }
     out[me] = node;
