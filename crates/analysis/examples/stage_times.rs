@@ -1,4 +1,5 @@
-//! Profiling aid: wall and CPU time (all threads) of each stage of compare and symmetry.
+//! Profiling aid: wall and CPU time (all threads) of each stage of compare and symmetry, and
+//! the process's peak memory (MiB) when each stage ends.
 //!
 //! `cargo run --release -p facevault-analysis --example stage_times -- PRE.ply POST.ply`
 //! (`cargo xtask bench analysis` writes such a pair to target/bench).
@@ -23,6 +24,14 @@ fn cpu() -> f64 {
     ns as f64 * 1e-9
 }
 
+/// Peak resident memory of this process so far, MB (Linux).
+fn peak_mb() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib =
+        s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
+    kib.unwrap_or(f64::NAN) / 1024.0
+}
+
 /// Runs `f` with a progress callback that logs "wall/cpu -> next stage" for each stage.
 fn timed<T>(f: impl FnOnce(&mut dyn FnMut(Stage)) -> T) -> (T, String) {
     let (t0, c0) = (Instant::now(), cpu());
@@ -30,7 +39,8 @@ fn timed<T>(f: impl FnOnce(&mut dyn FnMut(Stage)) -> T) -> (T, String) {
     let mut log = String::new();
     let out = f(&mut |s: Stage| {
         let (now, c) = (Instant::now(), cpu());
-        log += &format!("{:.3}/{:.3} -> {s:?}; ", (now - last).as_secs_f64(), c - lastc);
+        log +=
+            &format!("{:.3}/{:.3} s, {:.0} MB -> {s:?}; ", (now - last).as_secs_f64(), c - lastc, peak_mb());
         (last, lastc) = (now, c);
     });
     let (now, c) = (Instant::now(), cpu());

@@ -17,8 +17,9 @@ use rayon::prelude::*;
 const LEAF: usize = 4;
 /// Children per inner node.
 const WIDE: usize = 4;
-/// Subtrees above this many triangles are built in parallel.
-const PARALLEL_BUILD: usize = 64 * 1024;
+/// Subtrees below this many triangles are built whole by one thread; above it, their top
+/// levels are laid out first. Small in unit tests, so that small meshes take both paths.
+const PARALLEL_BUILD: usize = if cfg!(test) { 256 } else { 64 * 1024 };
 /// Points per parallel batch in queries: large enough to amortise, small enough to balance.
 const BATCH: usize = 2048;
 /// Starting capacity of a traversal stack (it grows if a deep tree needs more).
@@ -468,9 +469,50 @@ struct Task<'a> {
     slot: usize,
 }
 
+/// Where a build writes nodes: a growing vector (the top levels) or a slice of the final
+/// array reserved for one subtree (so parallel subtrees need no copying).
+trait Sink {
+    /// Appends `n`, returning its index in the final array.
+    fn push(&mut self, n: Node) -> usize;
+    fn set(&mut self, index: usize, n: Node);
+}
+
+impl Sink for Vec<Node> {
+    fn push(&mut self, n: Node) -> usize {
+        self.push(n);
+        self.len() - 1
+    }
+    fn set(&mut self, index: usize, n: Node) {
+        if let Some(x) = self.get_mut(index) {
+            *x = n;
+        }
+    }
+}
+
+/// A slice of the final node array starting at index `offset`, filled from `used` on.
+struct Slots<'a> {
+    nodes: &'a mut [Node],
+    offset: usize,
+    used: usize,
+}
+
+impl Sink for Slots<'_> {
+    fn push(&mut self, n: Node) -> usize {
+        if let Some(x) = self.nodes.get_mut(self.used) {
+            *x = n;
+        }
+        self.used += 1;
+        self.offset + self.used - 1
+    }
+    fn set(&mut self, index: usize, n: Node) {
+        if let Some(x) = index.checked_sub(self.offset).and_then(|i| self.nodes.get_mut(i)) {
+            *x = n;
+        }
+    }
+}
+
 /// The whole tree, root first. The top levels are laid out serially; the subtrees below them
-/// are built in parallel, each into its own vector, and moved into place once (so the nodes
-/// are held about once, not once per level of parallel nesting).
+/// are counted, given their exact share of the final array, and built into it in parallel.
 fn build_tree(order: &[u64], ctx: &Ctx<'_>) -> Vec<Node> {
     if order.is_empty() {
         return Vec::new();
@@ -484,29 +526,35 @@ fn build_tree(order: &[u64], ctx: &Ctx<'_>) -> Vec<Node> {
         set_child(&mut n, 0, root, bounds);
         return vec![n];
     }
-    let built: Vec<((Ref, Bounds), Vec<Node>)> = tasks
+    let sizes: Vec<usize> = tasks.par_iter().map(|t| count_nodes(t.run, ctx.shift)).collect();
+    let top_len = top.len();
+    let mut nodes = top;
+    nodes.resize(top_len + sizes.iter().sum::<usize>(), EMPTY_NODE);
+    // Cut the array after the top nodes into one slice per task.
+    let mut slices = Vec::with_capacity(tasks.len());
+    let (mut rest, mut offset) = (&mut nodes[top_len..], top_len);
+    for &size in &sizes {
+        let (mine, after) = rest.split_at_mut(size.min(rest.len()));
+        slices.push(Slots { nodes: mine, offset, used: 0 });
+        rest = after;
+        offset += size;
+    }
+    let built: Vec<(Ref, Bounds)> = tasks
         .par_iter()
-        .map(|t| {
-            let mut sub = Vec::with_capacity(t.run.len() / 4 + 1);
-            (build(t.run, t.base, ctx, &mut sub, None), sub)
-        })
+        .zip(slices.into_par_iter())
+        .map(|(t, mut out)| build(t.run, t.base, ctx, &mut out, None))
         .collect();
-    let mut nodes = Vec::with_capacity(top.len() + built.iter().map(|b| b.1.len()).sum::<usize>());
-    nodes.extend_from_slice(&top);
-    for (t, ((r, b), sub)) in tasks.iter().zip(built) {
-        let offset = nodes.len() as u32;
-        nodes.extend(sub.into_iter().map(|n| shift(n, offset)));
-        let r = if r.count == 0 { Ref { index: r.index + offset, count: 0 } } else { r };
+    for (t, (r, b)) in tasks.iter().zip(built) {
         if let Some(parent) = nodes.get_mut(t.parent) {
             set_child(parent, t.slot, r, b);
         }
     }
     // The top nodes' boxes of top-node children, now that the subtrees below are known.
     // Children come after their parents, so going backwards finishes each child first.
-    for i in (0..top.len()).rev() {
+    for i in (0..top_len).rev() {
         for c in 0..WIDE {
             let (child, count) = (nodes[i].child[c] as usize, nodes[i].count[c]);
-            if count == 0 && child < top.len() {
+            if count == 0 && child < top_len {
                 let b = node_bounds(&nodes[child]);
                 for k in 0..3 {
                     nodes[i].min[k][c] = b.0[k];
@@ -527,30 +575,16 @@ fn node_bounds(n: &Node) -> Bounds {
     b
 }
 
-/// Builds the subtree over the Morton-ordered run `order` (which starts at `base` in the
-/// whole order) into `out`, depth first: the run's halves, each halved again, are the up to
-/// four children. Returns a reference to it (a leaf when small enough, pushing nothing) and
-/// its bounds. With `tasks`, children smaller than [`PARALLEL_BUILD`] are left as tasks (their
-/// slots and the bounds returned are filled in later).
-fn build<'a>(
-    order: &'a [u64],
-    base: usize,
-    ctx: &Ctx<'_>,
-    out: &mut Vec<Node>,
-    mut tasks: Option<&mut Vec<Task<'a>>>,
-) -> (Ref, Bounds) {
-    if order.len() <= LEAF {
-        return (Ref { index: base as u32, count: order.len() as u32 }, ctx.bounds(base, order.len()));
-    }
-    let me = out.len();
-    out.push(EMPTY_NODE);
-    let cut = split_point(order, ctx.shift);
+/// The children of an inner node over `order` (starting at `base`): the run's halves, each
+/// halved again when larger than a leaf. Returns them and how many there are.
+fn quarters(order: &[u64], base: usize, shift: u32) -> ([(usize, &[u64]); WIDE], usize) {
+    let cut = split_point(order, shift);
     let (left, right) = order.split_at(cut);
     let mut parts: [(usize, &[u64]); WIDE] = [(0, &[]); WIDE];
     let mut k = 0;
     for (at, half) in [(base, left), (base + cut, right)] {
         if half.len() > LEAF {
-            let m = split_point(half, ctx.shift);
+            let m = split_point(half, shift);
             let (a, b) = half.split_at(m);
             parts[k] = (at, a);
             parts[k + 1] = (at + m, b);
@@ -560,6 +594,35 @@ fn build<'a>(
             k += 1;
         }
     }
+    (parts, k)
+}
+
+/// How many inner nodes [`build`] makes over `order`.
+fn count_nodes(order: &[u64], shift: u32) -> usize {
+    if order.len() <= LEAF {
+        return 0;
+    }
+    let (parts, k) = quarters(order, 0, shift);
+    1 + parts[..k].iter().map(|&(_, p)| count_nodes(p, shift)).sum::<usize>()
+}
+
+/// Builds the subtree over the Morton-ordered run `order` (which starts at `base` in the
+/// whole order) into `out`, depth first, with the children of [`quarters`]. Returns a
+/// reference to it (a leaf when small enough, pushing nothing) and its bounds. With `tasks`,
+/// children smaller than [`PARALLEL_BUILD`] are left as tasks (their slots and the bounds
+/// returned are filled in later).
+fn build<'a>(
+    order: &'a [u64],
+    base: usize,
+    ctx: &Ctx<'_>,
+    out: &mut impl Sink,
+    mut tasks: Option<&mut Vec<Task<'a>>>,
+) -> (Ref, Bounds) {
+    if order.len() <= LEAF {
+        return (Ref { index: base as u32, count: order.len() as u32 }, ctx.bounds(base, order.len()));
+    }
+    let me = out.push(EMPTY_NODE);
+    let (parts, k) = quarters(order, base, ctx.shift);
     let mut node = EMPTY_NODE;
     let mut bounds = EMPTY;
     for (c, &(at, part)) in parts[..k].iter().enumerate() {
@@ -574,18 +637,8 @@ fn build<'a>(
             }
         }
     }
-    out[me] = node;
+    out.set(me, node);
     (Ref { index: me as u32, count: 0 }, bounds)
-}
-
-/// A node built into a separate vector, moved to start at `offset`.
-fn shift(mut n: Node, offset: u32) -> Node {
-    for c in 0..WIDE {
-        if n.count[c] == 0 && n.child[c] != u32::MAX {
-            n.child[c] += offset;
-        }
-    }
-    n
 }
 
 /// Closest point on triangle `t` to `p` and its barycentric weights (Ericson, Real-Time
