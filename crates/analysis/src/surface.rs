@@ -45,6 +45,14 @@ const EMPTY_NODE: Node = Node {
     count: [0; WIDE],
 };
 
+/// A triangle's corners and, in the same cache line or the next, its vertex indices (read
+/// once the closest triangle is known, to interpolate the normal).
+#[derive(Clone, Copy, Debug, Default)]
+struct Tri {
+    corners: [[f32; 3]; 3],
+    vertices: [u32; 3],
+}
+
 /// A reference to a subtree during the build.
 #[derive(Clone, Copy)]
 struct Ref {
@@ -101,10 +109,8 @@ impl Closest {
 #[derive(Clone, Debug)]
 pub struct Surface {
     nodes: Vec<Node>,
-    /// Triangle corners in BVH order.
-    corners: Vec<[[f32; 3]; 3]>,
-    /// Vertex indices of each triangle, in BVH order.
-    indices: Vec<[u32; 3]>,
+    /// The triangles in BVH order.
+    tris: Vec<Tri>,
     normals: Vec<[f32; 3]>,
 }
 
@@ -158,13 +164,16 @@ impl Surface {
         let pos = |i: u32| positions.get(i as usize).copied().unwrap_or_default();
         let (keys, shift) = morton_keys(positions, triangles);
         let mask = (1u64 << shift) - 1;
-        let indices: Vec<[u32; 3]> = keys
+        let tris: Vec<Tri> = keys
             .par_iter()
-            .map(|&k| triangles.get((k & mask) as usize).copied().unwrap_or_default())
+            .map(|&k| {
+                let vertices = triangles.get((k & mask) as usize).copied().unwrap_or_default();
+                Tri { corners: vertices.map(pos), vertices }
+            })
             .collect();
-        let corners: Vec<[[f32; 3]; 3]> = indices.par_iter().map(|t| t.map(pos)).collect();
-        let nodes = build_tree(&keys, &Ctx { corners: &corners, shift });
-        Surface { nodes, corners, indices, normals }
+        let nodes = build_tree(&keys, &Ctx { tris: &tris, shift });
+        drop(keys);
+        Surface { nodes, tris, normals }
     }
 
     /// The unit normal of vertex `i` (zero for an unused or out-of-range vertex).
@@ -173,14 +182,13 @@ impl Surface {
     }
 
     pub fn triangle_count(&self) -> usize {
-        self.corners.len()
+        self.tris.len()
     }
 
-    /// Bytes held by the index (nodes, corners, indices, normals).
+    /// Bytes held by the index (nodes, triangles, normals).
     pub fn heap_bytes(&self) -> usize {
         self.nodes.len() * std::mem::size_of::<Node>()
-            + self.corners.len() * 36
-            + self.indices.len() * 12
+            + self.tris.len() * std::mem::size_of::<Tri>()
             + self.normals.len() * 12
     }
 
@@ -222,8 +230,8 @@ impl Surface {
         }
         let mut best_slot = u32::MAX;
         let mut best = ([0.0f32; 3], [0.0f32; 3], f32::INFINITY);
-        if let Some(s) = seed.filter(|&s| (s as usize) < self.corners.len()) {
-            let (q, bary) = closest_on_triangle(p, &self.corners[s as usize]);
+        if let Some((s, tri)) = seed.and_then(|s| Some((s, self.tris.get(s as usize)?))) {
+            let (q, bary) = closest_on_triangle(p, &tri.corners);
             let d = sub3(p, q);
             best = (q, bary, dot3(d, d));
             best_slot = s;
@@ -237,15 +245,7 @@ impl Surface {
             }
             let Some(node) = self.nodes.get(ni as usize) else { continue };
             let dist = box_dist4(p, node);
-            // Children nearest first (an insertion sort of four).
-            let mut order = [0usize, 1, 2, 3];
-            for i in 1..WIDE {
-                let mut j = i;
-                while j > 0 && dist[order[j - 1]] > dist[order[j]] {
-                    order.swap(j - 1, j);
-                    j -= 1;
-                }
-            }
+            let order = nearest_first(&dist);
             // Leaves are searched at once, near first, to tighten the bound before any inner
             // child is pushed.
             for &c in &order {
@@ -254,8 +254,8 @@ impl Surface {
                 }
                 let start = node.child[c] as usize;
                 for s in start..start + node.count[c] as usize {
-                    let Some(tri) = self.corners.get(s) else { break };
-                    let (q, bary) = closest_on_triangle(p, tri);
+                    let Some(tri) = self.tris.get(s) else { break };
+                    let (q, bary) = closest_on_triangle(p, &tri.corners);
                     let v = sub3(p, q);
                     let d2 = dot3(v, v);
                     if d2 < best.2 {
@@ -272,7 +272,8 @@ impl Surface {
             }
         }
         let (point, bary, dist_sq) = best;
-        let tri = self.indices.get(best_slot as usize)?;
+        let found = self.tris.get(best_slot as usize)?;
+        let tri = &found.vertices;
         let mut n = [0.0f32; 3];
         for (k, &v) in tri.iter().enumerate() {
             let vn = self.normals.get(v as usize).copied().unwrap_or_default();
@@ -284,7 +285,7 @@ impl Surface {
         let normal = if len > 0.0 {
             [n[0] / len, n[1] / len, n[2] / len]
         } else {
-            let c = &self.corners[best_slot as usize];
+            let c = &found.corners;
             let f = cross3(sub3(c[1], c[0]), sub3(c[2], c[0]));
             let l = dot3(f, f).sqrt().max(f32::MIN_POSITIVE);
             [f[0] / l, f[1] / l, f[2] / l]
@@ -312,8 +313,8 @@ impl Surface {
                 if node.count[c] > 0 {
                     let start = node.child[c] as usize;
                     for s in start..start + node.count[c] as usize {
-                        let Some(tri) = self.corners.get(s) else { break };
-                        if let Some(t) = line_triangle(origin, dir, tri) {
+                        let Some(tri) = self.tris.get(s) else { break };
+                        if let Some(t) = line_triangle(origin, dir, &tri.corners) {
                             if t.abs() <= best && (found.is_none() || t.abs() < best) {
                                 best = t.abs();
                                 found = Some(t);
@@ -327,6 +328,20 @@ impl Surface {
         }
         found
     }
+}
+
+/// The child slots ordered by box distance, nearest first: a branch-free sorting network on
+/// keys that hold the distance's bits (ordered like the value, as distances are not negative)
+/// with the slot in the two lowest bits. Only the order depends on the key; pruning uses the
+/// exact distances.
+fn nearest_first(dist: &[f32; WIDE]) -> [usize; WIDE] {
+    let mut k: [u32; WIDE] = std::array::from_fn(|c| (dist[c].to_bits() & !3) | c as u32);
+    for (a, b) in [(0, 1), (2, 3), (0, 2), (1, 3), (1, 2)] {
+        let (lo, hi) = (k[a].min(k[b]), k[a].max(k[b]));
+        k[a] = lo;
+        k[b] = hi;
+    }
+    k.map(|x| (x & 3) as usize)
 }
 
 /// Squared distance from `p` to each child box of `node` (infinite for an unused slot).
@@ -430,7 +445,7 @@ fn split_point(run: &[u64], shift: u32) -> usize {
 /// What the build reads besides the keys: the triangle corners in key order, and where the
 /// Morton code starts in a key.
 struct Ctx<'a> {
-    corners: &'a [[[f32; 3]; 3]],
+    tris: &'a [Tri],
     shift: u32,
 }
 
@@ -438,8 +453,8 @@ impl Ctx<'_> {
     /// The box around triangles `base..base + count` of the order.
     fn bounds(&self, base: usize, count: usize) -> Bounds {
         let mut b = EMPTY;
-        for t in self.corners.get(base..base + count).unwrap_or_default() {
-            for &c in t {
+        for t in self.tris.get(base..base + count).unwrap_or_default() {
+            for &c in &t.corners {
                 b = union(b, (c, c));
             }
         }
