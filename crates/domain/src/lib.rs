@@ -1,0 +1,29 @@
+//! FaceVault's privacy rules as pure functions over values: the purpose catalogue
+//! ([`purpose`]), consent records and the check that guards a capture ([`consent`]), and the
+//! retention engine that plans and decides destruction ([`retention`]).
+//!
+//! Nothing here does I/O, SQL, HTTP or async, and nothing knows a file path: a scan is an opaque
+//! [`ObjectId`]. Time comes in as values or through the [`Clock`] port, so tests simulate years.
+//!
+//! For most cases: build a [`Catalogue`] (defaults or [`CatalogueConfig`]), fill a
+//! [`ConsentDraft`], call [`check_capture`] to get the [`ActiveConsent`] a capture needs, keep it
+//! as a [`ConsentRecord`], and ask [`retention::plan`] / [`retention::decide`] what to destroy.
+#![forbid(unsafe_code)]
+
+pub mod consent;
+mod error;
+pub mod purpose;
+pub mod retention;
+mod time;
+
+pub use consent::{
+    check_capture, ActiveConsent, ConsentDraft, ConsentRecord, ConsentStatus, Jurisdiction, MissingElement,
+    Notice, NoticeCovers, PurposeGrant, Signature, SignatureMethod,
+};
+pub use error::DomainError;
+pub use purpose::{Catalogue, CatalogueConfig, Purpose, PurposeConfig, PurposeId};
+pub use retention::{
+    decide, plan, Destruction, Enforcement, HoldKind, LegalHold, ObjectId, ObjectKind, RetentionEvent, Rule,
+    StoredObject, SubjectId, SubjectRetention, Target,
+};
+pub use time::{Clock, Date, RetentionPeriod, SimClock, Timestamp};
