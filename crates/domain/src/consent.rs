@@ -170,6 +170,10 @@ pub enum MissingElement {
     ShareConsent { purpose: PurposeId },
     #[error("no sale of biometric data (purpose {purpose} sells)")]
     NoSale { purpose: PurposeId },
+    /// MHMDA's sale authorization (separate, signed, valid 1 year) is not modelled yet, so a
+    /// purpose that sells is refused in WA.
+    #[error("a signed sale authorization, for purpose {purpose}")]
+    SaleAuthorization { purpose: PurposeId },
     #[error("notice stating the purposes")]
     NoticePurposes,
     #[error("notice stating the retention period")]
@@ -190,6 +194,7 @@ impl MissingElement {
         match (self, j) {
             (WrittenRelease, _) => "BIPA 740 ILCS 14/15(b)(3)",
             (NoSale { .. }, _) => "BIPA 740 ILCS 14/15(c)",
+            (SaleAuthorization { .. }, _) => "MHMDA RCW 19.373.070",
             (ShareConsent { .. }, Il) => "BIPA 740 ILCS 14/15(d)(1)",
             (ShareConsent { .. }, _) => "MHMDA RCW 19.373.030(1)(b)",
             (NoticePurposes, Wa) => "MHMDA RCW 19.373.020, .030(2)",
@@ -317,6 +322,9 @@ pub fn check_capture(
         Wa => {
             if !covers.purposes {
                 return Err(M::NoticePurposes);
+            }
+            if let Some(g) = draft.purposes.iter().find(|g| g.purpose.sale) {
+                return Err(M::SaleAuthorization { purpose: g.purpose.id.clone() });
             }
             if let Some(g) = first_share().filter(|_| !draft.share) {
                 return Err(M::ShareConsent { purpose: g.purpose.id.clone() });

@@ -15,9 +15,10 @@
 //! - an open legal hold suspends every destruction of the subject; a released hold defers what
 //!   fell due while it was open to the day of release.
 //!
-//! State is a history: events dated after the day asked about are ignored, so one state can be
-//! asked about any day. Audit records are not destroyed with the subject: they hold only
-//! pseudonymous ids and are kept [`AUDIT_RETENTION`].
+//! State is a history: satisfactions, withdrawals and holds dated after the day asked about are
+//! ignored, so one state can be asked about any day (the last interaction is taken as known).
+//! Audit records are not destroyed with the subject: they hold only pseudonymous ids and are
+//! kept [`AUDIT_RETENTION`].
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -230,19 +230,20 @@ fn check_consent(j: &str, edits: &str, expect: Expect) {
 }
 
 #[test]
+#[rustfmt::skip]
 fn full_consent_is_accepted_everywhere() {
-    for j in ["il", "tx", "wa", "ca", "eu", "other"] {
+    for j in Jurisdiction::ALL {
         let cat = catalogue_with_vendor();
         let d = full_draft(&cat, &["treatment-planning", "vendor-disclosure"]);
-        assert!(check_capture(jurisdiction(j), &d, instant(CAPTURE_AT)).is_ok(), "{j}");
+        assert!(check_capture(j, &d, instant(CAPTURE_AT)).is_ok(), "{j}");
     }
-    check_consent("ca", "limit-use expires-tomorrow", expect!["ok CA: treatment-planning=3y vendor-disclosure=1y; share=true limit-use=true; notice v3 sha256 94530219a3ce..; signed Electronic by Jane Roe at 2025-01-10 09:00:00 UTC; expires Some(2025-01-11)"]);
+    check_consent("ca", "limit-use expires-tomorrow", expect![["ok CA: treatment-planning=3y vendor-disclosure=1y; share=true limit-use=true; notice v3 sha256 94530219a3ce..; signed Electronic by Jane Roe at 2025-01-10 09:00:00 UTC; expires Some(2025-01-11)"]]);
     // What each jurisdiction does not require.
-    check_consent("tx", "verbal -share -notice.purposes -notice.retention -notice.withdrawal -notice.limit-use", expect!["ok TX: treatment-planning=3y vendor-disclosure=1y; share=false limit-use=false; notice v3 sha256 94530219a3ce..; signed Verbal by Jane Roe at 2025-01-10 09:00:00 UTC; expires None"]);
-    check_consent("il", "only-treatment -share handwritten -notice.withdrawal -notice.limit-use", expect!["ok IL: treatment-planning=3y; share=false limit-use=false; notice v3 sha256 94530219a3ce..; signed Handwritten by Jane Roe at 2025-01-10 09:00:00 UTC; expires None"]);
-    check_consent("wa", "only-treatment -share verbal", expect!["ok WA: treatment-planning=3y; share=false limit-use=false; notice v3 sha256 94530219a3ce..; signed Verbal by Jane Roe at 2025-01-10 09:00:00 UTC; expires None"]);
-    check_consent("ca", "-share verbal -notice.withdrawal", expect!["ok CA: treatment-planning=3y vendor-disclosure=1y; share=false limit-use=false; notice v3 sha256 94530219a3ce..; signed Verbal by Jane Roe at 2025-01-10 09:00:00 UTC; expires None"]);
-    check_consent("eu", "-share -notice.purposes -notice.retention -notice.limit-use", expect!["ok EU: treatment-planning=3y vendor-disclosure=1y; share=false limit-use=false; notice v3 sha256 94530219a3ce..; signed Electronic by Jane Roe at 2025-01-10 09:00:00 UTC; expires None"]);
+    check_consent("tx", "verbal -share -notice.purposes -notice.retention -notice.withdrawal -notice.limit-use", expect![["ok TX: treatment-planning=3y vendor-disclosure=1y; share=false limit-use=false; notice v3 sha256 94530219a3ce..; signed Verbal by Jane Roe at 2025-01-10 09:00:00 UTC; expires None"]]);
+    check_consent("il", "only-treatment -share handwritten -notice.withdrawal -notice.limit-use", expect![["ok IL: treatment-planning=3y; share=false limit-use=false; notice v3 sha256 94530219a3ce..; signed Handwritten by Jane Roe at 2025-01-10 09:00:00 UTC; expires None"]]);
+    check_consent("wa", "only-treatment -share verbal", expect![["ok WA: treatment-planning=3y; share=false limit-use=false; notice v3 sha256 94530219a3ce..; signed Verbal by Jane Roe at 2025-01-10 09:00:00 UTC; expires None"]]);
+    check_consent("ca", "-share verbal -notice.withdrawal", expect![["ok CA: treatment-planning=3y vendor-disclosure=1y; share=false limit-use=false; notice v3 sha256 94530219a3ce..; signed Verbal by Jane Roe at 2025-01-10 09:00:00 UTC; expires None"]]);
+    check_consent("eu", "-share -notice.purposes -notice.retention -notice.limit-use", expect![["ok EU: treatment-planning=3y vendor-disclosure=1y; share=false limit-use=false; notice v3 sha256 94530219a3ce..; signed Electronic by Jane Roe at 2025-01-10 09:00:00 UTC; expires None"]]);
 }
 
 #[test]
@@ -254,384 +255,93 @@ fn notice_keeps_text_with_its_sha256() {
 }
 
 #[test]
+#[rustfmt::skip]
 fn il_bipa_refuses_capture_naming_each_missing_element() {
-    check_consent(
-        "il",
-        "-notice",
-        expect![[
-            r#"capture refused: missing notice text shown to the subject (BIPA 740 ILCS 14/15(b)(1),(3) in IL)"#
-        ]],
-    );
-    check_consent(
-        "il",
-        "blank-notice",
-        expect![[
-            r#"capture refused: missing notice text shown to the subject (BIPA 740 ILCS 14/15(b)(1),(3) in IL)"#
-        ]],
-    );
-    check_consent(
-        "il",
-        "-purposes",
-        expect![[r#"capture refused: missing a specific purpose (BIPA 740 ILCS 14/15(b)(2) in IL)"#]],
-    );
-    check_consent(
-        "il",
-        "-retention",
-        expect![[
-            r#"capture refused: missing retention period stated for purpose treatment-planning (BIPA 740 ILCS 14/15(b)(2) in IL)"#
-        ]],
-    );
-    check_consent(
-        "il",
-        "-collect",
-        expect![[r#"capture refused: missing consent to collect (BIPA 740 ILCS 14/15(b)(1),(3) in IL)"#]],
-    );
-    check_consent(
-        "il",
-        "-signature",
-        expect![[r#"capture refused: missing signature (BIPA 740 ILCS 14/15(b)(1),(3) in IL)"#]],
-    );
-    check_consent(
-        "il",
-        "-typed-name",
-        expect![[
-            r#"capture refused: missing signature with a typed name (BIPA 740 ILCS 14/15(b)(1),(3) in IL)"#
-        ]],
-    );
-    check_consent(
-        "il",
-        "verbal",
-        expect![[
-            r#"capture refused: missing written release (handwritten or electronic signature) (BIPA 740 ILCS 14/15(b)(3) in IL)"#
-        ]],
-    );
-    check_consent(
-        "il",
-        "-share",
-        expect![[
-            r#"capture refused: missing separate consent to share, for purpose vendor-disclosure (BIPA 740 ILCS 14/15(d)(1) in IL)"#
-        ]],
-    );
-    check_consent(
-        "il",
-        "+sale",
-        expect![[
-            r#"capture refused: missing no sale of biometric data (purpose vendor-disclosure sells) (BIPA 740 ILCS 14/15(c) in IL)"#
-        ]],
-    );
-    check_consent(
-        "il",
-        "signed-after-capture",
-        expect![[
-            r#"capture refused: missing consent given before capture (signed 2025-01-10 10:00:01 UTC) (FaceVault baseline in IL)"#
-        ]],
-    );
-    check_consent(
-        "il",
-        "expired",
-        expect![[
-            r#"capture refused: missing an unexpired consent (expired 2025-01-10) (FaceVault baseline in IL)"#
-        ]],
-    );
+    check_consent("il", "-notice", expect![[r#"capture refused: missing notice text shown to the subject (BIPA 740 ILCS 14/15(b)(1),(3) in IL)"#]]);
+    check_consent("il", "blank-notice", expect![[r#"capture refused: missing notice text shown to the subject (BIPA 740 ILCS 14/15(b)(1),(3) in IL)"#]]);
+    check_consent("il", "-purposes", expect![[r#"capture refused: missing a specific purpose (BIPA 740 ILCS 14/15(b)(2) in IL)"#]]);
+    check_consent("il", "-retention", expect![[r#"capture refused: missing retention period stated for purpose treatment-planning (BIPA 740 ILCS 14/15(b)(2) in IL)"#]]);
+    check_consent("il", "-collect", expect![[r#"capture refused: missing consent to collect (BIPA 740 ILCS 14/15(b)(1),(3) in IL)"#]]);
+    check_consent("il", "-signature", expect![[r#"capture refused: missing signature (BIPA 740 ILCS 14/15(b)(1),(3) in IL)"#]]);
+    check_consent("il", "-typed-name", expect![[r#"capture refused: missing signature with a typed name (BIPA 740 ILCS 14/15(b)(1),(3) in IL)"#]]);
+    check_consent("il", "verbal", expect![[r#"capture refused: missing written release (handwritten or electronic signature) (BIPA 740 ILCS 14/15(b)(3) in IL)"#]]);
+    check_consent("il", "-share", expect![[r#"capture refused: missing separate consent to share, for purpose vendor-disclosure (BIPA 740 ILCS 14/15(d)(1) in IL)"#]]);
+    check_consent("il", "+sale", expect![[r#"capture refused: missing no sale of biometric data (purpose vendor-disclosure sells) (BIPA 740 ILCS 14/15(c) in IL)"#]]);
+    check_consent("il", "signed-after-capture", expect![[r#"capture refused: missing consent given before capture (signed 2025-01-10 10:00:01 UTC) (FaceVault baseline in IL)"#]]);
+    check_consent("il", "expired", expect![[r#"capture refused: missing an unexpired consent (expired 2025-01-10) (FaceVault baseline in IL)"#]]);
 }
 
 #[test]
+#[rustfmt::skip]
 fn tx_cubi_refuses_capture_naming_each_missing_element() {
-    check_consent(
-        "tx",
-        "-notice",
-        expect![[r#"capture refused: missing notice text shown to the subject (CUBI 503.001(b) in TX)"#]],
-    );
-    check_consent(
-        "tx",
-        "-purposes",
-        expect![[r#"capture refused: missing a specific purpose (CUBI 503.001(b) in TX)"#]],
-    );
-    check_consent(
-        "tx",
-        "-retention",
-        expect![[
-            r#"capture refused: missing retention period stated for purpose treatment-planning (FaceVault baseline in TX)"#
-        ]],
-    );
-    check_consent(
-        "tx",
-        "-collect",
-        expect![[r#"capture refused: missing consent to collect (CUBI 503.001(b) in TX)"#]],
-    );
-    check_consent(
-        "tx",
-        "-signature",
-        expect![[r#"capture refused: missing signature (CUBI 503.001(b) in TX)"#]],
-    );
-    check_consent(
-        "tx",
-        "-typed-name",
-        expect![[r#"capture refused: missing signature with a typed name (CUBI 503.001(b) in TX)"#]],
-    );
-    check_consent(
-        "tx",
-        "signed-after-capture",
-        expect![[
-            r#"capture refused: missing consent given before capture (signed 2025-01-10 10:00:01 UTC) (CUBI 503.001(b) in TX)"#
-        ]],
-    );
-    check_consent(
-        "tx",
-        "expired",
-        expect![[
-            r#"capture refused: missing an unexpired consent (expired 2025-01-10) (FaceVault baseline in TX)"#
-        ]],
-    );
+    check_consent("tx", "-notice", expect![[r#"capture refused: missing notice text shown to the subject (CUBI 503.001(b) in TX)"#]]);
+    check_consent("tx", "-purposes", expect![[r#"capture refused: missing a specific purpose (CUBI 503.001(b) in TX)"#]]);
+    check_consent("tx", "-retention", expect![[r#"capture refused: missing retention period stated for purpose treatment-planning (FaceVault baseline in TX)"#]]);
+    check_consent("tx", "-collect", expect![[r#"capture refused: missing consent to collect (CUBI 503.001(b) in TX)"#]]);
+    check_consent("tx", "-signature", expect![[r#"capture refused: missing signature (CUBI 503.001(b) in TX)"#]]);
+    check_consent("tx", "-typed-name", expect![[r#"capture refused: missing signature with a typed name (CUBI 503.001(b) in TX)"#]]);
+    check_consent("tx", "signed-after-capture", expect![[r#"capture refused: missing consent given before capture (signed 2025-01-10 10:00:01 UTC) (CUBI 503.001(b) in TX)"#]]);
+    check_consent("tx", "expired", expect![[r#"capture refused: missing an unexpired consent (expired 2025-01-10) (FaceVault baseline in TX)"#]]);
 }
 
 #[test]
+#[rustfmt::skip]
 fn wa_mhmda_refuses_capture_naming_each_missing_element() {
-    check_consent(
-        "wa",
-        "-notice",
-        expect![[r#"capture refused: missing notice text shown to the subject (FaceVault baseline in WA)"#]],
-    );
-    check_consent(
-        "wa",
-        "-notice.purposes",
-        expect![[
-            r#"capture refused: missing notice stating the purposes (MHMDA RCW 19.373.020, .030(2) in WA)"#
-        ]],
-    );
-    check_consent(
-        "wa",
-        "-purposes",
-        expect![[r#"capture refused: missing a specific purpose (FaceVault baseline in WA)"#]],
-    );
-    check_consent(
-        "wa",
-        "-retention",
-        expect![[
-            r#"capture refused: missing retention period stated for purpose treatment-planning (FaceVault baseline in WA)"#
-        ]],
-    );
-    check_consent(
-        "wa",
-        "-collect",
-        expect![[r#"capture refused: missing consent to collect (MHMDA RCW 19.373.030(1)(a) in WA)"#]],
-    );
-    check_consent(
-        "wa",
-        "-share",
-        expect![[
-            r#"capture refused: missing separate consent to share, for purpose vendor-disclosure (MHMDA RCW 19.373.030(1)(b) in WA)"#
-        ]],
-    );
-    check_consent(
-        "wa",
-        "-signature",
-        expect![[r#"capture refused: missing signature (FaceVault baseline in WA)"#]],
-    );
-    check_consent(
-        "wa",
-        "-typed-name",
-        expect![[r#"capture refused: missing signature with a typed name (FaceVault baseline in WA)"#]],
-    );
-    check_consent(
-        "wa",
-        "signed-after-capture",
-        expect![[
-            r#"capture refused: missing consent given before capture (signed 2025-01-10 10:00:01 UTC) (FaceVault baseline in WA)"#
-        ]],
-    );
-    check_consent(
-        "wa",
-        "expired",
-        expect![[
-            r#"capture refused: missing an unexpired consent (expired 2025-01-10) (FaceVault baseline in WA)"#
-        ]],
-    );
+    check_consent("wa", "-notice", expect![[r#"capture refused: missing notice text shown to the subject (FaceVault baseline in WA)"#]]);
+    check_consent("wa", "-notice.purposes", expect![[r#"capture refused: missing notice stating the purposes (MHMDA RCW 19.373.020, .030(2) in WA)"#]]);
+    check_consent("wa", "-purposes", expect![[r#"capture refused: missing a specific purpose (FaceVault baseline in WA)"#]]);
+    check_consent("wa", "-retention", expect![[r#"capture refused: missing retention period stated for purpose treatment-planning (FaceVault baseline in WA)"#]]);
+    check_consent("wa", "-collect", expect![[r#"capture refused: missing consent to collect (MHMDA RCW 19.373.030(1)(a) in WA)"#]]);
+    check_consent("wa", "-share", expect![[r#"capture refused: missing separate consent to share, for purpose vendor-disclosure (MHMDA RCW 19.373.030(1)(b) in WA)"#]]);
+    check_consent("wa", "+sale", expect![[r#"capture refused: missing a signed sale authorization, for purpose vendor-disclosure (MHMDA RCW 19.373.070 in WA)"#]]);
+    check_consent("wa", "-signature", expect![[r#"capture refused: missing signature (FaceVault baseline in WA)"#]]);
+    check_consent("wa", "-typed-name", expect![[r#"capture refused: missing signature with a typed name (FaceVault baseline in WA)"#]]);
+    check_consent("wa", "signed-after-capture", expect![[r#"capture refused: missing consent given before capture (signed 2025-01-10 10:00:01 UTC) (FaceVault baseline in WA)"#]]);
+    check_consent("wa", "expired", expect![[r#"capture refused: missing an unexpired consent (expired 2025-01-10) (FaceVault baseline in WA)"#]]);
 }
 
 #[test]
+#[rustfmt::skip]
 fn ca_ccpa_refuses_capture_naming_each_missing_element() {
-    check_consent(
-        "ca",
-        "-notice",
-        expect![[r#"capture refused: missing notice text shown to the subject (FaceVault baseline in CA)"#]],
-    );
-    check_consent(
-        "ca",
-        "-notice.purposes",
-        expect![[r#"capture refused: missing notice stating the purposes (CCPA 1798.100(a)(1),(3) in CA)"#]],
-    );
-    check_consent(
-        "ca",
-        "-notice.retention",
-        expect![[
-            r#"capture refused: missing notice stating the retention period (CCPA 1798.100(a)(1),(3) in CA)"#
-        ]],
-    );
-    check_consent(
-        "ca",
-        "-notice.limit-use",
-        expect![[
-            r#"capture refused: missing notice stating the right to limit use of sensitive data (CPRA 1798.121, 1798.135 in CA)"#
-        ]],
-    );
-    check_consent(
-        "ca",
-        "-purposes",
-        expect![[r#"capture refused: missing a specific purpose (FaceVault baseline in CA)"#]],
-    );
-    check_consent(
-        "ca",
-        "-retention",
-        expect![[
-            r#"capture refused: missing retention period stated for purpose treatment-planning (CCPA 1798.100(a)(3) in CA)"#
-        ]],
-    );
-    check_consent(
-        "ca",
-        "-collect",
-        expect![[r#"capture refused: missing consent to collect (FaceVault baseline in CA)"#]],
-    );
-    check_consent(
-        "ca",
-        "-signature",
-        expect![[r#"capture refused: missing signature (FaceVault baseline in CA)"#]],
-    );
-    check_consent(
-        "ca",
-        "-typed-name",
-        expect![[r#"capture refused: missing signature with a typed name (FaceVault baseline in CA)"#]],
-    );
-    check_consent(
-        "ca",
-        "signed-after-capture",
-        expect![[
-            r#"capture refused: missing consent given before capture (signed 2025-01-10 10:00:01 UTC) (FaceVault baseline in CA)"#
-        ]],
-    );
-    check_consent(
-        "ca",
-        "expired",
-        expect![[
-            r#"capture refused: missing an unexpired consent (expired 2025-01-10) (FaceVault baseline in CA)"#
-        ]],
-    );
+    check_consent("ca", "-notice", expect![[r#"capture refused: missing notice text shown to the subject (FaceVault baseline in CA)"#]]);
+    check_consent("ca", "-notice.purposes", expect![[r#"capture refused: missing notice stating the purposes (CCPA 1798.100(a)(1),(3) in CA)"#]]);
+    check_consent("ca", "-notice.retention", expect![[r#"capture refused: missing notice stating the retention period (CCPA 1798.100(a)(1),(3) in CA)"#]]);
+    check_consent("ca", "-notice.limit-use", expect![[r#"capture refused: missing notice stating the right to limit use of sensitive data (CPRA 1798.121, 1798.135 in CA)"#]]);
+    check_consent("ca", "-purposes", expect![[r#"capture refused: missing a specific purpose (FaceVault baseline in CA)"#]]);
+    check_consent("ca", "-retention", expect![[r#"capture refused: missing retention period stated for purpose treatment-planning (CCPA 1798.100(a)(3) in CA)"#]]);
+    check_consent("ca", "-collect", expect![[r#"capture refused: missing consent to collect (FaceVault baseline in CA)"#]]);
+    check_consent("ca", "-signature", expect![[r#"capture refused: missing signature (FaceVault baseline in CA)"#]]);
+    check_consent("ca", "-typed-name", expect![[r#"capture refused: missing signature with a typed name (FaceVault baseline in CA)"#]]);
+    check_consent("ca", "signed-after-capture", expect![[r#"capture refused: missing consent given before capture (signed 2025-01-10 10:00:01 UTC) (FaceVault baseline in CA)"#]]);
+    check_consent("ca", "expired", expect![[r#"capture refused: missing an unexpired consent (expired 2025-01-10) (FaceVault baseline in CA)"#]]);
 }
 
 #[test]
+#[rustfmt::skip]
 fn eu_gdpr_refuses_capture_naming_each_missing_element() {
-    check_consent(
-        "eu",
-        "-notice",
-        expect![[r#"capture refused: missing notice text shown to the subject (FaceVault baseline in EU)"#]],
-    );
-    check_consent(
-        "eu",
-        "-notice.withdrawal",
-        expect![[
-            r#"capture refused: missing notice stating how to withdraw consent (GDPR Art. 7(3) in EU)"#
-        ]],
-    );
-    check_consent(
-        "eu",
-        "-purposes",
-        expect![[r#"capture refused: missing a specific purpose (GDPR Art. 9(2)(a) in EU)"#]],
-    );
-    check_consent(
-        "eu",
-        "-retention",
-        expect![[
-            r#"capture refused: missing retention period stated for purpose treatment-planning (FaceVault baseline in EU)"#
-        ]],
-    );
-    check_consent(
-        "eu",
-        "-collect",
-        expect![[r#"capture refused: missing consent to collect (GDPR Art. 9(2)(a) in EU)"#]],
-    );
-    check_consent(
-        "eu",
-        "verbal",
-        expect![[
-            r#"capture refused: missing explicit consent (a written statement, not verbal) (GDPR Art. 9(2)(a) in EU)"#
-        ]],
-    );
-    check_consent(
-        "eu",
-        "-signature",
-        expect![[r#"capture refused: missing signature (FaceVault baseline in EU)"#]],
-    );
-    check_consent(
-        "eu",
-        "-typed-name",
-        expect![[r#"capture refused: missing signature with a typed name (FaceVault baseline in EU)"#]],
-    );
-    check_consent(
-        "eu",
-        "signed-after-capture",
-        expect![[
-            r#"capture refused: missing consent given before capture (signed 2025-01-10 10:00:01 UTC) (FaceVault baseline in EU)"#
-        ]],
-    );
-    check_consent(
-        "eu",
-        "expired",
-        expect![[
-            r#"capture refused: missing an unexpired consent (expired 2025-01-10) (FaceVault baseline in EU)"#
-        ]],
-    );
+    check_consent("eu", "-notice", expect![[r#"capture refused: missing notice text shown to the subject (FaceVault baseline in EU)"#]]);
+    check_consent("eu", "-notice.withdrawal", expect![[r#"capture refused: missing notice stating how to withdraw consent (GDPR Art. 7(3) in EU)"#]]);
+    check_consent("eu", "-purposes", expect![[r#"capture refused: missing a specific purpose (GDPR Art. 9(2)(a) in EU)"#]]);
+    check_consent("eu", "-retention", expect![[r#"capture refused: missing retention period stated for purpose treatment-planning (FaceVault baseline in EU)"#]]);
+    check_consent("eu", "-collect", expect![[r#"capture refused: missing consent to collect (GDPR Art. 9(2)(a) in EU)"#]]);
+    check_consent("eu", "verbal", expect![[r#"capture refused: missing explicit consent (a written statement, not verbal) (GDPR Art. 9(2)(a) in EU)"#]]);
+    check_consent("eu", "-signature", expect![[r#"capture refused: missing signature (FaceVault baseline in EU)"#]]);
+    check_consent("eu", "-typed-name", expect![[r#"capture refused: missing signature with a typed name (FaceVault baseline in EU)"#]]);
+    check_consent("eu", "signed-after-capture", expect![[r#"capture refused: missing consent given before capture (signed 2025-01-10 10:00:01 UTC) (FaceVault baseline in EU)"#]]);
+    check_consent("eu", "expired", expect![[r#"capture refused: missing an unexpired consent (expired 2025-01-10) (FaceVault baseline in EU)"#]]);
 }
 
 #[test]
+#[rustfmt::skip]
 fn other_jurisdiction_refuses_capture_naming_each_baseline_element() {
-    check_consent(
-        "other",
-        "-notice",
-        expect![[
-            r#"capture refused: missing notice text shown to the subject (FaceVault baseline in other)"#
-        ]],
-    );
-    check_consent(
-        "other",
-        "-purposes",
-        expect![[r#"capture refused: missing a specific purpose (FaceVault baseline in other)"#]],
-    );
-    check_consent(
-        "other",
-        "-retention",
-        expect![[
-            r#"capture refused: missing retention period stated for purpose treatment-planning (FaceVault baseline in other)"#
-        ]],
-    );
-    check_consent(
-        "other",
-        "-collect",
-        expect![[r#"capture refused: missing consent to collect (FaceVault baseline in other)"#]],
-    );
-    check_consent(
-        "other",
-        "-signature",
-        expect![[r#"capture refused: missing signature (FaceVault baseline in other)"#]],
-    );
-    check_consent(
-        "other",
-        "-typed-name",
-        expect![[r#"capture refused: missing signature with a typed name (FaceVault baseline in other)"#]],
-    );
-    check_consent(
-        "other",
-        "signed-after-capture",
-        expect![[
-            r#"capture refused: missing consent given before capture (signed 2025-01-10 10:00:01 UTC) (FaceVault baseline in other)"#
-        ]],
-    );
-    check_consent(
-        "other",
-        "expired",
-        expect![[
-            r#"capture refused: missing an unexpired consent (expired 2025-01-10) (FaceVault baseline in other)"#
-        ]],
-    );
+    check_consent("other", "-notice", expect![[r#"capture refused: missing notice text shown to the subject (FaceVault baseline in other)"#]]);
+    check_consent("other", "-purposes", expect![[r#"capture refused: missing a specific purpose (FaceVault baseline in other)"#]]);
+    check_consent("other", "-retention", expect![[r#"capture refused: missing retention period stated for purpose treatment-planning (FaceVault baseline in other)"#]]);
+    check_consent("other", "-collect", expect![[r#"capture refused: missing consent to collect (FaceVault baseline in other)"#]]);
+    check_consent("other", "-signature", expect![[r#"capture refused: missing signature (FaceVault baseline in other)"#]]);
+    check_consent("other", "-typed-name", expect![[r#"capture refused: missing signature with a typed name (FaceVault baseline in other)"#]]);
+    check_consent("other", "signed-after-capture", expect![[r#"capture refused: missing consent given before capture (signed 2025-01-10 10:00:01 UTC) (FaceVault baseline in other)"#]]);
+    check_consent("other", "expired", expect![[r#"capture refused: missing an unexpired consent (expired 2025-01-10) (FaceVault baseline in other)"#]]);
 }
 
 /// Consent status and coverage over time. Lines: `expires D`, `-share`, `withdraw T`, and
