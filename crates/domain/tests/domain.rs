@@ -709,3 +709,32 @@ fn audit_records_are_kept_six_years() {
     // A leap day's sixth anniversary is the last day of February.
     assert_eq!(audit_record_expires(day("2024-02-29")), day("2030-02-28"));
 }
+
+#[test]
+fn open_hold_suspends_object_deletions_too() {
+    check_retention(
+        "consent other 2024-01-01 treatment-planning=3y outcome-simulation=30d
+         derivative sim#1 2024-01-02 outcome-simulation
+         hold warrant W-9 2024-01-15 grand jury
+         plan 2024-02-01
+         at 2024-01-31
+         at 2024-02-01",
+        expect![[r#"
+            event HoldPlaced { subject: SubjectId("subj-7"), kind: Warrant, reference: "W-9", reason: "grand jury", at: 2024-01-15T08:00:00Z }
+            plan as of 2024-02-01:
+              2024-01-31 derivative sim#1: purpose-retention (outcome-simulation: stated retention 30d from consent on 2024-01-01) [suspended by hold W-9]
+              2027-01-01 subject subj-7: purpose-retention (treatment-planning: stated retention 3y from consent on 2024-01-01) [suspended by hold W-9]
+            at 2024-01-31: keep
+            at 2024-02-01: keep
+        "#]],
+    );
+}
+
+#[test]
+fn sim_clock_lives_through_a_leap_day() {
+    let clock = SimClock::on(day("2024-02-28"));
+    clock.advance_days(1);
+    assert_eq!(clock.today(), day("2024-02-29"));
+    clock.advance_days(366);
+    assert_eq!(clock.today(), day("2025-03-01"));
+}
