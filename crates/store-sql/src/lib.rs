@@ -28,6 +28,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlitePool};
 
+mod audit;
+pub use audit::{SqlLogError, SqlLogStore};
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// A metadata store in a SQL database.
