@@ -1,4 +1,4 @@
-//! Dev tooling: `cargo xtask <task>`. Tasks: ci, test, bench mesh, bench vault, fuzz.
+//! Dev tooling: `cargo xtask <task>`. Tasks: ci, test, bench mesh, bench vault, bench audit, fuzz.
 //!
 //! Everything a fresh machine needs for the test suite (the Python venv with the peer tools,
 //! the libusb that Open3D loads) is installed here, so the README's test command works on a
@@ -11,6 +11,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 mod bench;
+mod bench_audit;
 mod bench_analysis;
 mod bench_vault;
 mod fuzz;
@@ -25,6 +26,7 @@ fn main() -> Result<()> {
         ["bench", "analysis", rest @ ..] => bench_analysis::run(rest),
         ["bench-analysis-child", rest @ ..] => bench_analysis::child(rest),
         ["bench", "vault", rest @ ..] => bench_vault::run_bench(rest),
+        ["bench", "audit", rest @ ..] => bench_audit::run_bench(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         _ => {
             eprintln!(
@@ -35,6 +37,8 @@ fn main() -> Result<()> {
                  \n                     read one binary PLY with FaceVault, Open3D and trimesh\
                  \n  bench vault [--quick]\
                  \n                     seal/open vs memcpy and openssl, 860k-vertex import, shred\
+                 \n  bench audit [--quick]\
+                 \n                     durable audit appends (group commit), 1M-entry verification\
                  \n  bench analysis [--vertices N,N,..] [--runs R]\
                  \n                     compare and symmetry vs Open3D at 50k, 200k, 860k vertices\
                  \n  fuzz [--seconds S] [TARGET...]\

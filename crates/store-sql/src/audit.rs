@@ -7,9 +7,9 @@
 //!
 //! Sync over async, and why this way: the port is sync (the audit crate is pure), sqlx is async.
 //! The store owns a private current-thread tokio runtime and blocks on it at this edge only. The
-//! subtree hashes (about one a entry, 32 bytes each) are loaded at open and kept in memory, so
-//! roots and proofs read no SQL; entries are read from SQL in pages when asked for (whole-log
-//! verification streams them). Consequence: call it from plain threads, never from inside an
+//! subtree hashes (about two an entry, 32 bytes each, stored as one run per level and batch) are
+//! loaded at open and kept in memory, so roots and proofs read no SQL; entries are read from SQL
+//! in pages when asked for (whole-log verification streams them). Consequence: call it from plain threads, never from inside an
 //! async runtime (use `spawn_blocking`); and it needs memory for the hashes, ~64 MB a million
 //! entries.
 //!
@@ -20,13 +20,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use facevault_audit::{AppendBatch, Hash, LogStore, NodeId};
+use futures_util::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
 /// Rows per multi-row INSERT (2 parameters a row; well under every engine's parameter limit).
 const INSERT_ROWS: usize = 4096;
-/// Entries read per query when streaming.
-const PAGE: i64 = 16_384;
 
 /// Why the SQL audit store failed.
 ///
@@ -96,7 +95,9 @@ impl SqlLogStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Lets SQLite's thread run further ahead of the hashing when streaming entries.
+            .row_buffer_size(4096);
         let (pool, size, rows) = rt.block_on(async {
             let pool = SqlitePoolOptions::new()
                 .max_connections(1)
@@ -111,36 +112,38 @@ impl SqlLogStore {
                 .fetch_one(&pool)
                 .await
                 .map_err(db("count entries"))?;
-            let rows = sqlx::query("SELECT level, idx, hash FROM audit_nodes ORDER BY level, idx")
-                .fetch_all(&pool)
-                .await
-                .map_err(db("load hashes"))?;
+            let rows =
+                sqlx::query("SELECT level, first_idx, hashes FROM audit_nodes ORDER BY level, first_idx")
+                    .fetch_all(&pool)
+                    .await
+                    .map_err(db("load hashes"))?;
             Ok::<_, SqlLogError>((pool, size, rows))
         })?;
         let size = u64::try_from(size).map_err(|_| SqlLogError::Corrupt { what: "negative count".into() })?;
         let mut levels: Vec<Vec<Hash>> = Vec::new();
         let mut damaged = None;
         for row in &rows {
-            let level: i64 = row.try_get("level").map_err(db("read hash"))?;
-            let idx: i64 = row.try_get("idx").map_err(db("read hash"))?;
-            let hash: Vec<u8> = row.try_get("hash").map_err(db("read hash"))?;
-            let Ok(level) = usize::try_from(level) else { continue };
-            if level >= 64 {
-                damaged = Some(format!("subtree hash at level {level}"));
-                continue;
-            }
+            let level: i64 = row.try_get(0).map_err(db("read hashes"))?;
+            let first: i64 = row.try_get(1).map_err(db("read hashes"))?;
+            let hashes: &[u8] = row.try_get(2).map_err(db("read hashes"))?;
+            let level = match usize::try_from(level) {
+                Ok(l) if l < 64 => l,
+                _ => {
+                    damaged.get_or_insert_with(|| format!("subtree hashes at level {level}"));
+                    continue;
+                }
+            };
             if levels.len() <= level {
                 levels.resize_with(level + 1, Vec::new);
             }
             let at = &mut levels[level];
-            // A gap or a malformed hash: keep what comes before it; verification will place it.
-            match <[u8; 32]>::try_from(hash.as_slice()) {
-                Ok(h) if usize::try_from(idx).ok() == Some(at.len()) => at.push(Hash(h)),
-                _ => {
-                    damaged
-                        .get_or_insert_with(|| format!("subtree hash ({level}, {idx}) missing or malformed"));
-                }
+            // A gap, an overlap or a torn run: keep what comes before it (verification will
+            // place the damage) and refuse appends.
+            if usize::try_from(first).ok() != Some(at.len()) || hashes.len() % 32 != 0 {
+                damaged.get_or_insert_with(|| format!("subtree hashes ({level}, {first}) out of place"));
+                continue;
             }
+            at.extend(hashes.chunks_exact(32).filter_map(|c| <[u8; 32]>::try_from(c).ok()).map(Hash));
         }
         Ok(SqlLogStore { rt, pool, path: path.to_path_buf(), size, levels, damaged })
     }
@@ -206,14 +209,20 @@ async fn write_rows(tx: &mut Transaction<'static, Sqlite>, batch: &AppendBatch) 
         });
         q.build().execute(&mut **tx).await.map_err(db("insert entries"))?;
     }
-    for chunk in batch.nodes.chunks(INSERT_ROWS) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (id, h) in chunk {
-            rows.push((i64::from(id.level), to_i64(id.index)?, h.0));
+    // One run per level: within a batch each level's indices follow each other (checked).
+    let mut runs: Vec<(i64, i64, Vec<u8>)> = Vec::new();
+    for (id, h) in &batch.nodes {
+        let level = i64::from(id.level);
+        match runs.iter_mut().find(|r| r.0 == level) {
+            Some(run) => run.2.extend_from_slice(&h.0),
+            None => runs.push((level, to_i64(id.index)?, h.0.to_vec())),
         }
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO audit_nodes (level, idx, hash) ");
-        q.push_values(&rows, |mut b, (level, idx, h)| {
-            b.push_bind(*level).push_bind(*idx).push_bind(h.as_slice());
+    }
+    if !runs.is_empty() {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO audit_nodes (level, first_idx, hashes) ");
+        q.push_values(&runs, |mut b, (level, first, hashes)| {
+            b.push_bind(*level).push_bind(*first).push_bind(hashes.as_slice());
         });
         q.build().execute(&mut **tx).await.map_err(db("insert hashes"))?;
     }
@@ -266,32 +275,21 @@ impl LogStore for SqlLogStore {
     }
 
     fn for_each_entry(&self, start: u64, end: u64, f: &mut dyn FnMut(&[u8])) -> Result<(), SqlLogError> {
-        let mut from = i64::try_from(start).unwrap_or(i64::MAX);
+        let start = i64::try_from(start).unwrap_or(i64::MAX);
         let end = i64::try_from(end).unwrap_or(i64::MAX);
-        while from < end {
-            let rows = self.rt.block_on(async {
-                sqlx::query(
-                    "SELECT idx, entry FROM audit_entries WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?",
-                )
-                .bind(from)
-                .bind(end)
-                .bind(PAGE)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db("read entries"))
-            })?;
-            let Some(last) = rows.last() else { break };
-            let last: i64 = last.try_get(0).map_err(db("read entries"))?;
-            for row in &rows {
-                let e: &[u8] = row.try_get(1).map_err(db("read entries"))?;
+        // One streaming query: SQLite's worker thread steps ahead while this thread hashes.
+        self.rt.block_on(async {
+            let mut rows =
+                sqlx::query("SELECT entry FROM audit_entries WHERE idx >= ? AND idx < ? ORDER BY idx")
+                    .bind(start)
+                    .bind(end)
+                    .fetch(&self.pool);
+            while let Some(row) = rows.try_next().await.map_err(db("read entries"))? {
+                let e: &[u8] = row.try_get(0).map_err(db("read entries"))?;
                 f(e);
             }
-            if (rows.len() as i64) < PAGE {
-                break;
-            }
-            from = last.saturating_add(1);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn node(&self, id: NodeId) -> Result<Option<Hash>, SqlLogError> {
@@ -383,10 +381,10 @@ mod tests {
     }
 
     #[test]
-    fn verify_log_streams_every_page() {
+    fn verify_log_streams_a_large_log() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vault.db");
-        let n = PAGE as u64 * 2 + 3;
+        let n = 40_003;
         let log = filled(&path, n, 5000);
         let key = SigningKey::generate(ORIGIN).unwrap();
         assert_eq!(facevault_audit::verify_log(log.store(), &signed(&log, &key)).unwrap(), n);

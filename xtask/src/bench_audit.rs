@@ -1,0 +1,19 @@
+//! `cargo xtask bench audit`: the issue-5 figures on the durable audit store (SQLite, fsync on):
+//! append throughput with group commit per batch size, whole-log verification of 1M entries,
+//! and the authorization decision latency once a policy engine exists. The measuring code is
+//! the `audit_bench` example of `facevault-store-sql`, built in release.
+
+use anyhow::{bail, Result};
+
+use crate::{cargo, run};
+
+pub fn run_bench(args: &[&str]) -> Result<()> {
+    if let Some(bad) = args.iter().find(|a| **a != "--quick") {
+        bail!(
+            "bench audit: unknown argument {bad:?} (only --quick: a quarter of the appends, 200k-entry log)"
+        );
+    }
+    run(cargo()
+        .args(["run", "--release", "-q", "-p", "facevault-store-sql", "--example", "audit_bench", "--"])
+        .args(args))
+}
