@@ -19,6 +19,13 @@ struct Cli {
     /// The vault directory (default: $FACEVAULT_DIR, else ./facevault-vault).
     #[arg(long, global = true, value_name = "DIR")]
     vault: Option<std::path::PathBuf>,
+    /// Who runs vault commands, for the audit log: a pseudonymous id, never a name (default:
+    /// $FACEVAULT_ACTOR, else `cli-unattributed`).
+    #[arg(long, global = true, value_name = "ID")]
+    actor: Option<String>,
+    /// The actor's role, for the audit log (default: $FACEVAULT_ROLE, else `admin`).
+    #[arg(long, global = true, value_name = "ROLE")]
+    role: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,16 +40,27 @@ enum Command {
     Analyze(cmd::analyze::AnalyzeCommand),
     /// Write sample scans to a folder and inspect each one: a first look at FaceVault.
     Demo(cmd::demo::DemoArgs),
+    /// The vault's verifiable audit log: verify it, print proofs and the signed checkpoint.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCommand),
     #[command(flatten)]
     Vault(cmd::vault::VaultCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let who = cmd::audit::Actor {
+        actor: cli
+            .actor
+            .or_else(|| std::env::var("FACEVAULT_ACTOR").ok())
+            .unwrap_or_else(|| "cli-unattributed".into()),
+        role: cli.role.or_else(|| std::env::var("FACEVAULT_ROLE").ok()).unwrap_or_else(|| "admin".into()),
+    };
     let result = match cli.command {
         Command::Mesh(c) => cmd::mesh::run(c),
         Command::Demo(a) => cmd::demo::run(a),
-        Command::Vault(c) => cmd::vault::run(cli.vault, c),
+        Command::Vault(c) => cmd::vault::run(cli.vault, &who, c),
+        Command::Audit(c) => cmd::audit::run(cli.vault, c),
         Command::Analyze(c) => cmd::analyze::run(c),
     };
     match result {

@@ -1,6 +1,7 @@
 //! Subcommands. Each module parses its own arguments and does its own printing.
 
 pub mod analyze;
+pub mod audit;
 pub mod demo;
 pub mod mesh;
 pub mod vault;

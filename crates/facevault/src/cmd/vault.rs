@@ -24,10 +24,11 @@ use facevault_vault::{
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use zeroize::Zeroizing;
 
+use super::audit;
 use super::mesh::read_file;
 use super::Failure;
 
-const DB_FILE: &str = "vault.db";
+pub(crate) const DB_FILE: &str = "vault.db";
 const KEY_FILE: &str = "keys.json";
 const DEFAULT_DIR: &str = "facevault-vault";
 const PASSPHRASE_VAR: &str = "FACEVAULT_PASSPHRASE";
@@ -172,24 +173,80 @@ fn parse_family(s: &str) -> Result<Format, String> {
 }
 
 /// The vault directory: --vault, else $FACEVAULT_DIR, else ./facevault-vault.
-fn vault_dir(flag: Option<PathBuf>) -> PathBuf {
+pub(crate) fn vault_dir(flag: Option<PathBuf>) -> PathBuf {
     flag.or_else(|| std::env::var_os("FACEVAULT_DIR").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR))
 }
 
-pub fn run(vault: Option<PathBuf>, cmd: VaultCommand) -> Result<()> {
-    let dir = vault_dir(vault);
+/// Runs a vault command, then appends its audit entry (see `audit::append`): the signing key
+/// is unsealed while the vault is open, the SQL audit store is used after its runtime is gone.
+pub fn run(vault: Option<PathBuf>, who: &audit::Actor, cmd: VaultCommand) -> Result<()> {
+    let mut dir = vault_dir(vault);
+    let mut rec = record(&cmd);
+    if let VaultCommand::Init { dir: Some(init_dir) } = &cmd {
+        dir = init_dir.clone();
+    }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    rt.block_on(async move {
-        if let VaultCommand::Init { dir: init_dir } = cmd {
-            return init(&init_dir.unwrap_or(dir)).await;
+    let (vault_id, key) = rt.block_on(async {
+        if let VaultCommand::Init { .. } = cmd {
+            let (id, key) = init(&dir).await?;
+            rec.object = format!("vault:{id}");
+            return Ok((id, key));
         }
         let (vault, keys) = open(&dir).await?;
         let result = dispatch(&vault, keys, cmd).await;
+        let key = audit::signing_key(&dir, vault.id(), vault.key_provider().as_ref());
         // Checkpoints and removes the WAL.
         vault.metadata_store().close().await;
-        result
-    })
+        result?;
+        Ok::<_, anyhow::Error>((vault.id(), key?))
+    })?;
+    drop(rt);
+    audit::append(&dir, vault_id, &key, who, &rec)
+        .context("the command succeeded but its audit entry was not written")?;
+    Ok(())
+}
+
+/// The audit record of a command: its action, purpose and the pseudonymous object id.
+fn record(cmd: &VaultCommand) -> audit::Record {
+    let admin = |action, object: String| audit::Record { action, purpose: "administration".into(), object };
+    match cmd {
+        VaultCommand::Init { .. } => admin("vault.init", "vault".into()),
+        VaultCommand::Subject(SubjectCommand::Add { .. }) => admin("subject.add", "subject:new".into()),
+        VaultCommand::Subject(SubjectCommand::List) => admin("subject.list", "subjects".into()),
+        VaultCommand::Subject(SubjectCommand::Show { subject }) => {
+            admin("subject.read", format!("subject:{subject}"))
+        }
+        VaultCommand::Subject(SubjectCommand::Shred { subject, .. }) => audit::Record {
+            action: "subject.shred",
+            purpose: "erasure".into(),
+            object: format!("subject:{subject}"),
+        },
+        VaultCommand::Scan(ScanCommand::Import { subject, purpose, .. }) => audit::Record {
+            action: "scan.import",
+            purpose: audit::token_text(purpose),
+            object: format!("subject:{subject}"),
+        },
+        VaultCommand::Scan(ScanCommand::Export { scan, purpose, .. }) => audit::Record {
+            action: "scan.export",
+            purpose: audit::token_text(purpose),
+            object: format!("scan:{scan}"),
+        },
+        VaultCommand::Scan(ScanCommand::Analyze(ScanAnalysis::Symmetry { scan })) => audit::Record {
+            action: "scan.analyze",
+            purpose: "analysis".into(),
+            object: format!("scan:{scan}"),
+        },
+        VaultCommand::Scan(ScanCommand::Analyze(ScanAnalysis::Compare { pre, post })) => audit::Record {
+            action: "scan.analyze",
+            purpose: "analysis".into(),
+            object: format!("scans:{pre}/{post}"),
+        },
+        VaultCommand::Lineage { id } => admin("lineage.read", format!("node:{id}")),
+        VaultCommand::Key(KeyCommand::Rotate { .. }) => admin("key.rotate", "vault".into()),
+        VaultCommand::Fsck { repair: false } => admin("vault.fsck", "vault".into()),
+        VaultCommand::Fsck { repair: true } => admin("vault.repair", "vault".into()),
+    }
 }
 
 async fn dispatch(vault: &Vault, keys: KeySource, cmd: VaultCommand) -> Result<()> {
@@ -205,7 +262,7 @@ async fn dispatch(vault: &Vault, keys: KeySource, cmd: VaultCommand) -> Result<(
 
 /// Where the KEK comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum KeySource {
+pub(crate) enum KeySource {
     File,
     Env,
 }
@@ -276,7 +333,7 @@ fn passphrase(confirm: bool) -> Result<Passphrase> {
     Ok(Passphrase::new(first.to_string()))
 }
 
-async fn init(dir: &Path) -> Result<()> {
+async fn init(dir: &Path) -> Result<(Id, facevault_audit::SigningKey)> {
     let out = |e: std::io::Error| Failure::Output(format!("{}: {e}", dir.display()));
     if dir.join(DB_FILE).exists() {
         return Err(Failure::Output(format!("{} already holds a vault", dir.display())).into());
@@ -301,17 +358,24 @@ async fn init(dir: &Path) -> Result<()> {
     let meta = SqlStore::open_sqlite(&dir.join(DB_FILE)).await.map_err(store_fail)?;
     let blobs = ObjectBlobStore::local(dir).map_err(store_fail)?;
     let vault = Vault::open(meta, blobs, keys, SystemClock).await.map_err(fail)?;
+    let key = audit::signing_key(dir, vault.id(), vault.key_provider().as_ref());
     vault.metadata_store().close().await;
+    let key = key?;
     let source = if env {
         format!("KEK from ${}", EnvKey::VAR)
     } else {
         format!("KEK in {KEY_FILE}, encrypted under the passphrase (Argon2id, 64 MiB)")
     };
-    eprintln!("vault {} created in {} ({source})", vault.id(), dir.display());
-    Ok(())
+    eprintln!(
+        "vault {} created in {} ({source}; audit signing key sealed in {})",
+        vault.id(),
+        dir.display(),
+        audit::KEY_FILE
+    );
+    Ok((vault.id(), key))
 }
 
-async fn open(dir: &Path) -> Result<(Vault, KeySource)> {
+pub(crate) async fn open(dir: &Path) -> Result<(Vault, KeySource)> {
     if !dir.join(DB_FILE).is_file() {
         return Err(Failure::Input(format!(
             "{}: no vault here; run `facevault init --dir {0}`, or pass --vault or set FACEVAULT_DIR",
@@ -646,7 +710,7 @@ async fn analyze(vault: &Vault, a: ScanAnalysis) -> Result<()> {
 
 /// Write a file readable by the owner only, atomically: a partial file never appears under
 /// `path`, and a failed write leaves no partial plaintext behind.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let fail = |e: std::io::Error| Failure::Output(format!("{}: {e}", path.display()));
     let mut name = std::ffi::OsString::from(".");
     name.push(path.file_name().unwrap_or_default());
@@ -779,28 +843,11 @@ async fn fsck(vault: &Vault, repair: bool) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_formats_known_instants() {
-        assert_eq!(utc(Timestamp(0)), "1970-01-01 00:00");
-        // 2000-02-29 12:34 UTC, a leap day.
-        assert_eq!(utc(Timestamp(951_827_640_000)), "2000-02-29 12:34");
-        assert_eq!(utc(Timestamp(-60_000)), "1969-12-31 23:59");
-    }
-
-    #[test]
-    fn dates_are_checked_for_shape() {
-        assert!(is_date("2025-01-31"));
-        assert!(!is_date("2025-1-31"));
-        assert!(!is_date("31/01/2025"));
-    }
-}
+/// Name, date of birth, contact, jurisdiction.
+type Details = (String, Option<String>, Option<String>, Option<String>);
 
 /// Subject details as `key: value` lines on standard input (see `subject add --details-stdin`).
-fn details_from_stdin() -> Result<(String, Option<String>, Option<String>, Option<String>)> {
+fn details_from_stdin() -> Result<Details> {
     use std::io::Read;
     let mut text = zeroize::Zeroizing::new(String::new());
     std::io::stdin().take(64 * 1024).read_to_string(&mut text)?;
@@ -827,4 +874,24 @@ fn details_from_stdin() -> Result<(String, Option<String>, Option<String>, Optio
         }
     }
     Ok((name, dob, contact, jurisdiction))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formats_known_instants() {
+        assert_eq!(utc(Timestamp(0)), "1970-01-01 00:00");
+        // 2000-02-29 12:34 UTC, a leap day.
+        assert_eq!(utc(Timestamp(951_827_640_000)), "2000-02-29 12:34");
+        assert_eq!(utc(Timestamp(-60_000)), "1969-12-31 23:59");
+    }
+
+    #[test]
+    fn dates_are_checked_for_shape() {
+        assert!(is_date("2025-01-31"));
+        assert!(!is_date("2025-1-31"));
+        assert!(!is_date("31/01/2025"));
+    }
 }

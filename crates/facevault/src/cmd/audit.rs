@@ -1,0 +1,335 @@
+//! `facevault audit verify|prove|consistency|checkpoint`: the vault's verifiable audit log
+//! (facevault-audit over the `audit_*` tables of `vault.db`) on the command line, and the
+//! log's signing key.
+//!
+//! The signing key lives in `audit-signing.key` in the vault directory, never in plaintext: the
+//! Ed25519 key is sealed (XChaCha20-Poly1305, as a blob) under a data key of its own, and that
+//! data key is wrapped under the vault's KEK, exactly like a subject's key, with the reserved
+//! id [`AUDIT_KEY_ID`] in the subject's place. Opening it needs the same passphrase (or
+//! `FACEVAULT_KEK`) as the vault. The file also holds the public verifier key, for reference
+//! only: `audit verify` trusts the key it unseals, not that line.
+//!
+//! Proofs are printed as the JSON of `docs/audit-log.md`, with the encoded entry (base64) and
+//! the signed checkpoint they lead to, so an outside verifier needs nothing else.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use clap::Subcommand;
+use facevault_audit::{
+    leaf_hash, open_checkpoint, sign_checkpoint, verify_log, AuditEntry, AuditLog, Decision, LogStore,
+    Reason, SigningKey, Timestamp, Token, VerifyError,
+};
+use facevault_crypto::{
+    open as open_blob, seal_slice, BlobContext, Id, KekVersion, KeyContext, KeyProvider, ObjectKind,
+    WrappedKey,
+};
+use facevault_store_sql::SqlLogStore;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::Failure;
+
+/// The file holding the sealed signing key, in the vault directory.
+pub const KEY_FILE: &str = "audit-signing.key";
+/// Stands in for the subject id when the audit key is wrapped and sealed; no subject has it
+/// (subject ids are random).
+pub const AUDIT_KEY_ID: Id = Id::from_bytes(*b"facevault-audit\0");
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every entry of the log against its latest signed checkpoint; exit code 7, naming
+    /// the first bad entry, if they differ.
+    Verify,
+    /// Print the inclusion proof of entry N (JSON, RFC 9162) against the latest checkpoint.
+    Prove {
+        #[arg(long, value_name = "N")]
+        entry: u64,
+    },
+    /// Print the consistency proof (JSON, RFC 9162) from the tree of OLD entries to the latest
+    /// checkpoint.
+    Consistency {
+        #[arg(long, value_name = "OLD")]
+        from: u64,
+    },
+    /// Print the latest signed checkpoint (C2SP signed note); the verifier key goes to stderr.
+    Checkpoint,
+}
+
+/// The log's origin line and key name.
+pub fn origin(vault: Id) -> String {
+    format!("facevault.vault/{vault}")
+}
+
+/// `audit-signing.key` on disk.
+#[derive(Serialize, Deserialize)]
+struct KeyFileJson {
+    format: u32,
+    origin: String,
+    verifier: String,
+    kek_version: u32,
+    wrapped_key: String,
+    sealed_key: String,
+}
+
+fn contexts(vault: Id) -> (KeyContext, BlobContext) {
+    (
+        KeyContext { vault, subject: AUDIT_KEY_ID },
+        BlobContext {
+            vault,
+            subject: AUDIT_KEY_ID,
+            object: AUDIT_KEY_ID,
+            kind: ObjectKind::SubjectDetails,
+            version: 1,
+        },
+    )
+}
+
+/// The vault's audit signing key: unsealed from `audit-signing.key`, or created there (0600,
+/// written atomically) if the file is absent.
+pub fn signing_key(dir: &Path, vault: Id, keys: &dyn KeyProvider) -> Result<SigningKey> {
+    let path = dir.join(KEY_FILE);
+    let (kctx, bctx) = contexts(vault);
+    let damaged = |why: String| Failure::Damaged(format!("{}: {why}", path.display()));
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let f: KeyFileJson = serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
+            let b64 = |s: &str| B64.decode(s).map_err(|e| damaged(e.to_string()));
+            let wrapped = WrappedKey::from_parts(KekVersion(f.kek_version), &b64(&f.wrapped_key)?)
+                .map_err(|e| damaged(e.to_string()))?;
+            let dk =
+                keys.unwrap(&kctx, &wrapped).map_err(|e| Failure::Key(format!("{}: {e}", path.display())))?;
+            let secret = Zeroizing::new(
+                open_blob(&dk, &bctx, b64(&f.sealed_key)?)
+                    .map_err(|e| damaged(format!("cannot be opened: {e}")))?,
+            );
+            let secret = std::str::from_utf8(&secret).map_err(|e| damaged(e.to_string()))?;
+            let key = SigningKey::parse(secret).map_err(|e| damaged(e.to_string()))?;
+            if key.name() != origin(vault) {
+                return Err(damaged("the key belongs to another vault".into()).into());
+            }
+            // After a KEK rotation, move the audit key onto the current KEK too, so the old
+            // KEK can be retired (`key rotate` runs with both, and passes through here).
+            if keys.current_version().is_ok_and(|v| v != wrapped.kek_version()) {
+                let rewrapped = keys.wrap(&kctx, &dk)?;
+                let f = KeyFileJson {
+                    kek_version: rewrapped.kek_version().0,
+                    wrapped_key: B64.encode(rewrapped.as_bytes()),
+                    ..f
+                };
+                write_key_file(&path, &f)?;
+            }
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SigningKey::generate(&origin(vault))?;
+            let dk = facevault_crypto::DataKey::generate()?;
+            let wrapped = keys.wrap(&kctx, &dk)?;
+            let sealed = seal_slice(&dk, &bctx, key.to_secret_string().as_bytes())?;
+            let f = KeyFileJson {
+                format: 1,
+                origin: origin(vault),
+                verifier: key.verifier().to_string(),
+                kek_version: wrapped.kek_version().0,
+                wrapped_key: B64.encode(wrapped.as_bytes()),
+                sealed_key: B64.encode(sealed),
+            };
+            write_key_file(&path, &f)?;
+            Ok(key)
+        }
+        Err(e) => Err(Failure::Input(format!("{}: {e}", path.display())).into()),
+    }
+}
+
+fn write_key_file(path: &Path, f: &KeyFileJson) -> Result<()> {
+    let mut json = serde_json::to_vec_pretty(f)?;
+    json.push(b'\n');
+    super::vault::write_private(path, &json)
+}
+
+/// The vault's id and audit signing key (asks for the passphrase as any vault command does).
+fn open_key(dir: &Path) -> Result<(Id, SigningKey)> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let (vault, _) = super::vault::open(dir).await?;
+        let key = signing_key(dir, vault.id(), vault.key_provider().as_ref());
+        vault.metadata_store().close().await;
+        Ok((vault.id(), key?))
+    })
+}
+
+fn open_log(dir: &Path) -> Result<AuditLog<SqlLogStore>> {
+    let store = SqlLogStore::open_sqlite(&dir.join(super::vault::DB_FILE)).map_err(damaged)?;
+    AuditLog::open(store).map_err(damaged)
+}
+
+fn damaged(e: impl std::fmt::Display) -> anyhow::Error {
+    Failure::Damaged(format!("audit log: {e}")).into()
+}
+
+/// The latest checkpoint, its signature checked; one is signed now if the log has none yet.
+fn latest(
+    log: &AuditLog<SqlLogStore>,
+    vault: Id,
+    key: &SigningKey,
+) -> Result<(String, facevault_audit::Checkpoint)> {
+    let note = match log.store().latest_checkpoint().map_err(damaged)? {
+        Some(note) => note,
+        None => sign_and_store(log, vault, key)?,
+    };
+    let cp = open_checkpoint(&note, &key.verifier(), &origin(vault))
+        .map_err(|e| Failure::Damaged(format!("audit log: the latest checkpoint is not valid: {e}")))?;
+    Ok((note, cp))
+}
+
+fn sign_and_store(log: &AuditLog<SqlLogStore>, vault: Id, key: &SigningKey) -> Result<String> {
+    let note = sign_checkpoint(&log.checkpoint(&origin(vault)), key)?;
+    log.store().put_checkpoint(log.size(), &note).map_err(damaged)?;
+    Ok(note)
+}
+
+pub fn run(vault: Option<PathBuf>, cmd: AuditCommand) -> Result<()> {
+    let dir = super::vault::vault_dir(vault);
+    let (vault, key) = open_key(&dir)?;
+    let log = open_log(&dir)?;
+    let result = match cmd {
+        AuditCommand::Verify => verify(&log, vault, &key),
+        AuditCommand::Prove { entry } => prove(&log, vault, &key, entry),
+        AuditCommand::Consistency { from } => consistency(&log, vault, &key, from),
+        AuditCommand::Checkpoint => {
+            let (note, cp) = latest(&log, vault, &key)?;
+            let note = if cp.size < log.size() { sign_and_store(&log, vault, &key)? } else { note };
+            eprintln!("verifier key: {}", key.verifier());
+            print!("{note}");
+            Ok(())
+        }
+    };
+    log.into_store().close();
+    result
+}
+
+fn verify(log: &AuditLog<SqlLogStore>, vault: Id, key: &SigningKey) -> Result<()> {
+    let Some(note) = log.store().latest_checkpoint().map_err(damaged)? else {
+        if log.size() == 0 {
+            eprintln!("audit log is empty; nothing to verify");
+            return Ok(());
+        }
+        return Err(damaged(format!("{} entries but no signed checkpoint", log.size())));
+    };
+    let cp = open_checkpoint(&note, &key.verifier(), &origin(vault))
+        .map_err(|e| Failure::Damaged(format!("audit log: the latest checkpoint is not valid: {e}")))?;
+    match verify_log(log.store(), &cp) {
+        Ok(n) => {
+            println!("audit log OK: {n} entries match the signed checkpoint (root {})", cp.root);
+            Ok(())
+        }
+        Err(VerifyError::Audit(e)) => Err(damaged(e)),
+        Err(e) => Err(Failure::Damaged(format!("audit log damaged: {e}")).into()),
+    }
+}
+
+fn prove(log: &AuditLog<SqlLogStore>, vault: Id, key: &SigningKey, index: u64) -> Result<()> {
+    let (note, cp) = latest(log, vault, key)?;
+    if index >= cp.size {
+        return Err(Failure::NotFound(format!(
+            "audit entry {index}: the latest checkpoint covers {}",
+            cp.size
+        ))
+        .into());
+    }
+    let entry = log
+        .store()
+        .entry(index)
+        .map_err(damaged)?
+        .ok_or_else(|| damaged(format!("entry {index} is missing")))?;
+    let proof = log.inclusion_proof(index, cp.size).map_err(damaged)?;
+    let out = serde_json::json!({
+        "index": proof.index,
+        "size": proof.size,
+        "path": proof.path,
+        "entry": B64.encode(&entry),
+        "leaf_hash": leaf_hash(&entry),
+        "root": cp.root,
+        "checkpoint": note,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+fn consistency(log: &AuditLog<SqlLogStore>, vault: Id, key: &SigningKey, old: u64) -> Result<()> {
+    let (note, cp) = latest(log, vault, key)?;
+    if old > cp.size {
+        return Err(
+            Failure::NotFound(format!("audit size {old}: the latest checkpoint covers {}", cp.size)).into()
+        );
+    }
+    let proof = log.consistency_proof(old, cp.size).map_err(damaged)?;
+    let out = serde_json::json!({
+        "old_size": proof.old_size,
+        "new_size": proof.new_size,
+        "path": proof.path,
+        "old_root": log.root_at(old).map_err(damaged)?,
+        "new_root": cp.root,
+        "checkpoint": note,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// What a vault command did, for its audit entry: pseudonymous ids and tokens only.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub action: &'static str,
+    pub purpose: String,
+    pub object: String,
+}
+
+/// Who runs the CLI: `--actor`/`--role`, else $FACEVAULT_ACTOR/$FACEVAULT_ROLE, else the
+/// local account's uid and `admin`. Pseudonymous ids only: never a person's name.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub actor: String,
+    pub role: String,
+}
+
+/// Turns free text (a purpose typed on the command line) into an id token.
+pub fn token_text(s: &str) -> String {
+    let t: String = s
+        .trim()
+        .chars()
+        .take(128)
+        .map(|c| if c.is_ascii_alphanumeric() || "._:@/-".contains(c) { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    if t.is_empty() {
+        "unspecified".into()
+    } else {
+        t
+    }
+}
+
+/// Appends one entry (decision allowed: there is no policy engine yet) and signs a checkpoint
+/// over the new tree, in one more transaction. Runs outside any async runtime.
+pub fn append(dir: &Path, vault: Id, key: &SigningKey, who: &Actor, rec: &Record) -> Result<u64> {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let entry = AuditEntry {
+        actor: Token::new("actor", &who.actor)?,
+        role: Token::new("role", &who.role)?,
+        action: Token::new("action", rec.action)?,
+        purpose: Token::new("purpose", &rec.purpose)?,
+        object: Token::new("object", &rec.object)?,
+        decision: Decision::Allowed,
+        reason: Reason::new("cli: no policy engine yet; allowed by default")?,
+        time: Timestamp::from_unix_micros(micros)?,
+    };
+    let mut log = open_log(dir)?;
+    let index = log.append(&entry).map_err(damaged).context("appending the audit entry")?;
+    let signed = sign_and_store(&log, vault, key);
+    log.into_store().close();
+    signed?;
+    Ok(index)
+}
