@@ -75,6 +75,9 @@ fn vault_commands_are_logged_proven_and_tampering_is_named() {
     let subject = subject.trim();
     ok(fv(&vault, &["--actor", "u-17", "--role", "surgeon", "subject", "show", subject]));
     ok(fv(&vault, &["subject", "list"]));
+    // A name where a pseudonymous id belongs is refused before the command runs.
+    let o = fv(&vault, &["--actor", NAME, "subject", "list"]);
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
     let out = ok(fv(&vault, &["audit", "verify"]));
     assert!(out.contains("4 entries"), "{out}");
 

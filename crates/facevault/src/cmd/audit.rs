@@ -294,6 +294,18 @@ pub struct Actor {
     pub role: String,
 }
 
+impl Actor {
+    /// Refuses an actor or role that cannot be an id token, before any command runs.
+    pub fn check(&self) -> Result<()> {
+        for (field, value) in [("actor", &self.actor), ("role", &self.role)] {
+            Token::new(field, value).map_err(|e| {
+                Failure::Input(format!("--{field}: {e} (a pseudonymous id: letters, digits, ._:@/-)"))
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// Turns free text (a purpose typed on the command line) into an id token.
 pub fn token_text(s: &str) -> String {
     let t: String = s

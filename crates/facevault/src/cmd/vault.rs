@@ -181,6 +181,7 @@ pub(crate) fn vault_dir(flag: Option<PathBuf>) -> PathBuf {
 /// Runs a vault command, then appends its audit entry (see `audit::append`): the signing key
 /// is unsealed while the vault is open, the SQL audit store is used after its runtime is gone.
 pub fn run(vault: Option<PathBuf>, who: &audit::Actor, cmd: VaultCommand) -> Result<()> {
+    who.check()?;
     let mut dir = vault_dir(vault);
     let mut rec = record(&cmd);
     if let VaultCommand::Init { dir: Some(init_dir) } = &cmd {
