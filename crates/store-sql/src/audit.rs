@@ -20,10 +20,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use facevault_audit::{AppendBatch, Hash, LogStore, NodeId};
-use futures_util::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
+/// Entries read per query when streaming (about 6 MB of rows buffered ahead).
+const CHUNK: i64 = 32_768;
 /// Rows per multi-row INSERT (2 parameters a row; well under every engine's parameter limit).
 const INSERT_ROWS: usize = 4096;
 
@@ -96,11 +97,11 @@ impl SqlLogStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            // Lets SQLite's thread run further ahead of the hashing when streaming entries.
-            .row_buffer_size(4096);
+            // Lets SQLite's thread read a whole chunk ahead of the hashing (see for_each_entry).
+            .row_buffer_size(CHUNK as usize);
         let (pool, size, rows) = rt.block_on(async {
             let pool = SqlitePoolOptions::new()
-                .max_connections(1)
+                .max_connections(2)
                 .connect_with(options)
                 .await
                 .map_err(db("open database"))?;
@@ -277,16 +278,42 @@ impl LogStore for SqlLogStore {
     fn for_each_entry(&self, start: u64, end: u64, f: &mut dyn FnMut(&[u8])) -> Result<(), SqlLogError> {
         let start = i64::try_from(start).unwrap_or(i64::MAX);
         let end = i64::try_from(end).unwrap_or(i64::MAX);
-        // One streaming query: SQLite's worker thread steps ahead while this thread hashes.
-        self.rt.block_on(async {
-            let mut rows =
+        // Chunks of indices, read on two connections in turn: SQLite's worker thread reads the
+        // next chunk while this thread hashes the current one.
+        let chunk = |lo: i64| {
+            let hi = lo.saturating_add(CHUNK).min(end);
+            async move {
+                if lo >= hi {
+                    return Ok(Vec::new());
+                }
                 sqlx::query("SELECT entry FROM audit_entries WHERE idx >= ? AND idx < ? ORDER BY idx")
-                    .bind(start)
-                    .bind(end)
-                    .fetch(&self.pool);
-            while let Some(row) = rows.try_next().await.map_err(db("read entries"))? {
-                let e: &[u8] = row.try_get(0).map_err(db("read entries"))?;
-                f(e);
+                    .bind(lo)
+                    .bind(hi)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db("read entries"))
+            }
+        };
+        self.rt.block_on(async {
+            let last: Option<i64> = sqlx::query_scalar("SELECT MAX(idx) FROM audit_entries")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db("read entries"))?;
+            let end = end.min(last.map_or(0, |l| l.saturating_add(1)));
+            let mut lo = start;
+            let mut rows = chunk(lo).await?;
+            while lo < end {
+                lo = lo.saturating_add(CHUNK);
+                let process = async {
+                    for row in &rows {
+                        let e: &[u8] = row.try_get(0).map_err(db("read entries"))?;
+                        f(e);
+                    }
+                    Ok::<_, SqlLogError>(())
+                };
+                let (next, done) = futures_util::future::join(chunk(lo), process).await;
+                done?;
+                rows = next?;
             }
             Ok(())
         })
