@@ -11,8 +11,8 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 mod bench;
-mod bench_audit;
 mod bench_analysis;
+mod bench_audit;
 mod bench_vault;
 mod fuzz;
 
