@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use facevault_mesh::{FileFormat, Mesh};
 
 struct Run {
@@ -135,19 +135,8 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 fn child(cmd: &mut Command) -> Result<Run> {
-    let out = cmd.output()?;
-    if !out.status.success() {
-        bail!("{}", String::from_utf8_lossy(&out.stderr));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().last().context("no output")?;
-    let field = |name: &str| -> Result<f64> {
-        let key = format!("\"{name}\":");
-        let start = line.find(&key).with_context(|| format!("no {name} in {line}"))? + key.len();
-        let rest = line[start..].trim_start();
-        let end = rest.find([',', '}']).unwrap_or(rest.len());
-        Ok(rest[..end].trim().parse()?)
-    };
+    let map = crate::child_json(cmd)?;
+    let field = |name: &str| crate::number(&map, name);
     Ok(Run {
         seconds: field("seconds")?,
         peak_delta_bytes: field("peak_delta_bytes")?,

@@ -70,18 +70,8 @@ fn read_f64s(path: &Path) -> Result<Vec<f64>> {
 /// Runs one tool's child and scores its output: the first 12 numbers are the 3x4 transform,
 /// the rest one distance per post vertex.
 fn score(case: &Case, cmd: &mut Command, out: &Path, signed: bool) -> Result<Outcome> {
-    let o = cmd.output()?;
-    if !o.status.success() {
-        bail!("{}", String::from_utf8_lossy(&o.stderr));
-    }
-    let text = String::from_utf8_lossy(&o.stdout);
-    let line = text.lines().last().context("no output")?;
-    let field = |name: &str| -> Result<f64> {
-        let key = format!("\"{name}\": ");
-        let start = line.find(&key).with_context(|| format!("no {name} in {line}"))? + key.len();
-        let rest = &line[start..];
-        Ok(rest[..rest.find([',', '}']).unwrap_or(rest.len())].trim().parse()?)
-    };
+    let map = crate::child_json(cmd)?;
+    let field = |name: &str| crate::number(&map, name);
     let data = read_f64s(out)?;
     if data.len() != 12 + case.post_positions.len() {
         bail!("{} numbers, expected {}", data.len(), 12 + case.post_positions.len());

@@ -63,6 +63,25 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Run a benchmark child and read the numeric fields of the JSON object on its last stdout line.
+pub fn child_json(cmd: &mut Command) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let out = cmd.output().with_context(|| format!("starting {}", show(cmd)))?;
+    if !out.status.success() {
+        bail!("{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().context("no output")?;
+    match serde_json::from_str(line).with_context(|| format!("not JSON: {line}"))? {
+        serde_json::Value::Object(map) => Ok(map),
+        other => bail!("expected a JSON object, got {other}"),
+    }
+}
+
+/// A numeric field of a [`child_json`] result.
+pub fn number(map: &serde_json::Map<String, serde_json::Value>, name: &str) -> Result<f64> {
+    map.get(name).and_then(serde_json::Value::as_f64).with_context(|| format!("no number {name:?}"))
+}
+
 fn show(cmd: &Command) -> String {
     std::iter::once(cmd.get_program().to_string_lossy().into_owned())
         .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
