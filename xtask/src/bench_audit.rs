@@ -1,7 +1,7 @@
 //! `cargo xtask bench audit`: the issue-5 figures on the durable audit store (SQLite, fsync on):
 //! append throughput with group commit per batch size, whole-log verification of 1M entries,
-//! and the authorization decision latency once a policy engine exists. The measuring code is
-//! the `audit_bench` example of `facevault-store-sql`, built in release.
+//! and the authorization decision latency. The measuring code is the `audit_bench` example of
+//! `facevault-store-sql` and the `decision_latency` example of `facevault-policy`, in release.
 
 use anyhow::{bail, Result};
 
@@ -15,5 +15,7 @@ pub fn run_bench(args: &[&str]) -> Result<()> {
     }
     run(cargo()
         .args(["run", "--release", "-q", "-p", "facevault-store-sql", "--example", "audit_bench", "--"])
-        .args(args))
+        .args(args))?;
+    println!();
+    run(cargo().args(["run", "--release", "-q", "-p", "facevault-policy", "--example", "decision_latency"]))
 }

@@ -102,6 +102,5 @@ fn main() -> Res<()> {
     println!("  open + verify: {:.0} entries/s", n as f64 / (open + verify));
     store.close();
 
-    println!("\nauthorization decision latency: not measured (no policy engine yet)");
     Ok(())
 }
