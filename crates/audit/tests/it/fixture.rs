@@ -8,7 +8,6 @@ use facevault_audit::{
     sign_checkpoint, AuditEntry, AuditLog, Checkpoint, Decision, Hash, MemoryStore, Reason, SigningKey,
     Timestamp, Token,
 };
-use serde_json::json;
 
 const ORIGIN: &str = "clinic.example/facevault-audit";
 const SIZE: u64 = 37;
@@ -61,14 +60,27 @@ fn files() -> Vec<(&'static str, String)> {
     }
     let key = key();
     let checkpoint = sign_checkpoint(&log.checkpoint(ORIGIN), &key).unwrap();
-    let json = json!({
-        "origin": ORIGIN,
-        "verifier_key": key.verifier().to_string(),
-        "entries": entries.iter().map(|e| b64(&e.encode())).collect::<Vec<_>>(),
-        "roots": roots,
-        "inclusion": inclusion,
-        "consistency": consistency,
-    });
+    // Serialised straight from typed values, never through `serde_json::Value`: a `Value` map
+    // sorts its keys or keeps insertion order depending on whether some other crate in the
+    // build turns on serde_json's `preserve_order` (cedar-policy does), and this file must not
+    // change with the workspace around it.
+    #[derive(serde::Serialize)]
+    struct Fixture<'a, I: serde::Serialize, C: serde::Serialize> {
+        origin: &'a str,
+        verifier_key: String,
+        entries: Vec<String>,
+        roots: &'a [Hash],
+        inclusion: &'a [I],
+        consistency: &'a [C],
+    }
+    let json = Fixture {
+        origin: ORIGIN,
+        verifier_key: key.verifier().to_string(),
+        entries: entries.iter().map(|e| b64(&e.encode())).collect(),
+        roots: &roots,
+        inclusion: &inclusion,
+        consistency: &consistency,
+    };
     // Checkpoints that must not verify: a changed size under the genuine signature, and the
     // right body signed by another key of the same name.
     let forged_size = checkpoint.replacen(&format!("\n{SIZE}\n"), &format!("\n{}\n", SIZE - 1), 1);
