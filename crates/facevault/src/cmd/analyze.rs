@@ -150,8 +150,7 @@ pub fn run(cmd: AnalyzeCommand) -> Result<()> {
             bar.finish_and_clear();
             let mut o = std::io::stdout().lock();
             if out.json {
-                serde_json::to_writer_pretty(&mut o, &result.report)?;
-                writeln!(o)?;
+                super::print_json(&result.report)?;
             } else {
                 let r = &result.report;
                 let n = r.plane.normal;
@@ -223,8 +222,7 @@ pub fn run(cmd: AnalyzeCommand) -> Result<()> {
             bar.finish_and_clear();
             let mut o = std::io::stdout().lock();
             if out.json {
-                serde_json::to_writer_pretty(&mut o, &result.report)?;
-                writeln!(o)?;
+                super::print_json(&result.report)?;
             } else {
                 let r = &result.report;
                 let g = &r.registration;

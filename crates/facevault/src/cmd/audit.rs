@@ -254,7 +254,7 @@ fn prove(log: &AuditLog<SqlLogStore>, vault: Id, key: &SigningKey, index: u64) -
         "root": cp.root,
         "checkpoint": note,
     });
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    super::print_json(&out)?;
     Ok(())
 }
 
@@ -274,7 +274,7 @@ fn consistency(log: &AuditLog<SqlLogStore>, vault: Id, key: &SigningKey, old: u6
         "new_root": cp.root,
         "checkpoint": note,
     });
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    super::print_json(&out)?;
     Ok(())
 }
 

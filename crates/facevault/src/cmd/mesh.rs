@@ -68,12 +68,10 @@ pub fn run(cmd: MeshCommand) -> Result<()> {
         MeshCommand::Info { file, json, read } => {
             let imported = read_file(&file, &read.options())?;
             let report = InfoReport::new(&file, &imported);
-            let mut out = std::io::stdout().lock();
             if json {
-                serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from)?;
-                writeln!(out)?;
+                super::print_json(&report)?;
             } else {
-                report.print(&mut out)?;
+                report.print(&mut std::io::stdout().lock())?;
             }
             Ok(())
         }

@@ -46,3 +46,12 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+/// Print `value` as pretty JSON on standard output. Errors come back as `io::Error`, so a
+/// reader that closes the pipe early (`| head`) ends the command quietly (see `main`).
+pub fn print_json(value: &impl serde::Serialize) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)
+}
