@@ -9,12 +9,15 @@
 //! - hand out [`AuditLog::inclusion_proof`] and [`AuditLog::consistency_proof`]; anyone checks
 //!   them with [`InclusionProof::verify`] and [`ConsistencyProof::verify`];
 //! - [`verify_log`] checks the whole log against an [`open_checkpoint`]ed checkpoint and names
-//!   the first bad entry.
+//!   the first bad entry;
+//! - after a deletion, [`issue_certificate`] a [`DeletionCertificate`]; anyone checks it
+//!   offline with [`verify_certificate`].
 //!
 //! Formats for outside verifiers: `docs/audit-log.md`.
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod certificate;
 mod entry;
 mod error;
 mod hash;
@@ -25,6 +28,11 @@ mod store;
 pub mod tree;
 mod verify;
 
+pub use certificate::{
+    deletion_reason, issue as issue_certificate, verify as verify_certificate, CertificateError,
+    CertificateProof, Deletion, DeletionCertificate, Destroyed, VerifiedDeletion, CERTIFICATE_FORMAT,
+    MAX_DESTROYED, MAX_ID, MAX_RULE,
+};
 pub use entry::{AuditEntry, Decision, Reason, Timestamp, Token, ENCODING_VERSION, MAX_REASON, MAX_TOKEN};
 pub use error::{AuditError, EntryError};
 pub use hash::{empty_root, leaf_hash, node_hash, Hash};

@@ -113,6 +113,12 @@ impl SigningKey {
         &self.name
     }
 
+    /// A plain Ed25519 signature over `msg`, for documents other than notes (deletion
+    /// certificates). Callers must make `msg` unlike any note text (see `certificate.rs`).
+    pub(crate) fn sign_bytes(&self, msg: &[u8]) -> [u8; 64] {
+        self.key.sign(msg).to_bytes()
+    }
+
     /// The matching public key.
     pub fn verifier(&self) -> VerifierKey {
         let key = self.key.verifying_key();
@@ -173,6 +179,12 @@ impl VerifierKey {
 
     pub fn public_key(&self) -> [u8; 32] {
         self.key.to_bytes()
+    }
+
+    /// Checks a plain Ed25519 signature made by [`SigningKey::sign_bytes`] (strict RFC 8032
+    /// verification, as for notes).
+    pub(crate) fn verify_bytes(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
+        self.key.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig)).is_ok()
     }
 }
 

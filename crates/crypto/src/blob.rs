@@ -48,6 +48,9 @@ pub enum ObjectKind {
     Scan,
     /// Anything derived from a scan: meshes, renders, measurements, reports, inferences.
     Derivative,
+    /// A subject's consent record or governance state (restrictions, legal holds, purposes
+    /// satisfied): it can name the person (a typed signature, a hold's docket).
+    Consent,
 }
 
 impl ObjectKind {
@@ -56,6 +59,7 @@ impl ObjectKind {
             ObjectKind::SubjectDetails => 1,
             ObjectKind::Scan => 2,
             ObjectKind::Derivative => 3,
+            ObjectKind::Consent => 4,
         }
     }
 }

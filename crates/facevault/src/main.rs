@@ -23,7 +23,9 @@ struct Cli {
     /// $FACEVAULT_ACTOR, else `cli-unattributed`).
     #[arg(long, global = true, value_name = "ID")]
     actor: Option<String>,
-    /// The actor's role, for the audit log (default: $FACEVAULT_ROLE, else `admin`).
+    /// The actor's role, which the policy decides every access by, and which the audit log
+    /// records: surgeon, clinical_staff, front_desk, marketing, privacy_officer, vendor,
+    /// patient or admin (default: $FACEVAULT_ROLE, else `admin`, which reads no scan data).
     #[arg(long, global = true, value_name = "ROLE")]
     role: Option<String>,
     #[command(subcommand)]
@@ -43,6 +45,9 @@ enum Command {
     /// The vault's verifiable audit log: verify it, print proofs and the signed checkpoint.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
+    /// Deletion certificates: check one offline.
+    #[command(subcommand)]
+    Certificate(cmd::certificate::CertificateCommand),
     #[command(flatten)]
     Vault(cmd::vault::VaultCommand),
 }
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Vault(c) => cmd::vault::run(cli.vault, &who, c),
         Command::Audit(c) => cmd::audit::run(cli.vault, c),
+        Command::Certificate(c) => cmd::certificate::run(c),
         Command::Analyze(c) => cmd::analyze::run(c),
     };
     match result {

@@ -71,24 +71,47 @@ fn vault_commands_are_logged_proven_and_tampering_is_named() {
     let first = opened(&first_note, &vkey);
     assert_eq!(first.size, 1, "init is the first entry");
 
-    let subject = ok(fv(&vault, &["--actor", "u-17", "--role", "surgeon", "subject", "add", "--name", NAME]));
+    let subject =
+        ok(fv(&vault, &["--actor", "u-17", "--role", "front_desk", "subject", "add", "--name", NAME]));
     let subject = subject.trim();
+    // No consent yet: the read is denied, and the denial is logged (entry 2).
+    let o = fv(&vault, &["--actor", "u-17", "--role", "surgeon", "subject", "show", subject]);
+    assert_eq!(o.status.code(), Some(8), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no consent"));
+    let consent = dir.join("consent.toml");
+    std::fs::write(
+        &consent,
+        "jurisdiction = \"IL\"\ncollect = true\n[notice]\nversion = \"il-1\"\ntext = \"We use your scan to plan treatment and keep it 3 years.\"\n\
+         covers = [\"purposes\", \"retention\"]\n[signature]\nmethod = \"electronic\"\ntyped_name = \"Z. Q.-O.\"\n\
+         [[purpose]]\nid = \"treatment-planning\"\nretention = \"3y\"\n",
+    )
+    .unwrap();
+    ok(fv(
+        &vault,
+        &["--actor", "u-9", "--role", "front_desk", "consent", "add", subject, consent.to_str().unwrap()],
+    ));
     ok(fv(&vault, &["--actor", "u-17", "--role", "surgeon", "subject", "show", subject]));
     ok(fv(&vault, &["subject", "list"]));
     // A name where a pseudonymous id belongs is refused before the command runs.
     let o = fv(&vault, &["--actor", NAME, "subject", "list"]);
     assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
     let out = ok(fv(&vault, &["audit", "verify"]));
-    assert!(out.contains("4 entries"), "{out}");
+    assert!(out.contains("6 entries"), "{out}");
 
-    // Inclusion: entry 2 (`subject show`) against the published checkpoint, with no FaceVault
-    // code but the audit crate's verifier.
+    let printed: serde_json::Value =
+        serde_json::from_str(&ok(fv(&vault, &["audit", "prove", "--entry", "2"]))).unwrap();
+    let denied = AuditEntry::decode(&B64.decode(printed["entry"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!((denied.action.as_str(), denied.decision), ("subject.read", Decision::Denied));
+    assert!(denied.reason.as_str().contains("no consent"), "{}", denied.reason.as_str());
+
+    // Inclusion: entry 4 (the allowed `subject show`) against the published checkpoint, with
+    // no FaceVault code but the audit crate's verifier.
     let (note, vkey2) = checkpoint(&vault);
     assert_eq!(vkey2.to_string(), vkey.to_string(), "one key for the vault's life");
     let cp = opened(&note, &vkey);
-    assert_eq!(cp.size, 4);
+    assert_eq!(cp.size, 6);
     let printed: serde_json::Value =
-        serde_json::from_str(&ok(fv(&vault, &["audit", "prove", "--entry", "2"]))).unwrap();
+        serde_json::from_str(&ok(fv(&vault, &["audit", "prove", "--entry", "4"]))).unwrap();
     let proof: InclusionProof = serde_json::from_value(printed.clone()).unwrap();
     let bytes = B64.decode(printed["entry"].as_str().unwrap()).unwrap();
     assert_eq!(proof.size, cp.size);
@@ -99,6 +122,7 @@ fn vault_commands_are_logged_proven_and_tampering_is_named() {
         ("u-17", "surgeon", "subject.read", Decision::Allowed)
     );
     assert_eq!(other.object.as_str(), format!("subject:{subject}"));
+    assert!(other.reason.as_str().contains("surgeon-clinical"), "the permitting policy is named");
     assert!(!String::from_utf8_lossy(&bytes).contains("Zenobia"), "no identity in the log");
     // A proof for another entry does not pass for this one.
     let wrong =
@@ -109,10 +133,10 @@ fn vault_commands_are_logged_proven_and_tampering_is_named() {
     let printed: serde_json::Value =
         serde_json::from_str(&ok(fv(&vault, &["audit", "consistency", "--from", "1"]))).unwrap();
     let proof: ConsistencyProof = serde_json::from_value(printed).unwrap();
-    assert_eq!((proof.old_size, proof.new_size), (1, 4));
+    assert_eq!((proof.old_size, proof.new_size), (1, 6));
     proof.verify(&first.root, &cp.root).unwrap();
 
-    // An attacker with write access to vault.db edits entry 2.
+    // An attacker with write access to vault.db turns the denial (entry 2) into another entry.
     sql(
         &vault.join("vault.db"),
         "UPDATE audit_entries SET entry = (SELECT entry FROM audit_entries WHERE idx = 3) WHERE idx = 2",

@@ -15,9 +15,11 @@ const NAME: &str = "Zenobia Quartermaine-Osei";
 fn fv(vault: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_facevault"));
     cmd.arg("--vault").arg(vault).args(args).stdin(Stdio::null());
-    for var in ["FACEVAULT_KEK", "FACEVAULT_PASSPHRASE", "FACEVAULT_DIR"] {
+    for var in ["FACEVAULT_KEK", "FACEVAULT_PASSPHRASE", "FACEVAULT_DIR", "FACEVAULT_ACTOR"] {
         cmd.env_remove(var);
     }
+    // A surgeon unless the test says otherwise: clinical reads, analyses and exports.
+    cmd.env("FACEVAULT_ROLE", "surgeon");
     cmd.envs(env.iter().copied());
     cmd.output().unwrap()
 }
@@ -67,16 +69,45 @@ fn fixture(name: &str) -> Fixture {
     ))
     .trim()
     .to_string();
+    consent(&dir, &vault, &env, &subject);
     let (file, mesh) = face_file(&dir, 2_000);
     let scan = ok(fv(
         &vault,
         &env,
-        &["scan", "import", &subject, file.to_str().unwrap(), "--purpose", "surgical planning"],
+        &["scan", "import", &subject, file.to_str().unwrap(), "--purpose", "treatment-planning"],
     ))
     .trim()
     .to_string();
     std::fs::remove_file(file).unwrap();
     Fixture { dir, vault, subject, scan, mesh }
+}
+
+/// Records a consent (jurisdiction "other") to treatment planning and post-op tracking.
+fn consent(dir: &Path, vault: &Path, env: &[(&str, &str)], subject: &str) {
+    let file = dir.join("consent.toml");
+    std::fs::write(
+        &file,
+        r#"jurisdiction = "other"
+collect = true
+[notice]
+version = "test-1"
+text = "We use your 3D scan to plan your treatment and follow your recovery, and keep it 3 years."
+covers = ["purposes", "retention", "withdrawal"]
+[signature]
+method = "electronic"
+typed_name = "Z. Q.-O."
+[[purpose]]
+id = "treatment-planning"
+retention = "3y"
+[[purpose]]
+id = "post-op-tracking"
+retention = "3y"
+"#,
+    )
+    .unwrap();
+    let mut env = env.to_vec();
+    env.push(("FACEVAULT_ROLE", "front_desk"));
+    ok(fv(vault, &env, &["consent", "add", subject, file.to_str().unwrap()]));
 }
 
 fn read_mesh(path: &Path) -> Mesh {
@@ -96,7 +127,7 @@ fn lifecycle_import_export_rotate_shred_fsck() {
 
     let show = ok(fv(&f.vault, &k1, &["subject", "show", &f.subject]));
     assert!(show.contains(NAME) && show.contains("1961-04-12") && show.contains(&f.scan), "{show}");
-    assert!(show.contains("surgical planning"), "{show}");
+    assert!(show.contains("treatment-planning"), "{show}");
 
     let out = f.dir.join("export.ply");
     ok(fv(
@@ -108,7 +139,7 @@ fn lifecycle_import_export_rotate_shred_fsck() {
             &f.scan,
             out.to_str().unwrap(),
             "--purpose",
-            "referral",
+            "treatment-planning",
             "--recipient",
             "Dr Adeyemi",
         ],
@@ -121,7 +152,10 @@ fn lifecycle_import_export_rotate_shred_fsck() {
         assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
     }
     let show = ok(fv(&f.vault, &k1, &["subject", "show", &f.subject]));
-    assert!(show.contains("disclosed") && show.contains("referral; recipient: Dr Adeyemi"), "{show}");
+    assert!(
+        show.contains("disclosed") && show.contains("treatment-planning; recipient: Dr Adeyemi"),
+        "{show}"
+    );
 
     let lineage = ok(fv(&f.vault, &k1, &["lineage", &f.scan]));
     assert!(lineage.starts_with(&format!("scan {}\n", f.scan)), "{lineage}");
@@ -141,23 +175,48 @@ fn lifecycle_import_export_rotate_shred_fsck() {
     ok(fv(
         &f.vault,
         &k2,
-        &["scan", "export", &f.scan, out2.to_str().unwrap(), "--purpose", "review", "--recipient", "self"],
+        &[
+            "scan",
+            "export",
+            &f.scan,
+            out2.to_str().unwrap(),
+            "--purpose",
+            "treatment-planning",
+            "--recipient",
+            "self",
+        ],
     ));
     assert_eq!(read_mesh(&out2).vertex_count(), f.mesh.vertex_count());
     // The retired key no longer opens the subject.
     let old = fv(&f.vault, &k1, &["subject", "show", &f.subject]);
     assert_eq!(old.status.code(), Some(5), "{}", stderr(&old));
 
-    let shred = fv(&f.vault, &k2, &["subject", "shred", &f.subject, "--yes"]);
+    let officer = [k2[0], ("FACEVAULT_ROLE", "privacy_officer")];
+    let shred = fv(&f.vault, &officer, &["subject", "shred", &f.subject, "--yes"]);
     assert!(shred.status.success(), "{}", stderr(&shred));
+    // The shred comes with a signed deletion certificate that verifies offline.
+    let cert = String::from_utf8_lossy(&shred.stdout).trim().strip_prefix("certificate ").unwrap().to_owned();
+    let checked = ok(fv(&f.vault, &[], &["certificate", "verify", &cert]));
+    assert!(checked.contains(&f.subject), "{checked}");
     assert!(stderr(&shred).contains("1 blob(s) purged"), "{}", stderr(&shred));
     for args in [
         vec!["subject", "show", f.subject.as_str()],
-        vec!["scan", "export", &f.scan, "/dev/null", "--format", "ply", "--purpose", "x", "--recipient", "y"],
+        vec![
+            "scan",
+            "export",
+            &f.scan,
+            "/dev/null",
+            "--format",
+            "ply",
+            "--purpose",
+            "treatment-planning",
+            "--recipient",
+            "y",
+        ],
         vec!["lineage", &f.scan],
         vec!["subject", "shred", &f.subject, "--yes"],
     ] {
-        let o = fv(&f.vault, &k2, &args);
+        let o = fv(&f.vault, &officer, &args);
         assert_eq!(o.status.code(), Some(6), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).starts_with("error: no "), "{args:?}: {}", stderr(&o));
     }
@@ -227,6 +286,7 @@ fn passphrase_key_file_and_a_wrong_passphrase_exits_5() {
         assert_eq!(mode & 0o777, 0o600);
     }
     let id = ok(fv(&vault, &pass, &["subject", "add", "--name", NAME])).trim().to_string();
+    consent(&dir, &vault, &pass, &id);
     assert!(ok(fv(&vault, &pass, &["subject", "show", &id])).contains(NAME));
 
     let wrong = fv(&vault, &[("FACEVAULT_PASSPHRASE", "incorrect horse")], &["subject", "show", &id]);
@@ -260,7 +320,7 @@ fn a_wrong_env_kek_exits_5_and_a_missing_one_says_so() {
 fn shred_without_a_terminal_needs_yes() {
     let f = fixture("confirm");
     let k1 = [("FACEVAULT_KEK", K1)];
-    let o = fv(&f.vault, &k1, &["subject", "shred", &f.subject]);
+    let o = fv(&f.vault, &[k1[0], ("FACEVAULT_ROLE", "privacy_officer")], &["subject", "shred", &f.subject]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("--yes"), "{}", stderr(&o));
     assert!(ok(fv(&f.vault, &k1, &["subject", "show", &f.subject])).contains(NAME));
@@ -279,7 +339,16 @@ fn a_flipped_blob_byte_fails_export_and_fsck_with_exit_7() {
     let export = fv(
         &f.vault,
         &k1,
-        &["scan", "export", &f.scan, out.to_str().unwrap(), "--purpose", "x", "--recipient", "y"],
+        &[
+            "scan",
+            "export",
+            &f.scan,
+            out.to_str().unwrap(),
+            "--purpose",
+            "treatment-planning",
+            "--recipient",
+            "y",
+        ],
     );
     assert_eq!(export.status.code(), Some(7), "{}", stderr(&export));
     assert!(stderr(&export).contains(&f.scan), "{}", stderr(&export));
@@ -303,7 +372,7 @@ fn unknown_vault_and_unknown_ids_have_their_own_exit_codes() {
     let again = fv(&vault, &k1, &["init"]);
     assert_eq!(again.status.code(), Some(4), "{}", stderr(&again));
     let ghost = "00112233445566778899aabbccddeeff";
-    let o = fv(&vault, &k1, &["scan", "import", ghost, "/dev/null", "--purpose", "p"]);
+    let o = fv(&vault, &k1, &["scan", "import", ghost, "/dev/null", "--purpose", "treatment-planning"]);
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
     let o = fv(&vault, &k1, &["lineage", ghost]);
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
@@ -318,7 +387,7 @@ fn analyses_store_derivatives_with_lineage_and_shred_takes_them() {
     let post = ok(fv(
         &f.vault,
         &k1,
-        &["scan", "import", &f.subject, file.to_str().unwrap(), "--purpose", "follow-up"],
+        &["scan", "import", &f.subject, file.to_str().unwrap(), "--purpose", "post-op-tracking"],
     ))
     .trim()
     .to_string();
@@ -347,7 +416,11 @@ fn analyses_store_derivatives_with_lineage_and_shred_takes_them() {
     let fsck = ok(fv(&f.vault, &k1, &["fsck"]));
     assert!(fsck.contains("6 object(s) verified"), "{fsck}");
 
-    ok(fv(&f.vault, &k1, &["subject", "shred", &f.subject, "--yes"]));
+    ok(fv(
+        &f.vault,
+        &[k1[0], ("FACEVAULT_ROLE", "privacy_officer")],
+        &["subject", "shred", &f.subject, "--yes"],
+    ));
     let gone = fv(&f.vault, &k1, &["lineage", &cmp_ids[0]]);
     assert_eq!(gone.status.code(), Some(6), "{}", stderr(&gone));
     assert!(ok(fv(&f.vault, &k1, &["fsck"])).contains("0 object(s) verified"));
@@ -369,6 +442,7 @@ fn details_from_standard_input_keep_identity_off_the_command_line() {
         child.wait_with_output().unwrap()
     };
     let id = ok(add(&format!("name: {NAME}\ndob: 1961-04-12\njurisdiction: US-IL\n"))).trim().to_string();
+    consent(&dir, &vault, &env, &id);
     let show = ok(fv(&vault, &env, &["subject", "show", &id]));
     assert!(show.contains(NAME) && show.contains("1961-04-12") && show.contains("US-IL"), "{show}");
 

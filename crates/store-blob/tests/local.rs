@@ -37,7 +37,7 @@ fn capture() -> Capture {
     Capture {
         device: "scanner".into(),
         captured_on: "2025-01-02".into(),
-        purpose: Purpose("planning".into()),
+        purpose: Purpose(facevault_vault::testing::PURPOSE.into()),
     }
 }
 
@@ -60,7 +60,7 @@ fn a_vault_over_local_files_detects_damage_and_shreds() {
     };
     let v = open();
     let s = v
-        .create_subject(&SubjectDetails { name: "Mary Shelley".into(), ..Default::default() })
+        .new_subject(&SubjectDetails { name: "Mary Shelley".into(), ..Default::default() })
         .block_on()
         .unwrap();
     let a = v.import_scan(s, &mesh(1.0), capture()).block_on().unwrap();
@@ -75,7 +75,7 @@ fn a_vault_over_local_files_detects_damage_and_shreds() {
     let mut t = bytes_a.clone();
     t[60] ^= 1;
     std::fs::write(&fa, &t).unwrap();
-    match open().scan_mesh(a).block_on() {
+    match open().read_mesh(a).block_on() {
         Err(VaultError::Crypto(CryptoError::DecryptionFailed { object })) => assert_eq!(object, a.0),
         other => panic!("{other:?}"),
     }
@@ -83,17 +83,17 @@ fn a_vault_over_local_files_detects_damage_and_shreds() {
     std::fs::write(&fa, &bytes_b).unwrap();
     std::fs::write(&fb, &bytes_a).unwrap();
     assert!(
-        matches!(open().scan_ply(b).block_on(), Err(VaultError::Crypto(CryptoError::DecryptionFailed { object })) if object == b.0)
+        matches!(open().read_ply(b).block_on(), Err(VaultError::Crypto(CryptoError::DecryptionFailed { object })) if object == b.0)
     );
     std::fs::write(&fb, &bytes_b).unwrap();
     std::fs::write(&fa, &bytes_a).unwrap();
-    assert_eq!(open().scan_mesh(a).block_on().unwrap().positions(), mesh(1.0).positions());
+    assert_eq!(open().read_mesh(a).block_on().unwrap().positions(), mesh(1.0).positions());
 
     // A copy of the blob directory taken before the shred stays undecryptable after it.
     let backup: Vec<(PathBuf, Vec<u8>)> =
         files.iter().map(|f| (f.clone(), std::fs::read(f).unwrap())).collect();
     let v = open();
-    v.shred_subject(s).block_on().unwrap();
+    v.shred(s).block_on().unwrap();
     assert_eq!(v.purge_blobs(|_, _| {}).block_on().unwrap(), 2);
     assert!(blob_files(&blob_dir).is_empty(), "purge deletes the blob files");
     for (path, bytes) in &backup {
@@ -101,7 +101,7 @@ fn a_vault_over_local_files_detects_damage_and_shreds() {
         std::fs::write(path, bytes).unwrap();
     }
     let v = open();
-    assert!(matches!(v.scan_mesh(a).block_on(), Err(VaultError::UnknownScan { .. })));
+    assert!(matches!(v.read_mesh(a).block_on(), Err(VaultError::UnknownScan { .. })));
     let report = v.fsck(true).block_on().unwrap();
     assert_eq!(report.orphans_removed, 2);
     assert!(blob_files(&blob_dir).is_empty());

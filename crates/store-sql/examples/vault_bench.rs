@@ -90,7 +90,7 @@ async fn vault_figures(vertices: usize, scans: usize) -> Res<()> {
     let capture = || Capture {
         device: "bench".into(),
         captured_on: "2025-01-01".into(),
-        purpose: Purpose("bench".into()),
+        purpose: Purpose(facevault_vault::testing::PURPOSE.into()),
     };
 
     let face = facevault_synthface::generate(&facevault_synthface::FaceParams::default(), vertices).mesh;
@@ -100,7 +100,7 @@ async fn vault_figures(vertices: usize, scans: usize) -> Res<()> {
         facevault_mesh::to_bytes(&face, facevault_mesh::FileFormat::PlyBinaryLittleEndian),
     )?;
     let subject =
-        v.create_subject(&SubjectDetails { name: "Bench Subject".into(), ..Default::default() }).await?;
+        v.new_subject(&SubjectDetails { name: "Bench Subject".into(), ..Default::default() }).await?;
     let mut best = f64::INFINITY;
     for _ in 0..3 {
         let t = Instant::now();
@@ -119,14 +119,14 @@ async fn vault_figures(vertices: usize, scans: usize) -> Res<()> {
     );
 
     let small = facevault_synthface::generate(&facevault_synthface::FaceParams::default(), 2_000).mesh;
-    let many = v.create_subject(&SubjectDetails { name: "Many Scans".into(), ..Default::default() }).await?;
+    let many = v.new_subject(&SubjectDetails { name: "Many Scans".into(), ..Default::default() }).await?;
     let t = Instant::now();
     for _ in 0..scans {
         v.import_scan(many, &small, capture()).await?;
     }
     println!("imported {scans} small scans in {:.2} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let report = v.shred_subject(many).await?;
+    let report = v.shred(many).await?;
     println!(
         "shred a subject with {} scans (key, details and records destroyed; {} blobs queued): {:.1} ms (target <= 50 ms)",
         report.scans,

@@ -20,8 +20,8 @@ use std::str::FromStr;
 
 use facevault_crypto::{Id, KekVersion, WrappedKey};
 use facevault_vault::{
-    BlobRef, Capture, Derivative, DerivativeId, DerivativeKind, Disclosure, MetadataStore, Node, Purpose,
-    Scan, ScanId, ShredRecord, StoreError, SubjectId, SubjectRecord, Timestamp,
+    BlobRef, Capture, ConsentRow, Derivative, DerivativeId, DerivativeKind, Disclosure, GovernanceRow,
+    MetadataStore, Node, Purpose, Scan, ScanId, ShredRecord, StoreError, SubjectId, SubjectRecord, Timestamp,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -321,6 +321,8 @@ impl MetadataStore for SqlStore {
             "DELETE FROM lineage WHERE child_id IN (SELECT id FROM derivatives WHERE subject_id = ?)",
             "DELETE FROM derivatives WHERE subject_id = ?",
             "DELETE FROM scans WHERE subject_id = ?",
+            "DELETE FROM consents WHERE subject_id = ?",
+            "DELETE FROM governance WHERE subject_id = ?",
         ] {
             sqlx::query(sql).bind(&sid).execute(&mut *tx).await.map_err(unavailable(op))?;
         }
@@ -521,6 +523,173 @@ impl MetadataStore for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn delete_objects(&self, subject: SubjectId, nodes: Vec<Node>) -> Result<ShredRecord, StoreError> {
+        let op = "delete objects";
+        let sid = subject.to_string();
+        let mut tx = self.pool.begin().await.map_err(unavailable(op))?;
+        let mut out = ShredRecord::default();
+        // Children first, so no lineage edge ever points at a removed row.
+        let mut ordered = nodes;
+        ordered.sort_by_key(|n| matches!(n, Node::Scan(_)));
+        for node in ordered {
+            let (select, delete, kind) = match node {
+                Node::Scan(_) => (
+                    "SELECT blob_object FROM scans WHERE id = ? AND subject_id = ?",
+                    "DELETE FROM scans WHERE id = ?",
+                    "scan",
+                ),
+                Node::Derivative(_) => (
+                    "SELECT blob_object FROM derivatives WHERE id = ? AND subject_id = ?",
+                    "DELETE FROM derivatives WHERE id = ?",
+                    "derivative",
+                ),
+            };
+            let id = node.id().to_string();
+            let row = sqlx::query(select)
+                .bind(&id)
+                .bind(&sid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(unavailable(op))?;
+            let Some(row) = row else { continue };
+            let blob = parse_id(&row, "blob_object")?;
+            sqlx::query("DELETE FROM lineage WHERE child_id = ? OR (parent_kind = ? AND parent_id = ?)")
+                .bind(&id)
+                .bind(kind)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable(op))?;
+            sqlx::query(delete).bind(&id).execute(&mut *tx).await.map_err(unavailable(op))?;
+            sqlx::query("INSERT INTO purge_queue (object) VALUES (?) ON CONFLICT DO NOTHING")
+                .bind(blob.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable(op))?;
+            match node {
+                Node::Scan(s) => out.scans.push(s),
+                Node::Derivative(d) => out.derivatives.push(d),
+            }
+            out.blobs.push(blob);
+        }
+        tx.commit().await.map_err(unavailable(op))?;
+        Ok(out)
+    }
+
+    async fn insert_consent(&self, c: ConsentRow) -> Result<(), StoreError> {
+        let op = "insert consent";
+        let mut tx = self.pool.begin().await.map_err(unavailable(op))?;
+        sqlx::query("INSERT INTO notices (sha256, version, text) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+            .bind(&c.notice_sha256)
+            .bind(&c.notice_version)
+            .bind(&c.notice_text)
+            .execute(&mut *tx)
+            .await
+            .map_err(insert_err(op))?;
+        sqlx::query(
+            "INSERT INTO consents (id, subject_id, jurisdiction, notice_sha256, signed_at, recorded_at, \
+             withdrawn_at, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.id.to_string())
+        .bind(c.subject.to_string())
+        .bind(&c.jurisdiction)
+        .bind(&c.notice_sha256)
+        .bind(c.signed_at.0)
+        .bind(c.recorded_at.0)
+        .bind(c.withdrawn_at.map(|t| t.0))
+        .bind(&c.sealed)
+        .execute(&mut *tx)
+        .await
+        .map_err(insert_err(op))?;
+        tx.commit().await.map_err(unavailable(op))?;
+        Ok(())
+    }
+
+    async fn consents_of(&self, subject: SubjectId) -> Result<Vec<ConsentRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.jurisdiction, c.notice_sha256, n.version, n.text, c.signed_at, c.recorded_at, \
+             c.withdrawn_at, c.sealed FROM consents c JOIN notices n ON n.sha256 = c.notice_sha256 \
+             WHERE c.subject_id = ? ORDER BY c.recorded_at, c.id",
+        )
+        .bind(subject.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable("list consents"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(ConsentRow {
+                    id: parse_id(r, "id")?,
+                    subject,
+                    jurisdiction: get(r, "jurisdiction")?,
+                    notice_version: get(r, "version")?,
+                    notice_sha256: get(r, "notice_sha256")?,
+                    notice_text: get(r, "text")?,
+                    signed_at: Timestamp(get(r, "signed_at")?),
+                    recorded_at: Timestamp(get(r, "recorded_at")?),
+                    withdrawn_at: get::<Option<i64>>(r, "withdrawn_at")?.map(Timestamp),
+                    sealed: get(r, "sealed")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn withdraw_consent(&self, id: Id, at: Timestamp) -> Result<bool, StoreError> {
+        let op = "withdraw consent";
+        let done = sqlx::query("UPDATE consents SET withdrawn_at = COALESCE(withdrawn_at, ?) WHERE id = ?")
+            .bind(at.0)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable(op))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn governance(&self, subject: SubjectId) -> Result<Option<GovernanceRow>, StoreError> {
+        let row = sqlx::query("SELECT version, updated_at, sealed FROM governance WHERE subject_id = ?")
+            .bind(subject.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable("get governance"))?;
+        row.map(|r| {
+            Ok(GovernanceRow {
+                subject,
+                version: u32_of(&r, "version")?,
+                updated_at: Timestamp(get(&r, "updated_at")?),
+                sealed: get(&r, "sealed")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_governance(&self, g: GovernanceRow) -> Result<bool, StoreError> {
+        let op = "put governance";
+        let done = if g.version == 1 {
+            sqlx::query(
+                "INSERT INTO governance (subject_id, version, updated_at, sealed) VALUES (?, 1, ?, ?) \
+                 ON CONFLICT (subject_id) DO NOTHING",
+            )
+            .bind(g.subject.to_string())
+            .bind(g.updated_at.0)
+            .bind(&g.sealed)
+            .execute(&self.pool)
+            .await
+            .map_err(insert_err(op))?
+        } else {
+            sqlx::query(
+                "UPDATE governance SET version = ?, updated_at = ?, sealed = ? WHERE subject_id = ? AND version = ?",
+            )
+            .bind(i64::from(g.version))
+            .bind(g.updated_at.0)
+            .bind(&g.sealed)
+            .bind(g.subject.to_string())
+            .bind(i64::from(g.version) - 1)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable(op))?
+        };
+        Ok(done.rows_affected() == 1)
     }
 
     async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {

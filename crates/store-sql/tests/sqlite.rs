@@ -65,7 +65,7 @@ fn capture() -> Capture {
     Capture {
         device: "Vectra H2".into(),
         captured_on: "2025-06-01".into(),
-        purpose: Purpose("rhinoplasty".into()),
+        purpose: Purpose(facevault_vault::testing::PURPOSE.into()),
     }
 }
 
@@ -95,7 +95,7 @@ fn database_is_private_and_survives_reopen() {
     let keys = keys();
     rt().block_on(async {
         let v = open_vault(dir.path(), &keys).await;
-        let s = v.create_subject(&person("Ada Lovelace")).await.unwrap();
+        let s = v.new_subject(&person("Ada Lovelace")).await.unwrap();
         let scan = v.import_scan(s, &face(2_000, 1), capture()).await.unwrap();
         let id = v.id();
         v.metadata_store().close().await;
@@ -104,8 +104,8 @@ fn database_is_private_and_survives_reopen() {
         // Reopening applies no migration twice and finds everything.
         let v = open_vault(dir.path(), &keys).await;
         assert_eq!(v.id(), id);
-        assert_eq!(v.subject(s).await.unwrap().details, person("Ada Lovelace"));
-        assert_eq!(v.scan_mesh(scan).await.unwrap().positions(), face(2_000, 1).positions());
+        assert_eq!(v.details(s).await.unwrap().details, person("Ada Lovelace"));
+        assert_eq!(v.read_mesh(scan).await.unwrap().positions(), face(2_000, 1).positions());
         assert!(v.fsck(false).await.unwrap().is_clean());
     });
 }
@@ -119,7 +119,7 @@ fn no_plaintext_at_rest_after_importing_sample_scans() {
     rt().block_on(async {
         let v = open_vault(dir.path(), &keys).await;
         for (name, mesh) in names.iter().zip(&meshes) {
-            let s = v.create_subject(&person(name)).await.unwrap();
+            let s = v.new_subject(&person(name)).await.unwrap();
             let scan = v.import_scan(s, mesh, capture()).await.unwrap();
             let d = NewDerivative {
                 kind: DerivativeKind::Mesh,
@@ -128,11 +128,14 @@ fn no_plaintext_at_rest_after_importing_sample_scans() {
                 parents: vec![Node::Scan(scan)],
                 content: facevault_mesh::to_bytes(mesh, facevault_mesh::FileFormat::PlyBinaryLittleEndian),
             };
-            v.add_derivative(d).await.unwrap();
+            v.derive(d).await.unwrap();
         }
         // Look while the database is open, WAL included.
         let at_rest = bytes_at_rest(dir.path());
-        assert!(contains(&at_rest, b"rhinoplasty"), "sanity: the scan's plaintext metadata is found");
+        assert!(contains(&at_rest, b"treatment-planning"), "sanity: the scan's plaintext metadata is found");
+        assert!(contains(&at_rest, b"Test notice"), "sanity: the consent's notice text is kept");
+        // The consent's typed signature is sealed with the subject's key.
+        assert!(!contains(&at_rest, b"Test Subject"), "typed signature at rest");
         for name in names {
             assert!(!contains(&at_rest, name.as_bytes()), "{name} at rest");
         }
@@ -159,8 +162,8 @@ fn a_shredded_subject_leaves_no_key_or_details_bytes_in_the_database_files() {
     let keys = keys();
     rt().block_on(async {
         let v = open_vault(dir.path(), &keys).await;
-        let gone = v.create_subject(&person("Shred Me")).await.unwrap();
-        let kept = v.create_subject(&person("Keep Me")).await.unwrap();
+        let gone = v.new_subject(&person("Shred Me")).await.unwrap();
+        let kept = v.new_subject(&person("Keep Me")).await.unwrap();
         let scan = v.import_scan(gone, &face(1_000, 3), capture()).await.unwrap();
         let kept_scan = v.import_scan(kept, &face(1_000, 4), capture()).await.unwrap();
         let record = v.metadata_store().subject(gone).await.unwrap().unwrap();
@@ -175,16 +178,16 @@ fn a_shredded_subject_leaves_no_key_or_details_bytes_in_the_database_files() {
         };
         assert!(contains(&db_files(), &wrapped), "sanity: the wrapped key is in the database before");
         let blob_copy = bytes_at_rest(&dir.path().join("blobs"));
-        let report = v.shred_subject(gone).await.unwrap();
+        let report = v.shred(gone).await.unwrap();
         assert_eq!((report.scans, report.blobs_queued), (1, 1));
         assert_eq!(v.purge_blobs(|_, _| {}).await.unwrap(), 1);
         let after = db_files();
         assert!(!contains(&after, &wrapped), "the wrapped data key survives in the database files");
         assert!(!contains(&after, &sealed_details), "the sealed details survive in the database files");
         assert!(matches!(v.scan(scan).await, Err(VaultError::UnknownScan { .. })));
-        assert!(matches!(v.subject(gone).await, Err(VaultError::UnknownSubject { .. })));
+        assert!(matches!(v.details(gone).await, Err(VaultError::UnknownSubject { .. })));
         assert!(blob_copy.len() > 1_000);
-        assert!(v.scan_mesh(kept_scan).await.is_ok());
+        assert!(v.read_mesh(kept_scan).await.is_ok());
         assert!(v.fsck(false).await.unwrap().is_clean());
     });
 }
@@ -197,7 +200,7 @@ fn rotation_over_sqlite_keeps_everything_readable() {
         let v = open_vault(dir.path(), &old).await;
         let mut scans = Vec::new();
         for i in 0..3 {
-            let s = v.create_subject(&person(&format!("P{i}"))).await.unwrap();
+            let s = v.new_subject(&person(&format!("P{i}"))).await.unwrap();
             scans.push(v.import_scan(s, &face(1_000, i), capture()).await.unwrap());
         }
         v.metadata_store().close().await;
@@ -221,7 +224,7 @@ fn rotation_over_sqlite_keeps_everything_readable() {
     rt().block_on(async {
         let v = open_vault(dir.path(), &new_only).await;
         for (i, &scan) in scans.iter().enumerate() {
-            assert_eq!(v.scan_mesh(scan).await.unwrap().positions(), face(1_000, i as u64).positions());
+            assert_eq!(v.read_mesh(scan).await.unwrap().positions(), face(1_000, i as u64).positions());
         }
         assert!(v.fsck(false).await.unwrap().is_clean());
     });
@@ -236,7 +239,7 @@ fn a_crash_at_any_step_of_import_or_shred_on_disk_is_repairable() {
                 let dir = tempfile::tempdir().unwrap();
                 let done = rt().block_on(async {
                     let v = open_vault(dir.path(), &keys).await;
-                    let s = v.create_subject(&person("A")).await.unwrap();
+                    let s = v.new_subject(&person("A")).await.unwrap();
                     let acked = v.import_scan(s, &face(1_000, 5), capture()).await.unwrap();
                     let plan = FaultPlan::crash_at(step, point);
                     let meta = FaultyMetadata { inner: v.metadata_store().clone(), plan: plan.clone() };
@@ -245,7 +248,7 @@ fn a_crash_at_any_step_of_import_or_shred_on_disk_is_repairable() {
                         Vault::open(meta, blobs, keys.clone(), FixedClock(Timestamp(0))).await.unwrap();
                     let result = match op {
                         "import" => crashing.import_scan(s, &face(1_000, 6), capture()).await.map(|_| ()),
-                        _ => match crashing.shred_subject(s).await {
+                        _ => match crashing.shred(s).await {
                             Ok(_) => crashing.purge_blobs(|_, _| {}).await.map(|_| ()),
                             Err(e) => Err(e),
                         },
@@ -259,12 +262,12 @@ fn a_crash_at_any_step_of_import_or_shred_on_disk_is_repairable() {
                         clean.is_clean() && clean.pending_purge == 0,
                         "{op} {point:?} step {step}: {clean:?}"
                     );
-                    let shredded = matches!(v.subject(s).await, Err(VaultError::UnknownSubject { .. }));
+                    let shredded = matches!(v.details(s).await, Err(VaultError::UnknownSubject { .. }));
                     if !shredded {
                         for scan in v.scans_of(s).await.unwrap() {
-                            assert!(v.scan_mesh(scan.id).await.is_ok(), "{op} {point:?} step {step}");
+                            assert!(v.read_mesh(scan.id).await.is_ok(), "{op} {point:?} step {step}");
                         }
-                        assert!(v.scan_mesh(acked).await.is_ok());
+                        assert!(v.read_mesh(acked).await.is_ok());
                     } else {
                         assert_eq!(op, "shred");
                     }

@@ -6,7 +6,10 @@ use facevault_crypto::{Id, KekVersion, WrappedKey, WRAPPED_KEY_LEN};
 use facevault_mesh::Unit;
 
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
-use crate::model::{BlobRef, Capture, Derivative, DerivativeKind, Disclosure, Purpose, Scan, SubjectRecord};
+use crate::model::{
+    BlobRef, Capture, ConsentRow, Derivative, DerivativeKind, Disclosure, GovernanceRow, Purpose, Scan,
+    SubjectRecord,
+};
 use crate::ports::{BlobStore, MetadataStore};
 
 fn ensure(ok: bool, what: &str) -> Result<(), String> {
@@ -173,6 +176,8 @@ pub async fn metadata_store<M: MetadataStore>(store: &M) -> Result<(), String> {
     )?;
     ensure(store.disclosures_of(b.id).await.map_err(e)?.is_empty(), "disclosures are per subject")?;
 
+    governance(store, a.id, b.id).await?;
+
     let removed = store.shred_subject(a.id).await.map_err(e)?.ok_or("shred finds the subject")?;
     let mut blobs = removed.blobs.clone();
     blobs.sort();
@@ -196,5 +201,79 @@ pub async fn metadata_store<M: MetadataStore>(store: &M) -> Result<(), String> {
     ensure(store.subject(b.id).await.map_err(e)? == Some(b), "the other subject is untouched")?;
     ensure(store.scans_of(SubjectId(id(2))).await.map_err(e)?.len() == 1, "the other subject's scans stay")?;
     ensure(store.derivatives_of(SubjectId(id(2))).await.map_err(e)?.len() == 1, "and its derivatives")?;
+    ensure(store.consents_of(a.id).await.map_err(e)?.is_empty(), "the shredded subject's consents are gone")?;
+    ensure(store.governance(a.id).await.map_err(e)?.is_none(), "and its governance state")?;
+    ensure(
+        store.consents_of(SubjectId(id(2))).await.map_err(e)?.len() == 1,
+        "the other subject's consent stays",
+    )?;
+
+    // Deleting single objects: only the named ones of that subject, their blobs queued.
+    let (s12, d23) = (Node::Scan(ScanId(id(12))), Node::Derivative(DerivativeId(id(23))));
+    let wrong = store.delete_objects(a.id, vec![s12]).await.map_err(e)?;
+    ensure(wrong.scans.is_empty(), "delete_objects ignores another subject's objects")?;
+    let gone = store.delete_objects(SubjectId(id(2)), vec![s12, d23]).await.map_err(e)?;
+    ensure(gone.scans.len() == 1 && gone.derivatives.len() == 1, "delete_objects removes both")?;
+    ensure(store.scan(ScanId(id(12))).await.map_err(e)?.is_none(), "the scan is gone")?;
+    ensure(store.children(s12).await.map_err(e)?.is_empty(), "and the lineage into its derivative")?;
+    let mut queued = store.purge_queue().await.map_err(e)?;
+    queued.sort();
+    ensure(queued == vec![id(12), id(23)], "their blobs are queued for purging")?;
+    ensure(store.subject(SubjectId(id(2))).await.map_err(e)?.is_some(), "the subject itself stays")?;
+    Ok(())
+}
+
+fn consent(n: u8, subject: SubjectId, recorded: i64) -> ConsentRow {
+    ConsentRow {
+        id: id(n),
+        subject,
+        jurisdiction: "IL".into(),
+        notice_version: "v1".into(),
+        notice_sha256: "ab".repeat(32),
+        notice_text: "We keep your scan for planning, 3 years.".into(),
+        signed_at: Timestamp(recorded - 10),
+        recorded_at: Timestamp(recorded),
+        withdrawn_at: None,
+        sealed: vec![n; 40],
+    }
+}
+
+/// Consents (history, withdrawal that keeps the first time) and the governance state's
+/// compare and swap.
+async fn governance<M: MetadataStore>(store: &M, a: SubjectId, b: SubjectId) -> Result<(), String> {
+    let e = |e: crate::StoreError| e.to_string();
+    ensure(
+        store.insert_consent(consent(30, SubjectId(id(9)), 100)).await.is_err(),
+        "a consent of a missing subject is refused",
+    )?;
+    store.insert_consent(consent(30, a, 100)).await.map_err(e)?;
+    store.insert_consent(consent(31, a, 200)).await.map_err(e)?;
+    store.insert_consent(consent(32, b, 150)).await.map_err(e)?;
+    ensure(store.insert_consent(consent(31, a, 300)).await.is_err(), "a duplicate consent is refused")?;
+    ensure(
+        store.consents_of(a).await.map_err(e)? == vec![consent(30, a, 100), consent(31, a, 200)],
+        "consents read back exactly, oldest first",
+    )?;
+    ensure(store.withdraw_consent(id(31), Timestamp(500)).await.map_err(e)?, "withdraw finds the consent")?;
+    ensure(store.withdraw_consent(id(31), Timestamp(900)).await.map_err(e)?, "a second withdrawal is fine")?;
+    ensure(!store.withdraw_consent(id(99), Timestamp(900)).await.map_err(e)?, "no such consent")?;
+    let now = store.consents_of(a).await.map_err(e)?;
+    ensure(now[1].withdrawn_at == Some(Timestamp(500)), "the first withdrawal time is kept")?;
+    ensure(now[0].withdrawn_at.is_none(), "other consents are untouched")?;
+
+    let row = |version: u32, byte: u8| GovernanceRow {
+        subject: a,
+        version,
+        updated_at: Timestamp(i64::from(version)),
+        sealed: vec![byte; 33],
+    };
+    ensure(store.governance(a).await.map_err(e)?.is_none(), "no governance state at first")?;
+    ensure(!store.put_governance(row(2, 1)).await.map_err(e)?, "a first state must be version 1")?;
+    ensure(store.put_governance(row(1, 1)).await.map_err(e)?, "version 1 is stored")?;
+    ensure(!store.put_governance(row(1, 2)).await.map_err(e)?, "a second version 1 loses the race")?;
+    ensure(store.put_governance(row(2, 3)).await.map_err(e)?, "version 2 follows")?;
+    ensure(!store.put_governance(row(4, 4)).await.map_err(e)?, "a skipped version is refused")?;
+    ensure(store.governance(a).await.map_err(e)? == Some(row(2, 3)), "the state reads back exactly")?;
+    ensure(store.governance(b).await.map_err(e)?.is_none(), "governance is per subject")?;
     Ok(())
 }

@@ -51,4 +51,21 @@ pub enum VaultError {
     MissingBlob { object: Id },
     #[error("object {object} decrypted but its content is malformed: {reason}")]
     MalformedContent { object: Id, reason: String },
+    /// A consent lacks an element the subject's jurisdiction requires (named in `reason`).
+    #[error("consent for subject {subject} refused: {reason}")]
+    ConsentRefused { subject: SubjectId, reason: String },
+    #[error("subject {subject} has no consent on record; record one with `facevault consent add`")]
+    NoConsent { subject: SubjectId },
+    /// A scan cannot be captured: no active consent covers its purpose.
+    #[error("capture for subject {subject} refused: {reason}")]
+    CaptureRefused { subject: SubjectId, reason: String },
+    /// A function was called with a grant for another action or object.
+    #[error("not granted: {needed} on {object} needs its own decision (the grant given is for {granted})")]
+    NotGranted { needed: String, object: String, granted: String },
+    #[error("subject {subject} already has an open legal hold {reference:?}")]
+    HoldExists { subject: SubjectId, reference: String },
+    #[error("subject {subject} has no open legal hold {reference:?}")]
+    NoSuchHold { subject: SubjectId, reference: String },
+    #[error("the governance state of subject {subject} kept changing under this update; retry")]
+    Contended { subject: SubjectId },
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use facevault_crypto::{Id, KekVersion, WrappedKey};
 
 use crate::error::StoreError;
-use crate::ids::{DerivativeId, Node, ScanId, SubjectId};
-use crate::model::{Derivative, Disclosure, Scan, SubjectRecord};
+use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
+use crate::model::{ConsentRow, Derivative, Disclosure, GovernanceRow, Scan, SubjectRecord};
 use crate::ports::{BlobStore, MetadataStore, ShredRecord};
 
 /// Whether the crashing write lands.
@@ -182,6 +182,24 @@ impl<M: MetadataStore> MetadataStore for FaultyMetadata<M> {
     }
     async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
         self.plan.read(self.inner.disclosures_of(subject)).await
+    }
+    async fn delete_objects(&self, subject: SubjectId, nodes: Vec<Node>) -> Result<ShredRecord, StoreError> {
+        self.plan.write(self.inner.delete_objects(subject, nodes)).await
+    }
+    async fn insert_consent(&self, consent: ConsentRow) -> Result<(), StoreError> {
+        self.plan.write(self.inner.insert_consent(consent)).await
+    }
+    async fn consents_of(&self, subject: SubjectId) -> Result<Vec<ConsentRow>, StoreError> {
+        self.plan.read(self.inner.consents_of(subject)).await
+    }
+    async fn withdraw_consent(&self, id: Id, at: Timestamp) -> Result<bool, StoreError> {
+        self.plan.write(self.inner.withdraw_consent(id, at)).await
+    }
+    async fn governance(&self, subject: SubjectId) -> Result<Option<GovernanceRow>, StoreError> {
+        self.plan.read(self.inner.governance(subject)).await
+    }
+    async fn put_governance(&self, row: GovernanceRow) -> Result<bool, StoreError> {
+        self.plan.write(self.inner.put_governance(row)).await
     }
     async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
         self.plan.read(self.inner.rotation_target()).await

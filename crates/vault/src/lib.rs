@@ -13,6 +13,7 @@
 
 mod error;
 mod fsck;
+mod governance;
 mod ids;
 mod model;
 mod ports;
@@ -21,13 +22,18 @@ mod vault;
 pub mod conformance;
 pub mod fault;
 pub mod memory;
+pub mod testing;
 
 pub use error::{StoreError, VaultError};
 pub use fsck::{FsckReport, Problem};
+pub use governance::{
+    parse_hold_kind, parse_jurisdiction_code, parse_object, parse_signature_method, Ask, Enforced,
+    GovernanceState, Restriction, StoredConsent, SubjectPlan, Target,
+};
 pub use ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
 pub use model::{
-    BlobRef, Capture, Derivative, DerivativeKind, Disclosure, NewDerivative, Purpose, Scan, Subject,
-    SubjectDetails, SubjectRecord,
+    BlobRef, Capture, ConsentRow, Derivative, DerivativeKind, Disclosure, GovernanceRow, NewDerivative,
+    Purpose, Scan, Subject, SubjectDetails, SubjectRecord,
 };
 pub use ports::{BlobStore, Clock, FixedClock, KeyProvider, MetadataStore, ShredRecord, SystemClock};
 pub use vault::{RotationReport, ShredReport, Vault};

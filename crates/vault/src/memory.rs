@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use facevault_crypto::{Id, KekVersion, WrappedKey};
 
 use crate::error::StoreError;
-use crate::ids::{DerivativeId, Node, ScanId, SubjectId};
-use crate::model::{Derivative, Disclosure, Scan, SubjectRecord};
+use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
+use crate::model::{ConsentRow, Derivative, Disclosure, GovernanceRow, Scan, SubjectRecord};
 use crate::ports::{BlobStore, MetadataStore, ShredRecord};
 
 fn lock<'a, T>(m: &'a Mutex<T>, op: &'static str) -> Result<MutexGuard<'a, T>, StoreError> {
@@ -67,6 +67,8 @@ struct MetaState {
     rotation: Option<KekVersion>,
     purge: Vec<Id>,
     disclosures: Vec<Disclosure>,
+    consents: Vec<ConsentRow>,
+    governance: BTreeMap<SubjectId, GovernanceRow>,
 }
 
 /// Metadata in maps, with the same integrity rules a database adapter enforces (unique ids,
@@ -145,6 +147,8 @@ impl MetadataStore for MemoryMetadata {
             keep
         });
         s.purge.extend(out.blobs.iter().copied());
+        s.consents.retain(|c| c.subject != id);
+        s.governance.remove(&id);
         Ok(Some(out))
     }
 
@@ -221,6 +225,76 @@ impl MetadataStore for MemoryMetadata {
     async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
         let s = lock(&self.0, "list disclosures")?;
         Ok(s.disclosures.iter().filter(|d| d.subject == subject).cloned().collect())
+    }
+
+    async fn delete_objects(&self, subject: SubjectId, nodes: Vec<Node>) -> Result<ShredRecord, StoreError> {
+        let mut s = lock(&self.0, "delete objects")?;
+        let mut out = ShredRecord::default();
+        for node in nodes {
+            match node {
+                Node::Scan(id) => {
+                    if let Some(scan) = s.scans.get(&id).filter(|x| x.subject == subject).cloned() {
+                        s.scans.remove(&id);
+                        out.scans.push(id);
+                        out.blobs.push(scan.blob.object);
+                    }
+                }
+                Node::Derivative(id) => {
+                    if let Some(d) = s.derivatives.get(&id).filter(|x| x.subject == subject).cloned() {
+                        s.derivatives.remove(&id);
+                        out.derivatives.push(id);
+                        out.blobs.push(d.blob.object);
+                    }
+                }
+            }
+        }
+        s.purge.extend(out.blobs.iter().copied());
+        Ok(out)
+    }
+
+    async fn insert_consent(&self, consent: ConsentRow) -> Result<(), StoreError> {
+        let mut s = lock(&self.0, "insert consent")?;
+        if !s.subjects.contains_key(&consent.subject) {
+            return Err(conflict("insert consent", format!("no subject {}", consent.subject)));
+        }
+        if s.consents.iter().any(|c| c.id == consent.id) {
+            return Err(conflict("insert consent", format!("consent {} exists", consent.id)));
+        }
+        s.consents.push(consent);
+        Ok(())
+    }
+
+    async fn consents_of(&self, subject: SubjectId) -> Result<Vec<ConsentRow>, StoreError> {
+        let s = lock(&self.0, "list consents")?;
+        Ok(s.consents.iter().filter(|c| c.subject == subject).cloned().collect())
+    }
+
+    async fn withdraw_consent(&self, id: Id, at: Timestamp) -> Result<bool, StoreError> {
+        let mut s = lock(&self.0, "withdraw consent")?;
+        match s.consents.iter_mut().find(|c| c.id == id) {
+            Some(c) => {
+                c.withdrawn_at.get_or_insert(at);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn governance(&self, subject: SubjectId) -> Result<Option<GovernanceRow>, StoreError> {
+        Ok(lock(&self.0, "get governance")?.governance.get(&subject).cloned())
+    }
+
+    async fn put_governance(&self, row: GovernanceRow) -> Result<bool, StoreError> {
+        let mut s = lock(&self.0, "put governance")?;
+        if !s.subjects.contains_key(&row.subject) {
+            return Err(conflict("put governance", format!("no subject {}", row.subject)));
+        }
+        let current = s.governance.get(&row.subject).map_or(0, |g| g.version);
+        if row.version != current + 1 {
+            return Ok(false);
+        }
+        s.governance.insert(row.subject, row);
+        Ok(true)
     }
 
     async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {

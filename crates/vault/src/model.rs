@@ -171,3 +171,33 @@ pub struct NewDerivative {
     /// The content in plaintext; it is sealed before it reaches any store.
     pub content: Vec<u8>,
 }
+
+/// A consent as stored. What a verifier or the retention clock needs is in plaintext
+/// (jurisdiction, dates, the clinic's notice text and its hash); the consent itself, with the
+/// typed signature, is sealed under the subject's data key (blob kind `Consent`, object = id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentRow {
+    pub id: Id,
+    pub subject: SubjectId,
+    pub jurisdiction: String,
+    pub notice_version: String,
+    /// SHA-256 of the notice text, hex.
+    pub notice_sha256: String,
+    /// The exact notice text shown: the clinic's template, kept after the subject is shredded.
+    pub notice_text: String,
+    pub signed_at: Timestamp,
+    pub recorded_at: Timestamp,
+    pub withdrawn_at: Option<Timestamp>,
+    pub sealed: Vec<u8>,
+}
+
+/// A subject's governance state (opt-out, limit-use, legal holds, purposes satisfied), sealed
+/// under the subject's key: a hold's docket or reason can name the person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GovernanceRow {
+    pub subject: SubjectId,
+    /// Bumped on every update and bound into the ciphertext.
+    pub version: u32,
+    pub updated_at: Timestamp,
+    pub sealed: Vec<u8>,
+}

@@ -12,7 +12,7 @@ use facevault_crypto::{Id, KekVersion, WrappedKey};
 
 use crate::error::StoreError;
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
-use crate::model::{Derivative, Disclosure, Scan, SubjectRecord};
+use crate::model::{ConsentRow, Derivative, Disclosure, GovernanceRow, Scan, SubjectRecord};
 
 /// Stores sealed blobs by object id. It only ever sees ciphertext.
 pub trait BlobStore: Send + Sync {
@@ -54,8 +54,9 @@ pub trait MetadataStore: Send + Sync {
         expected: KekVersion,
         new: WrappedKey,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// In one transaction: remove the subject (its wrapped key and details), its scans, its
-    /// derivatives and their lineage edges, and queue their blobs for purging. Returns what was
+    /// In one transaction: remove the subject (its wrapped key and details), its consents and
+    /// governance state, its scans, its derivatives and their lineage edges, and queue their
+    /// blobs for purging. Returns what was
     /// removed; `None` if no such subject.
     fn shred_subject(
         &self,
@@ -97,6 +98,36 @@ pub trait MetadataStore: Send + Sync {
         subject: SubjectId,
     ) -> impl Future<Output = Result<Vec<Disclosure>, StoreError>> + Send;
 
+    /// In one transaction: remove these scans and derivatives of `subject` (records and the
+    /// lineage edges into them) and queue their blobs for purging. The caller passes every
+    /// descendant too, so no derivative is left pointing at a removed parent.
+    fn delete_objects(
+        &self,
+        subject: SubjectId,
+        nodes: Vec<Node>,
+    ) -> impl Future<Output = Result<ShredRecord, StoreError>> + Send;
+
+    /// Store a consent (the subject must exist); a later consent supersedes an earlier one.
+    fn insert_consent(&self, consent: ConsentRow) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A subject's consents, oldest first.
+    fn consents_of(
+        &self,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Vec<ConsentRow>, StoreError>> + Send;
+    /// Mark a consent withdrawn at `at`, unless it already is; `false` if no such consent.
+    fn withdraw_consent(
+        &self,
+        id: Id,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn governance(
+        &self,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Option<GovernanceRow>, StoreError>> + Send;
+    /// Store a subject's governance state if its version is `expected + 1` (compare and swap,
+    /// `expected` 0 for the first): `false` if someone else updated it meanwhile.
+    fn put_governance(&self, row: GovernanceRow) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// The KEK version a rotation in progress is moving every subject key to, if any.
     fn rotation_target(&self) -> impl Future<Output = Result<Option<KekVersion>, StoreError>> + Send;
     fn set_rotation_target(
@@ -130,5 +161,19 @@ pub struct FixedClock(pub Timestamp);
 impl Clock for FixedClock {
     fn now(&self) -> Timestamp {
         self.0
+    }
+}
+
+/// The domain's simulated clock drives the vault too, so retention tests live through years.
+impl Clock for facevault_domain::SimClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(facevault_domain::Clock::now(self).timestamp_millis())
+    }
+}
+
+/// A shared clock: a test keeps one handle to move time and gives the vault the other.
+impl<T: Clock + ?Sized> Clock for std::sync::Arc<T> {
+    fn now(&self) -> Timestamp {
+        (**self).now()
     }
 }

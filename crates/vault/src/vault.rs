@@ -11,7 +11,10 @@ use std::fmt;
 use facevault_crypto::{self as crypto, BlobContext, DataKey, Id, KeyContext, ObjectKind};
 use facevault_mesh::{FileFormat, Mesh, ReadOptions};
 
+use facevault_policy::{AccessGrant, Action};
+
 use crate::error::VaultError;
+use crate::governance::{check_grant, chrono_ts, Target};
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId};
 use crate::model::{
     BlobRef, Capture, Derivative, DerivativeKind, Disclosure, NewDerivative, Purpose, Scan, Subject,
@@ -50,6 +53,8 @@ pub struct ShredReport {
     pub derivatives: usize,
     /// Blobs queued for [`Vault::purge_blobs`]; undecryptable already, as the key is gone.
     pub blobs_queued: usize,
+    /// Every scan and derivative removed.
+    pub removed: Vec<Node>,
 }
 
 const SUBJECT_DETAILS_VERSION: u32 = 1;
@@ -136,22 +141,19 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
             .map_err(|e| VaultError::MalformedContent { object: record.id.0, reason: e.to_string() })
     }
 
-    /// A subject with its details decrypted.
-    pub async fn subject(&self, id: SubjectId) -> Result<Subject, VaultError> {
+    /// A subject with its details decrypted: needs a read grant on `subject:<id>`.
+    pub async fn subject(&self, grant: &AccessGrant, id: SubjectId) -> Result<Subject, VaultError> {
+        check_grant(grant, &[Action::Read, Action::Export], Target::Subject(id))?;
         let record = self.subject_record(id).await?;
         let details = self.open_details(&record, &self.data_key(&record)?)?;
         Ok(Subject { id, created_at: record.created_at, details })
     }
 
-    /// Every subject, details decrypted, oldest first.
-    pub async fn subjects(&self) -> Result<Vec<Subject>, VaultError> {
-        let mut out = Vec::new();
-        for record in self.meta.subjects().await? {
-            let details = self.open_details(&record, &self.data_key(&record)?)?;
-            out.push(Subject { id: record.id, created_at: record.created_at, details });
-        }
-        out.sort_by_key(|s| (s.created_at, s.id));
-        Ok(out)
+    /// Every subject's pseudonymous id, oldest first (no details are decrypted).
+    pub async fn subject_ids(&self) -> Result<Vec<SubjectId>, VaultError> {
+        let mut records = self.meta.subjects().await?;
+        records.sort_by_key(|s| (s.created_at, s.id));
+        Ok(records.into_iter().map(|r| r.id).collect())
     }
 
     /// Seal `content` for a new object of `subject` and store it; returns its blob reference.
@@ -186,6 +188,9 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
 
     /// Import a scan: the mesh is written as binary PLY, sealed under the subject's key and
     /// stored before its metadata is committed. Returns only once both are durable.
+    ///
+    /// The capture needs the subject's consent, active now and covering the capture's purpose
+    /// (a purpose id of the catalogue): otherwise [`VaultError::CaptureRefused`] says why.
     pub async fn import_scan(
         &self,
         subject: SubjectId,
@@ -193,6 +198,18 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         capture: Capture,
     ) -> Result<ScanId, VaultError> {
         let record = self.subject_record(subject).await?;
+        let consent = self.consent(subject).await?.ok_or(VaultError::NoConsent { subject })?;
+        let now = chrono_ts(self.clock.now());
+        if !consent.record.covers(&capture.purpose.0, now) {
+            let reason = match consent.record.status_at(now) {
+                facevault_domain::ConsentStatus::Active => {
+                    format!("the consent does not grant purpose {:?}", capture.purpose.0)
+                }
+                facevault_domain::ConsentStatus::Withdrawn { at } => format!("consent withdrawn at {at}"),
+                facevault_domain::ConsentStatus::Expired { on } => format!("consent expired on {on}"),
+            };
+            return Err(VaultError::CaptureRefused { subject, reason });
+        }
         let id = ScanId(Id::random()?);
         // Room for the PLY (about 12 bytes a vertex, 13 a triangle) plus sealing overhead, so
         // sealing happens in place without a second copy.
@@ -224,16 +241,26 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         Ok(self.meta.scans_of(subject).await?)
     }
 
-    /// A scan's mesh as the binary PLY stored (decrypted only after every tag verified).
-    pub async fn scan_ply(&self, id: ScanId) -> Result<Vec<u8>, VaultError> {
+    /// A scan's mesh as the binary PLY stored (decrypted only after every tag verified): needs
+    /// a read or analyze grant on the scan.
+    pub async fn scan_ply(&self, grant: &AccessGrant, id: ScanId) -> Result<Vec<u8>, VaultError> {
+        check_grant(grant, &[Action::Read, Action::Analyze], Target::Node(Node::Scan(id)))?;
         let scan = self.scan(id).await?;
         self.get_blob(scan.subject, ObjectKind::Scan, scan.blob).await
     }
 
-    /// Export a scan for `purpose`: the disclosure is recorded (durably) before the decrypted
-    /// binary PLY is handed out, so nothing leaves the vault unrecorded.
-    pub async fn export_scan(&self, id: ScanId, purpose: Purpose) -> Result<Vec<u8>, VaultError> {
+    /// Export a scan under an export or share grant: the disclosure (the grant's purpose and
+    /// `recipient`) is recorded (durably) before the decrypted binary PLY is handed out, so
+    /// nothing leaves the vault unrecorded.
+    pub async fn export_scan(
+        &self,
+        grant: &AccessGrant,
+        id: ScanId,
+        recipient: &str,
+    ) -> Result<Vec<u8>, VaultError> {
+        check_grant(grant, &[Action::Export, Action::Share], Target::Node(Node::Scan(id)))?;
         let scan = self.scan(id).await?;
+        let purpose = Purpose(format!("{}; recipient: {recipient}", grant.purpose()));
         let disclosure =
             Disclosure { node: Node::Scan(id), subject: scan.subject, purpose, at: self.clock.now() };
         self.meta.record_disclosure(disclosure).await?;
@@ -246,39 +273,42 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
     }
 
     /// Store a mesh computed from `parents` (a simulation, a registered or cleaned copy) as a
-    /// [`DerivativeKind::Mesh`] derivative, written as binary PLY.
+    /// [`DerivativeKind::Mesh`] derivative, written as binary PLY. Needs an analyze grant on
+    /// every parent.
     pub async fn add_mesh_derivative(
         &self,
+        grants: &[&AccessGrant],
         parents: Vec<Node>,
         producer: String,
         parameters: serde_json::Value,
         mesh: &Mesh,
     ) -> Result<DerivativeId, VaultError> {
         let content = facevault_mesh::to_bytes(mesh, FileFormat::PlyBinaryLittleEndian);
-        self.add_derivative(NewDerivative {
-            kind: DerivativeKind::Mesh,
-            producer,
-            parameters,
-            parents,
-            content,
-        })
+        self.add_derivative(
+            grants,
+            NewDerivative { kind: DerivativeKind::Mesh, producer, parameters, parents, content },
+        )
         .await
     }
 
-    /// A mesh derivative's mesh, decrypted and parsed.
-    pub async fn derivative_mesh(&self, id: DerivativeId) -> Result<Mesh, VaultError> {
-        let ply = self.derivative_content(id).await?;
+    /// A mesh derivative's mesh, decrypted and parsed (read or analyze grant).
+    pub async fn derivative_mesh(&self, grant: &AccessGrant, id: DerivativeId) -> Result<Mesh, VaultError> {
+        let ply = self.derivative_content(grant, id).await?;
         let imported = facevault_mesh::read(&ply, &ReadOptions::default())
             .map_err(|e| VaultError::MalformedContent { object: id.0, reason: e.to_string() })?;
         Ok(imported.mesh)
     }
 
-    /// A scan's mesh, decrypted and parsed.
-    pub async fn scan_mesh(&self, id: ScanId) -> Result<Mesh, VaultError> {
-        let ply = self.scan_ply(id).await?;
+    /// A scan's mesh, decrypted and parsed (read or analyze grant).
+    pub async fn scan_mesh(&self, grant: &AccessGrant, id: ScanId) -> Result<Mesh, VaultError> {
+        let ply = self.scan_ply(grant, id).await?;
         let imported = facevault_mesh::read(&ply, &ReadOptions::default())
             .map_err(|e| VaultError::MalformedContent { object: id.0, reason: e.to_string() })?;
         Ok(imported.mesh)
+    }
+
+    pub(crate) async fn subject_of_node(&self, node: Node) -> Result<SubjectId, VaultError> {
+        self.subject_of(node).await
     }
 
     async fn subject_of(&self, node: Node) -> Result<SubjectId, VaultError> {
@@ -288,10 +318,26 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         }
     }
 
-    /// Store a derivative of one subject's scans or derivatives, with its lineage.
-    pub async fn add_derivative(&self, new: NewDerivative) -> Result<DerivativeId, VaultError> {
+    /// Store a derivative of one subject's scans or derivatives, with its lineage. Needs an
+    /// analyze grant on every parent (one grant each).
+    pub async fn add_derivative(
+        &self,
+        grants: &[&AccessGrant],
+        new: NewDerivative,
+    ) -> Result<DerivativeId, VaultError> {
         let NewDerivative { kind, producer, parameters, parents, content } = new;
         let first = *parents.first().ok_or(VaultError::NoParents)?;
+        for &parent in &parents {
+            let target = Target::Node(parent);
+            if !grants.iter().any(|g| check_grant(g, &[Action::Analyze], target).is_ok()) {
+                let granted = grants.first().ok_or(VaultError::NotGranted {
+                    needed: "analyze".into(),
+                    object: target.object_id().0,
+                    granted: "nothing".into(),
+                })?;
+                check_grant(granted, &[Action::Analyze], target)?;
+            }
+        }
         let subject = self.subject_of(first).await?;
         for &parent in &parents[1..] {
             if self.subject_of(parent).await? != subject {
@@ -319,8 +365,13 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         self.meta.derivative(id).await?.ok_or(VaultError::UnknownDerivative { id })
     }
 
-    /// A derivative's content, decrypted.
-    pub async fn derivative_content(&self, id: DerivativeId) -> Result<Vec<u8>, VaultError> {
+    /// A derivative's content, decrypted (read or analyze grant on the derivative).
+    pub async fn derivative_content(
+        &self,
+        grant: &AccessGrant,
+        id: DerivativeId,
+    ) -> Result<Vec<u8>, VaultError> {
+        check_grant(grant, &[Action::Read, Action::Analyze], Target::Node(Node::Derivative(id)))?;
         let d = self.derivative(id).await?;
         self.get_blob(d.subject, ObjectKind::Derivative, d.blob).await
     }
@@ -397,7 +448,18 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
     /// details and every scan and derivative record, and queues their blobs for
     /// [`Vault::purge_blobs`]. From that commit on, every blob of the subject, in any copy or
     /// backup, is undecryptable; the cost does not depend on how much its blobs weigh.
-    pub async fn shred_subject(&self, subject: SubjectId) -> Result<ShredReport, VaultError> {
+    /// Needs a delete grant on `subject:<id>` (a legal hold denies it).
+    pub async fn shred_subject(
+        &self,
+        grant: &AccessGrant,
+        subject: SubjectId,
+    ) -> Result<ShredReport, VaultError> {
+        check_grant(grant, &[Action::Delete], Target::Subject(subject))?;
+        self.shred_unchecked(subject).await
+    }
+
+    /// The shred itself, for [`Vault::shred_subject`] and retention enforcement.
+    pub(crate) async fn shred_unchecked(&self, subject: SubjectId) -> Result<ShredReport, VaultError> {
         let removed =
             self.meta.shred_subject(subject).await?.ok_or(VaultError::UnknownSubject { id: subject })?;
         Ok(ShredReport {
@@ -405,6 +467,12 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
             scans: removed.scans.len(),
             derivatives: removed.derivatives.len(),
             blobs_queued: removed.blobs.len(),
+            removed: removed
+                .scans
+                .iter()
+                .map(|&s| Node::Scan(s))
+                .chain(removed.derivatives.iter().map(|&d| Node::Derivative(d)))
+                .collect(),
         })
     }
 

@@ -79,7 +79,7 @@ fn capture() -> Capture {
     Capture {
         device: "Vectra H2".into(),
         captured_on: "2025-06-01".into(),
-        purpose: Purpose("rhinoplasty planning".into()),
+        purpose: Purpose(facevault_vault::testing::PURPOSE.into()),
     }
 }
 
@@ -104,25 +104,25 @@ fn decryption_failed(e: VaultError) -> Id {
 fn subject_and_scan_round_trip() {
     let w = world();
     let v = w.vault();
-    let s = v.create_subject(&details("Ada Lovelace")).block_on().unwrap();
+    let s = v.new_subject(&details("Ada Lovelace")).block_on().unwrap();
     let m = mesh(0.5);
     let scan = v.import_scan(s, &m, capture()).block_on().unwrap();
-    let back = v.scan_mesh(scan).block_on().unwrap();
+    let back = v.read_mesh(scan).block_on().unwrap();
     assert_eq!(back.positions(), m.positions());
     assert_eq!(back.triangles(), m.triangles());
     let meta = v.scan(scan).block_on().unwrap();
     assert_eq!((meta.subject, meta.vertices, meta.triangles), (s, 1600, 2 * 39 * 39));
     assert_eq!(meta.capture, capture());
     assert_eq!(meta.imported_at, CLOCK.0);
-    let subject = v.subject(s).block_on().unwrap();
+    let subject = v.details(s).block_on().unwrap();
     assert_eq!(subject.details, details("Ada Lovelace"));
     assert_eq!(format!("{:?}", subject.details), "SubjectDetails { .. }");
-    assert_eq!(v.subjects().block_on().unwrap(), vec![subject]);
+    assert_eq!(v.subject_ids().block_on().unwrap(), vec![subject.id]);
     assert_eq!(v.scans_of(s).block_on().unwrap(), vec![meta]);
     // A restarted process over the same stores sees the same vault.
     let again = w.vault();
     assert_eq!(again.id(), v.id());
-    assert_eq!(again.scan_mesh(scan).block_on().unwrap().positions(), m.positions());
+    assert_eq!(again.read_mesh(scan).block_on().unwrap().positions(), m.positions());
     assert!(v.fsck(false).block_on().unwrap().is_clean());
 }
 
@@ -130,28 +130,28 @@ fn subject_and_scan_round_trip() {
 fn exports_are_recorded_before_plaintext_leaves() {
     let w = world();
     let v = w.vault();
-    let s = v.create_subject(&details("A")).block_on().unwrap();
+    let s = v.new_subject(&details("A")).block_on().unwrap();
     let m = mesh(0.25);
     let scan = v.import_scan(s, &m, capture()).block_on().unwrap();
-    let ply = v.export_scan(scan, Purpose("second opinion".into())).block_on().unwrap();
+    let ply = v.export(scan, "second opinion").block_on().unwrap();
     let back = facevault_mesh::read(&ply, &Default::default()).unwrap().mesh;
     assert_eq!(back.positions(), m.positions());
     let log = v.disclosures_of(s).block_on().unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(
         (log[0].node, log[0].purpose.0.as_str(), log[0].at),
-        (Node::Scan(scan), "second opinion", CLOCK.0)
+        (Node::Scan(scan), "treatment-planning; recipient: second opinion", CLOCK.0)
     );
     // If the record cannot be written, nothing is exported.
     let plan = FaultPlan::crash_at(1, CrashPoint::Before);
-    assert!(w.crashing(&plan).export_scan(scan, Purpose("x".into())).block_on().is_err());
+    assert!(w.crashing(&plan).export(scan, "x").block_on().is_err());
     assert_eq!(v.disclosures_of(s).block_on().unwrap().len(), 1);
     // Mesh derivatives round-trip through their own helper.
     let d = v
-        .add_mesh_derivative(vec![Node::Scan(scan)], "sim".into(), serde_json::json!({"mm": 2}), &mesh(0.5))
+        .derive_mesh(vec![Node::Scan(scan)], "sim".into(), serde_json::json!({"mm": 2}), &mesh(0.5))
         .block_on()
         .unwrap();
-    assert_eq!(v.derivative_mesh(d).block_on().unwrap().positions(), mesh(0.5).positions());
+    assert_eq!(v.read_derivative_mesh(d).block_on().unwrap().positions(), mesh(0.5).positions());
     assert_eq!(v.derivative(d).block_on().unwrap().kind, DerivativeKind::Mesh);
 }
 
@@ -160,7 +160,7 @@ fn no_plaintext_names_coordinates_or_key_bytes_reach_the_stores() {
     let kek_hex = "8f".repeat(32);
     let w = World::with_keys(EnvKey::parse("FACEVAULT_KEK", &kek_hex).unwrap());
     let v = w.vault();
-    let s = v.create_subject(&details("Grace Hopper")).block_on().unwrap();
+    let s = v.new_subject(&details("Grace Hopper")).block_on().unwrap();
     let m = mesh(1.75);
     v.import_scan(s, &m, capture()).block_on().unwrap();
     let mut at_rest: Vec<u8> = Vec::new();
@@ -184,7 +184,7 @@ fn no_plaintext_names_coordinates_or_key_bytes_reach_the_stores() {
 fn flipped_or_swapped_blobs_fail_naming_the_object() {
     let w = world();
     let v = w.vault();
-    let s = v.create_subject(&details("A")).block_on().unwrap();
+    let s = v.new_subject(&details("A")).block_on().unwrap();
     let a = v.import_scan(s, &mesh(0.1), capture()).block_on().unwrap();
     let b = v.import_scan(s, &mesh(0.2), capture()).block_on().unwrap();
     let good = w.blobs.snapshot();
@@ -193,12 +193,12 @@ fn flipped_or_swapped_blobs_fail_naming_the_object() {
         let mut t = blob_a.clone();
         t[i] ^= 0x40;
         w.blobs.set_raw(a.0, t);
-        assert_eq!(decryption_failed(v.scan_mesh(a).block_on().unwrap_err()), a.0, "byte {i}");
+        assert_eq!(decryption_failed(v.read_mesh(a).block_on().unwrap_err()), a.0, "byte {i}");
     }
     w.blobs.set_raw(a.0, blob_b.clone());
     w.blobs.set_raw(b.0, blob_a.clone());
-    assert_eq!(decryption_failed(v.scan_ply(a).block_on().unwrap_err()), a.0);
-    assert_eq!(decryption_failed(v.scan_ply(b).block_on().unwrap_err()), b.0);
+    assert_eq!(decryption_failed(v.read_ply(a).block_on().unwrap_err()), a.0);
+    assert_eq!(decryption_failed(v.read_ply(b).block_on().unwrap_err()), b.0);
     let report = v.fsck(false).block_on().unwrap();
     assert!(report.problems.contains(&Problem::Undecryptable { object: a.0 }));
     assert!(report.problems.contains(&Problem::Undecryptable { object: b.0 }));
@@ -212,18 +212,15 @@ fn flipped_or_swapped_blobs_fail_naming_the_object() {
 fn lineage_walks_descendants_and_ancestors() {
     let w = world();
     let v = w.vault();
-    let s = v.create_subject(&details("A")).block_on().unwrap();
-    let other = v.create_subject(&details("B")).block_on().unwrap();
+    let s = v.new_subject(&details("A")).block_on().unwrap();
+    let other = v.new_subject(&details("B")).block_on().unwrap();
     let scan = v.import_scan(s, &mesh(0.3), capture()).block_on().unwrap();
     let scan2 = v.import_scan(s, &mesh(0.4), capture()).block_on().unwrap();
     let foreign = v.import_scan(other, &mesh(0.5), capture()).block_on().unwrap();
-    let d1 = v.add_derivative(derivative(vec![Node::Scan(scan)], b"d1")).block_on().unwrap();
-    let d2 = v.add_derivative(derivative(vec![Node::Derivative(d1)], b"d2")).block_on().unwrap();
-    let d3 = v
-        .add_derivative(derivative(vec![Node::Scan(scan2), Node::Derivative(d1)], b"d3"))
-        .block_on()
-        .unwrap();
-    assert_eq!(v.derivative_content(d2).block_on().unwrap(), b"d2");
+    let d1 = v.derive(derivative(vec![Node::Scan(scan)], b"d1")).block_on().unwrap();
+    let d2 = v.derive(derivative(vec![Node::Derivative(d1)], b"d2")).block_on().unwrap();
+    let d3 = v.derive(derivative(vec![Node::Scan(scan2), Node::Derivative(d1)], b"d3")).block_on().unwrap();
+    assert_eq!(v.read_derivative(d2).block_on().unwrap(), b"d2");
     let mut desc = v.descendants(Node::Scan(scan)).block_on().unwrap();
     desc.sort();
     let mut expected = vec![d1, d2, d3];
@@ -241,10 +238,10 @@ fn lineage_walks_descendants_and_ancestors() {
         (d.subject, d.kind, d.parameters.as_str()),
         (s, DerivativeKind::Measurements, r#"{"samples":1000}"#)
     );
-    assert!(matches!(v.add_derivative(derivative(vec![], b"x")).block_on(), Err(VaultError::NoParents)));
+    assert!(matches!(v.derive(derivative(vec![], b"x")).block_on(), Err(VaultError::NoParents)));
     let mixed = derivative(vec![Node::Scan(scan), Node::Scan(foreign)], b"x");
     assert!(matches!(
-        v.add_derivative(mixed).block_on(),
+        v.derive(mixed).block_on(),
         Err(VaultError::ParentOfOtherSubject { parent: Node::Scan(p) }) if p == foreign
     ));
     assert!(v.fsck(false).block_on().unwrap().is_clean());
@@ -254,22 +251,22 @@ fn lineage_walks_descendants_and_ancestors() {
 fn shredding_leaves_nothing_readable_even_from_a_backup() {
     let w = world();
     let v = w.vault();
-    let gone = v.create_subject(&details("Shred Me")).block_on().unwrap();
-    let kept = v.create_subject(&details("Keep Me")).block_on().unwrap();
+    let gone = v.new_subject(&details("Shred Me")).block_on().unwrap();
+    let kept = v.new_subject(&details("Keep Me")).block_on().unwrap();
     let scan = v.import_scan(gone, &mesh(0.6), capture()).block_on().unwrap();
-    let d = v.add_derivative(derivative(vec![Node::Scan(scan)], b"render")).block_on().unwrap();
+    let d = v.derive(derivative(vec![Node::Scan(scan)], b"render")).block_on().unwrap();
     let kept_scan = v.import_scan(kept, &mesh(0.7), capture()).block_on().unwrap();
     let backup = w.blobs.snapshot();
-    let report = v.shred_subject(gone).block_on().unwrap();
+    let report = v.shred(gone).block_on().unwrap();
     assert_eq!((report.scans, report.derivatives, report.blobs_queued), (1, 1, 2));
-    assert!(matches!(v.subject(gone).block_on(), Err(VaultError::UnknownSubject { .. })));
+    assert!(matches!(v.details(gone).block_on(), Err(VaultError::UnknownSubject { .. })));
     assert!(matches!(v.scans_of(gone).block_on(), Err(VaultError::UnknownSubject { .. })));
     assert!(matches!(v.scan(scan).block_on(), Err(VaultError::UnknownScan { .. })));
-    assert!(matches!(v.scan_mesh(scan).block_on(), Err(VaultError::UnknownScan { .. })));
-    assert!(matches!(v.derivative_content(d).block_on(), Err(VaultError::UnknownDerivative { .. })));
+    assert!(matches!(v.read_mesh(scan).block_on(), Err(VaultError::UnknownScan { .. })));
+    assert!(matches!(v.read_derivative(d).block_on(), Err(VaultError::UnknownDerivative { .. })));
     assert!(v.descendants(Node::Scan(scan)).block_on().is_err());
-    assert_eq!(v.subjects().block_on().unwrap().len(), 1);
-    assert!(matches!(v.shred_subject(gone).block_on(), Err(VaultError::UnknownSubject { .. })));
+    assert_eq!(v.subject_ids().block_on().unwrap().len(), 1);
+    assert!(matches!(v.shred(gone).block_on(), Err(VaultError::UnknownSubject { .. })));
     // Until purged, the queued blobs are expected garbage, not problems.
     let report = v.fsck(false).block_on().unwrap();
     assert!(report.is_clean() && report.pending_purge == 2, "{report:?}");
@@ -283,7 +280,7 @@ fn shredding_leaves_nothing_readable_even_from_a_backup() {
     for (object, bytes) in &backup {
         w.blobs.set_raw(*object, bytes.clone());
     }
-    assert!(matches!(v.scan_mesh(scan).block_on(), Err(VaultError::UnknownScan { .. })));
+    assert!(matches!(v.read_mesh(scan).block_on(), Err(VaultError::UnknownScan { .. })));
     for record in w.meta.subjects().block_on().unwrap() {
         let ctx = crypto::KeyContext { vault: v.id(), subject: record.id.0 };
         let key = w.keys.unwrap(&ctx, &record.wrapped_key).unwrap();
@@ -302,7 +299,7 @@ fn shredding_leaves_nothing_readable_even_from_a_backup() {
     assert_eq!(report.orphans_removed, 2);
     assert!(report.is_repairable());
     assert!(v.fsck(false).block_on().unwrap().is_clean());
-    assert_eq!(v.scan_mesh(kept_scan).block_on().unwrap().positions(), mesh(0.7).positions());
+    assert_eq!(v.read_mesh(kept_scan).block_on().unwrap().positions(), mesh(0.7).positions());
 }
 
 #[test]
@@ -310,7 +307,7 @@ fn rotation_rewraps_keys_without_touching_blobs() {
     let w = world();
     let v = w.vault();
     let subjects: Vec<SubjectId> =
-        (0..4).map(|i| v.create_subject(&details(&format!("S{i}"))).block_on().unwrap()).collect();
+        (0..4).map(|i| v.new_subject(&details(&format!("S{i}"))).block_on().unwrap()).collect();
     let scans: Vec<ScanId> =
         subjects.iter().map(|&s| v.import_scan(s, &mesh(0.9), capture()).block_on().unwrap()).collect();
     let before = w.blobs.snapshot();
@@ -321,7 +318,7 @@ fn rotation_rewraps_keys_without_touching_blobs() {
         assert_eq!(r.wrapped_key.kek_version(), KekVersion(2));
     }
     for &scan in &scans {
-        assert_eq!(v.scan_mesh(scan).block_on().unwrap().positions(), mesh(0.9).positions());
+        assert_eq!(v.read_mesh(scan).block_on().unwrap().positions(), mesh(0.9).positions());
     }
     assert!(v.fsck(false).block_on().unwrap().is_clean());
 }
@@ -333,7 +330,7 @@ fn interrupted_rotation_resumes_at_every_step() {
             let w = world();
             let v = w.vault();
             let subjects: Vec<SubjectId> =
-                (0..3).map(|i| v.create_subject(&details(&format!("S{i}"))).block_on().unwrap()).collect();
+                (0..3).map(|i| v.new_subject(&details(&format!("S{i}"))).block_on().unwrap()).collect();
             let scans: Vec<ScanId> = subjects
                 .iter()
                 .map(|&s| v.import_scan(s, &mesh(1.1), capture()).block_on().unwrap())
@@ -349,7 +346,7 @@ fn interrupted_rotation_resumes_at_every_step() {
             // Restart: everything is readable mid-rotation, fsck says how to finish it.
             let v = w.vault();
             for &scan in &scans {
-                assert!(v.scan_mesh(scan).block_on().is_ok(), "{point:?} step {step}");
+                assert!(v.read_mesh(scan).block_on().is_ok(), "{point:?} step {step}");
             }
             let report = v.fsck(false).block_on().unwrap();
             assert!(report.is_repairable(), "{point:?} step {step}: {report:?}");
@@ -359,7 +356,7 @@ fn interrupted_rotation_resumes_at_every_step() {
                 assert_eq!(r.wrapped_key.kek_version(), KekVersion(2));
             }
             for &scan in &scans {
-                assert!(v.scan_mesh(scan).block_on().is_ok());
+                assert!(v.read_mesh(scan).block_on().is_ok());
             }
         }
     }
@@ -371,7 +368,7 @@ fn a_crash_at_any_step_of_import_leaves_all_or_nothing() {
         for step in 1.. {
             let w = world();
             let v = w.vault();
-            let s = v.create_subject(&details("A")).block_on().unwrap();
+            let s = v.new_subject(&details("A")).block_on().unwrap();
             let acked = v.import_scan(s, &mesh(1.3), capture()).block_on().unwrap();
             let plan = FaultPlan::crash_at(step, point);
             let result = w.crashing(&plan).import_scan(s, &mesh(1.4), capture()).block_on();
@@ -386,9 +383,9 @@ fn a_crash_at_any_step_of_import_leaves_all_or_nothing() {
             // Either the whole new scan is visible and readable, or only the old one is.
             assert!(visible.len() == 1 || visible.len() == 2, "{point:?} step {step}");
             for scan in &visible {
-                assert!(v.scan_mesh(scan.id).block_on().is_ok(), "{point:?} step {step}");
+                assert!(v.read_mesh(scan.id).block_on().is_ok(), "{point:?} step {step}");
             }
-            assert_eq!(v.scan_mesh(acked).block_on().unwrap().positions(), mesh(1.3).positions());
+            assert_eq!(v.read_mesh(acked).block_on().unwrap().positions(), mesh(1.3).positions());
             let report = v.fsck(true).block_on().unwrap();
             assert!(report.is_repairable(), "{point:?} step {step}: {report:?}");
             assert!(report.problems.iter().all(|p| matches!(p, Problem::OrphanBlob { .. })));
@@ -403,33 +400,33 @@ fn a_crash_at_any_step_of_shred_leaves_it_undone_or_done() {
         for step in 1.. {
             let w = world();
             let v = w.vault();
-            let gone = v.create_subject(&details("A")).block_on().unwrap();
-            let kept = v.create_subject(&details("B")).block_on().unwrap();
+            let gone = v.new_subject(&details("A")).block_on().unwrap();
+            let kept = v.new_subject(&details("B")).block_on().unwrap();
             let scans: Vec<ScanId> =
                 (0..3).map(|i| v.import_scan(gone, &mesh(i as f32), capture()).block_on().unwrap()).collect();
-            v.add_derivative(derivative(vec![Node::Scan(scans[0])], b"d")).block_on().unwrap();
+            v.derive(derivative(vec![Node::Scan(scans[0])], b"d")).block_on().unwrap();
             let kept_scan = v.import_scan(kept, &mesh(2.0), capture()).block_on().unwrap();
             let plan = FaultPlan::crash_at(step, point);
             let crashing = w.crashing(&plan);
             let result = async {
-                let report = crashing.shred_subject(gone).await?;
+                let report = crashing.shred(gone).await?;
                 crashing.purge_blobs(|_, _| {}).await?;
                 Ok::<_, VaultError>(report)
             }
             .block_on();
             let v = w.vault();
-            let shredded = matches!(v.subject(gone).block_on(), Err(VaultError::UnknownSubject { .. }));
+            let shredded = matches!(v.details(gone).block_on(), Err(VaultError::UnknownSubject { .. }));
             if shredded {
                 for &scan in &scans {
-                    assert!(matches!(v.scan_mesh(scan).block_on(), Err(VaultError::UnknownScan { .. })));
+                    assert!(matches!(v.read_mesh(scan).block_on(), Err(VaultError::UnknownScan { .. })));
                 }
             } else {
                 assert!(result.is_err(), "an acknowledged shred must have happened");
                 for &scan in &scans {
-                    assert!(v.scan_mesh(scan).block_on().is_ok(), "{point:?} step {step}");
+                    assert!(v.read_mesh(scan).block_on().is_ok(), "{point:?} step {step}");
                 }
             }
-            assert!(v.scan_mesh(kept_scan).block_on().is_ok());
+            assert!(v.read_mesh(kept_scan).block_on().is_ok());
             let report = v.fsck(true).block_on().unwrap();
             assert!(report.is_repairable(), "{point:?} step {step}: {report:?}");
             let clean = v.fsck(false).block_on().unwrap();

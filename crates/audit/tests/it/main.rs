@@ -1,5 +1,6 @@
 //! The audit crate's integration tests, built into one binary.
 
+mod certificate;
 mod entry;
 mod fixture;
 mod log;

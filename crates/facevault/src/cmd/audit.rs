@@ -278,12 +278,22 @@ fn consistency(log: &AuditLog<SqlLogStore>, vault: Id, key: &SigningKey, old: u6
     Ok(())
 }
 
-/// What a vault command did, for its audit entry: pseudonymous ids and tokens only.
+/// One audit entry of a vault command: a decision (allowed or denied) or a change made, with
+/// pseudonymous ids and tokens only.
 #[derive(Debug, Clone)]
 pub struct Record {
     pub action: &'static str,
     pub purpose: String,
     pub object: String,
+    pub allowed: bool,
+    pub reason: String,
+}
+
+impl Record {
+    /// A change that was made (allowed), with its reason.
+    pub fn change(action: &'static str, purpose: &str, object: String, reason: impl Into<String>) -> Record {
+        Record { action, purpose: purpose.to_owned(), object, allowed: true, reason: reason.into() }
+    }
 }
 
 /// Who runs the CLI: `--actor`/`--role`, else $FACEVAULT_ACTOR/$FACEVAULT_ROLE, else the
@@ -321,27 +331,50 @@ pub fn token_text(s: &str) -> String {
     }
 }
 
-/// Appends one entry (decision allowed: there is no policy engine yet) and signs a checkpoint
-/// over the new tree, in one more transaction. Runs outside any async runtime.
-pub fn append(dir: &Path, vault: Id, key: &SigningKey, who: &Actor, rec: &Record) -> Result<u64> {
+/// The entries just appended: where they are, and the checkpoint signed over them.
+pub struct Appended {
+    pub log: AuditLog<SqlLogStore>,
+    pub indices: std::ops::Range<u64>,
+    pub note: String,
+}
+
+/// Appends `records` in one batch (one transaction: group commit) and signs a checkpoint over
+/// the new tree. Runs outside any async runtime. The caller closes `log` when done with it.
+pub fn append(dir: &Path, vault: Id, key: &SigningKey, who: &Actor, records: &[Record]) -> Result<Appended> {
     let micros = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
         .unwrap_or(0);
-    let entry = AuditEntry {
-        actor: Token::new("actor", &who.actor)?,
-        role: Token::new("role", &who.role)?,
-        action: Token::new("action", rec.action)?,
-        purpose: Token::new("purpose", &rec.purpose)?,
-        object: Token::new("object", &rec.object)?,
-        decision: Decision::Allowed,
-        reason: Reason::new("cli: no policy engine yet; allowed by default")?,
-        time: Timestamp::from_unix_micros(micros)?,
-    };
+    let time = Timestamp::from_unix_micros(micros)?;
+    let entries = records
+        .iter()
+        .map(|rec| {
+            Ok(AuditEntry {
+                actor: Token::new("actor", &who.actor)?,
+                role: Token::new("role", &who.role)?,
+                action: Token::new("action", rec.action)?,
+                purpose: Token::new("purpose", &token_text(&rec.purpose))?,
+                object: Token::new("object", &rec.object)?,
+                decision: if rec.allowed { Decision::Allowed } else { Decision::Denied },
+                reason: Reason::new(&clip(&rec.reason))?,
+                time,
+            })
+        })
+        .collect::<Result<Vec<_>, facevault_audit::EntryError>>()?;
     let mut log = open_log(dir)?;
-    let index = log.append(&entry).map_err(damaged).context("appending the audit entry")?;
-    let signed = sign_and_store(&log, vault, key);
-    log.into_store().close();
-    signed?;
-    Ok(index)
+    let indices = log.append_batch(&entries).map_err(damaged).context("appending the audit entries")?;
+    let note = sign_and_store(&log, vault, key)?;
+    Ok(Appended { log, indices, note })
+}
+
+/// A reason cut to the entry's limit on a character boundary, control characters replaced.
+fn clip(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().map(|c| if c.is_control() { ' ' } else { c }) {
+        if out.len() + c.len_utf8() > facevault_audit::MAX_REASON {
+            break;
+        }
+        out.push(c);
+    }
+    out
 }

@@ -2,7 +2,9 @@
 
 pub mod analyze;
 pub mod audit;
+pub mod certificate;
 pub mod demo;
+pub mod govern;
 pub mod mesh;
 pub mod vault;
 
@@ -10,8 +12,8 @@ use std::fmt;
 
 /// Why a command failed, for the exit code: 3 for unreadable or invalid input files, 4 for
 /// output that could not be written, 5 for a wrong passphrase or key, 6 for an unknown (or
-/// shredded) subject, scan or derivative, 7 for a damaged vault. (clap uses 2 for bad
-/// arguments; anything else is 1.)
+/// shredded) subject, scan or derivative, 7 for a damaged vault, 8 for an access or capture
+/// the policy or consent refuses. (clap uses 2 for bad arguments; anything else is 1.)
 #[derive(Debug)]
 pub enum Failure {
     Input(String),
@@ -19,6 +21,7 @@ pub enum Failure {
     Key(String),
     NotFound(String),
     Damaged(String),
+    Denied(String),
 }
 
 impl Failure {
@@ -29,6 +32,7 @@ impl Failure {
             Failure::Key(_) => 5,
             Failure::NotFound(_) => 6,
             Failure::Damaged(_) => 7,
+            Failure::Denied(_) => 8,
         }
     }
 }
@@ -40,7 +44,8 @@ impl fmt::Display for Failure {
             | Failure::Output(m)
             | Failure::Key(m)
             | Failure::NotFound(m)
-            | Failure::Damaged(m) => f.write_str(m),
+            | Failure::Damaged(m)
+            | Failure::Denied(m) => f.write_str(m),
         }
     }
 }

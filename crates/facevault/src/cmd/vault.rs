@@ -15,16 +15,18 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use facevault_crypto::{CryptoError, EnvKey, Id, KdfParams, KeyFile, KeyProvider, Passphrase};
 use facevault_mesh::{FileFormat, Format, ReadOptions, Unit};
+use facevault_policy::{AccessGrant, Action, BreakGlass, Policy, Role};
 use facevault_store_blob::ObjectBlobStore;
 use facevault_store_sql::SqlStore;
 use facevault_vault::{
-    Capture, MetadataStore, Node, Problem, Purpose, ScanId, SubjectDetails, SubjectId, SystemClock,
-    Timestamp, VaultError,
+    Ask, Capture, MetadataStore, Node, Problem, Purpose, ScanId, SubjectDetails, SubjectId, SystemClock,
+    Target, Timestamp, VaultError,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use zeroize::Zeroizing;
 
 use super::audit;
+use super::govern::{self, ConsentCommand, HoldCommand, PurposeCommand, RestrictionArg, RetentionCommand};
 use super::mesh::read_file;
 use super::Failure;
 
@@ -33,7 +35,15 @@ const KEY_FILE: &str = "keys.json";
 const DEFAULT_DIR: &str = "facevault-vault";
 const PASSPHRASE_VAR: &str = "FACEVAULT_PASSPHRASE";
 
-type Vault = facevault_vault::Vault<SqlStore, ObjectBlobStore, Box<dyn KeyProvider>, SystemClock>;
+pub(crate) type Vault = facevault_vault::Vault<SqlStore, ObjectBlobStore, Box<dyn KeyProvider>, SystemClock>;
+/// A clinic's policy text, validated against the schema at start-up (else the shipped one).
+const POLICY_FILE: &str = "policy.cedar";
+/// A clinic's purpose catalogue (TOML `[[purpose]]` tables; else the defaults).
+const PURPOSES_FILE: &str = "purposes.toml";
+/// Where `retention enforce` and `subject shred` write deletion certificates.
+pub(crate) const CERTIFICATE_DIR: &str = "certificates";
+/// How long a break-glass access lasts.
+const BREAK_GLASS_MINUTES: i64 = 60;
 
 #[derive(Debug, Subcommand)]
 pub enum VaultCommand {
@@ -66,6 +76,25 @@ pub enum VaultCommand {
         #[arg(long)]
         repair: bool,
     },
+    /// Consents: record one (checked per jurisdiction), show it, withdraw it.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// Set (or --lift) a subject's opt-out of sale/sharing or limit-use restriction.
+    Restrict {
+        subject: SubjectId,
+        what: RestrictionArg,
+        #[arg(long)]
+        lift: bool,
+    },
+    /// Legal holds (warrant, subpoena, litigation): they suspend destruction.
+    #[command(subcommand)]
+    Hold(HoldCommand),
+    /// The purpose catalogue, and purposes satisfied.
+    #[command(subcommand)]
+    Purpose(PurposeCommand),
+    /// The retention engine: plan (dry run) and enforce.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,25 +121,42 @@ pub enum SubjectCommand {
     },
     /// List subjects by pseudonymous id (no identifying detail is decrypted or printed).
     List,
-    /// Show a subject's details (decrypted), scans, derivatives and disclosures.
-    Show { subject: SubjectId },
+    /// Show a subject's details (decrypted), scans, derivatives and disclosures: a read of
+    /// the subject for --purpose, decided by the policy and audited.
+    Show {
+        subject: SubjectId,
+        #[arg(long, default_value = "treatment-planning")]
+        purpose: String,
+        /// Emergency access (HIPAA break-glass): the reason, which the privacy officer
+        /// reviews. Do not name the patient. Valid for one hour.
+        #[arg(long, value_name = "REASON")]
+        break_glass: Option<String>,
+    },
     /// Crypto-shred a subject: destroy its data key, details and records, then delete its
-    /// blobs. Irreversible.
+    /// blobs. Irreversible. A delete decision (a legal hold refuses it); writes a signed
+    /// deletion certificate.
     Shred {
         subject: SubjectId,
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        /// The purpose the data was held for (default: the first its consent grants).
+        #[arg(long)]
+        purpose: Option<String>,
+        /// The request or reason, recorded as the certificate's rule (e.g. an erasure request id).
+        #[arg(long, default_value = "erasure-request")]
+        rule: String,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ScanCommand {
-    /// Import a mesh file (PLY, OBJ, STL) for a subject; prints the scan id.
+    /// Import a mesh file (PLY, OBJ, STL) for a subject; prints the scan id. Needs the
+    /// subject's active consent covering --purpose.
     Import {
         subject: SubjectId,
         file: PathBuf,
-        /// The declared purpose of collection (e.g. "surgical planning").
+        /// The purpose of collection: a purpose id of the catalogue (`facevault purpose list`).
         #[arg(long)]
         purpose: String,
         /// The capturing device.
@@ -134,17 +180,31 @@ pub enum ScanCommand {
         /// Output format (as for `mesh convert`); default from OUT's extension, else binary PLY.
         #[arg(long)]
         format: Option<FileFormat>,
-        /// Why the scan leaves the vault.
+        /// Why the scan leaves the vault: a purpose of the catalogue.
         #[arg(long)]
         purpose: String,
         /// Who receives it.
         #[arg(long)]
         recipient: String,
+        /// The recipient is a third party: decided as a share (opt-out and consent to share apply).
+        #[arg(long)]
+        share: bool,
+        /// Emergency access: the reason (see `subject show --break-glass`).
+        #[arg(long, value_name = "REASON")]
+        break_glass: Option<String>,
     },
     /// Run an analysis on stored scans; results are stored encrypted as derivatives, with
     /// their lineage (see `facevault lineage`).
-    #[command(subcommand)]
-    Analyze(ScanAnalysis),
+    Analyze {
+        #[command(subcommand)]
+        analysis: ScanAnalysis,
+        /// The purpose of the analysis (decided by the policy for each scan).
+        #[arg(long, global = true, default_value = "treatment-planning")]
+        purpose: String,
+        /// Emergency access: the reason (see `subject show --break-glass`).
+        #[arg(long, global = true, value_name = "REASON")]
+        break_glass: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,83 +238,285 @@ pub(crate) fn vault_dir(flag: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR))
 }
 
-/// Runs a vault command, then appends its audit entry (see `audit::append`): the signing key
-/// is unsealed while the vault is open, the SQL audit store is used after its runtime is gone.
+/// What a command needs besides the vault: who runs it, the policy, and the audit journal
+/// its decisions and changes are written to (appended when the command ends, denied ones too).
+pub(crate) struct Ctx<'a> {
+    pub who: &'a audit::Actor,
+    pub role: Role,
+    pub policy: Policy,
+    journal: std::sync::Mutex<Vec<audit::Record>>,
+    deletions: std::sync::Mutex<Vec<PendingCertificate>>,
+}
+
+/// A destruction whose certificate is issued once its audit entry is in the log.
+struct PendingCertificate {
+    journal_index: usize,
+    subject: SubjectId,
+    rule: String,
+    destroyed: Vec<facevault_audit::Destroyed>,
+    key_shredded: bool,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn push(&self, record: audit::Record) -> usize {
+        let mut j = self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        j.push(record);
+        j.len() - 1
+    }
+
+    /// Journal a destruction: its entry's reason binds the rule and the list destroyed, and a
+    /// deletion certificate is issued for it after the append.
+    pub(crate) fn deletion(
+        &self,
+        subject: SubjectId,
+        rule: &str,
+        action: &'static str,
+        destroyed: Vec<facevault_audit::Destroyed>,
+        key_shredded: bool,
+    ) {
+        let reason = facevault_audit::deletion_reason(rule, &destroyed)
+            .unwrap_or_else(|e| format!("rule {rule}; destroyed list not bound: {e}"));
+        let purpose =
+            if action == "retention.delete" || action == "retention.shred" { "retention" } else { "erasure" };
+        let journal_index =
+            self.push(audit::Record::change(action, purpose, format!("subject:{subject}"), reason));
+        self.deletions.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(PendingCertificate {
+            journal_index,
+            subject,
+            rule: rule.to_owned(),
+            destroyed,
+            key_shredded,
+        });
+    }
+
+    fn break_glass(&self, reason: &Option<String>) -> Option<BreakGlass> {
+        reason.as_ref().map(|r| {
+            let from = chrono::Utc::now();
+            BreakGlass {
+                reason: r.clone(),
+                from,
+                until: from + chrono::TimeDelta::minutes(BREAK_GLASS_MINUTES),
+            }
+        })
+    }
+
+    /// Decide an access, journal the decision (allowed or denied), and return the grant or a
+    /// `Failure::Denied` naming every reason.
+    pub(crate) async fn authorize(
+        &self,
+        vault: &Vault,
+        audit_action: &'static str,
+        action: Action,
+        purpose: &str,
+        target: Target,
+        break_glass: &Option<String>,
+    ) -> Result<AccessGrant> {
+        let glass = self.break_glass(break_glass);
+        let ask = Ask {
+            actor: &self.who.actor,
+            role: self.role,
+            action,
+            purpose,
+            target,
+            break_glass: glass.as_ref(),
+        };
+        let decision = vault.authorize(&self.policy, &ask).await.map_err(fail)?;
+        let reasons: Vec<String> = decision.reasons().iter().map(ToString::to_string).collect();
+        let object = target.object_id().0;
+        self.push(audit::Record {
+            action: audit_action,
+            purpose: purpose.to_owned(),
+            object: object.clone(),
+            allowed: decision.allowed(),
+            reason: reasons.join("; "),
+        });
+        if decision.flagged_for_privacy_officer() {
+            eprintln!("BREAK-GLASS access to {object} recorded and flagged for the privacy officer");
+        }
+        let why: Vec<String> = decision
+            .reasons()
+            .iter()
+            .filter(|r| !matches!(r, facevault_policy::Reason::RolePermitted { .. }))
+            .map(ToString::to_string)
+            .collect();
+        decision.into_grant().ok_or_else(|| {
+            Failure::Denied(format!(
+                "{action} of {object} for {purpose} by role {} denied: {}",
+                self.role,
+                why.join("; ")
+            ))
+            .into()
+        })
+    }
+}
+
+/// The clinic's purpose catalogue and policy from the vault directory, else the defaults,
+/// validated against the schema before anything runs.
+fn load_policy(dir: &Path) -> Result<Policy> {
+    let catalogue = match std::fs::read_to_string(dir.join(PURPOSES_FILE)) {
+        Ok(text) => {
+            let config: facevault_domain::CatalogueConfig = toml::from_str(&text)
+                .map_err(|e| Failure::Input(format!("{}: {e}", dir.join(PURPOSES_FILE).display())))?;
+            facevault_domain::Catalogue::from_config(config)
+                .map_err(|e| Failure::Input(format!("{}: {e}", dir.join(PURPOSES_FILE).display())))?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => facevault_domain::Catalogue::defaults(),
+        Err(e) => return Err(Failure::Input(format!("{}: {e}", dir.join(PURPOSES_FILE).display())).into()),
+    };
+    let text = match std::fs::read_to_string(dir.join(POLICY_FILE)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => facevault_policy::DEFAULT_POLICIES.to_owned(),
+        Err(e) => return Err(Failure::Input(format!("{}: {e}", dir.join(POLICY_FILE).display())).into()),
+    };
+    Policy::new(catalogue, &text)
+        .map_err(|e| Failure::Input(format!("{}: {e}", dir.join(POLICY_FILE).display())).into())
+}
+
+/// Runs a vault command, then appends its audit entries (every decision, allowed or denied,
+/// and every change; for a command that decides nothing, one entry saying what it did) and
+/// issues the deletion certificates of what it destroyed. The signing key is unsealed while
+/// the vault is open; the SQL audit store is used after its runtime is gone.
 pub fn run(vault: Option<PathBuf>, who: &audit::Actor, cmd: VaultCommand) -> Result<()> {
     who.check()?;
+    let role: Role = who.role.parse().map_err(|_| {
+        let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        Failure::Input(format!("--role {:?} is not a role: use one of {}", who.role, roles.join(", ")))
+    })?;
     let mut dir = vault_dir(vault);
     let mut rec = record(&cmd);
     if let VaultCommand::Init { dir: Some(init_dir) } = &cmd {
         dir = init_dir.clone();
     }
+    let policy = load_policy(&dir)?;
+    let ctx = Ctx {
+        who,
+        role,
+        policy,
+        journal: std::sync::Mutex::new(Vec::new()),
+        deletions: std::sync::Mutex::new(Vec::new()),
+    };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let (vault_id, key) = rt.block_on(async {
+    let (vault_id, key, result) = rt.block_on(async {
         if let VaultCommand::Init { .. } = cmd {
             let (id, key) = init(&dir).await?;
             rec.object = format!("vault:{id}");
-            return Ok((id, key));
+            return Ok((id, key, Ok(())));
         }
         let (vault, keys) = open(&dir).await?;
-        let result = dispatch(&vault, keys, cmd).await;
+        let result = dispatch(&vault, keys, &ctx, cmd).await;
         let key = audit::signing_key(&dir, vault.id(), vault.key_provider().as_ref());
         // Checkpoints and removes the WAL.
         vault.metadata_store().close().await;
-        result?;
-        Ok::<_, anyhow::Error>((vault.id(), key?))
+        Ok::<_, anyhow::Error>((vault.id(), key?, result))
     })?;
     drop(rt);
-    audit::append(&dir, vault_id, &key, who, &rec)
-        .context("the command succeeded but its audit entry was not written")?;
+    let mut records =
+        std::mem::take(&mut *ctx.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    if records.is_empty() {
+        // A command that failed before deciding anything changed nothing to audit.
+        let () = result?;
+        records.push(rec);
+        return append_and_certify(&dir, vault_id, &key, who, &records, &ctx);
+    }
+    let appended = append_and_certify(&dir, vault_id, &key, who, &records, &ctx);
+    result.and(appended)
+}
+
+/// Appends the journal and issues the certificates of the destructions in it.
+fn append_and_certify(
+    dir: &Path,
+    vault_id: Id,
+    key: &facevault_audit::SigningKey,
+    who: &audit::Actor,
+    records: &[audit::Record],
+    ctx: &Ctx<'_>,
+) -> Result<()> {
+    let appended = audit::append(dir, vault_id, key, who, records)
+        .context("the command ran but its audit entries were not written")?;
+    let deletions =
+        std::mem::take(&mut *ctx.deletions.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let issued = certify(dir, &appended, key, deletions);
+    appended.log.into_store().close();
+    issued
+}
+
+/// Writes a signed deletion certificate for each destruction journaled, into certificates/.
+fn certify(
+    dir: &Path,
+    appended: &audit::Appended,
+    key: &facevault_audit::SigningKey,
+    deletions: Vec<PendingCertificate>,
+) -> Result<()> {
+    for d in deletions {
+        let index = appended.indices.start + d.journal_index as u64;
+        let cert = super::certificate::issue_for_entry(
+            &appended.log,
+            &appended.note,
+            key,
+            index,
+            &d.subject.to_string(),
+            d.destroyed,
+            &d.rule,
+            d.key_shredded.then(|| format!("subject-key:{}", d.subject)),
+        )?;
+        let folder = dir.join(CERTIFICATE_DIR);
+        std::fs::create_dir_all(&folder)
+            .map_err(|e| Failure::Output(format!("{}: {e}", folder.display())))?;
+        let path = folder.join(format!("{}-{index}.json", d.subject));
+        let mut json = serde_json::to_vec_pretty(&cert)?;
+        json.push(b'\n');
+        write_private(&path, &json)?;
+        println!("certificate {}", path.display());
+        eprintln!(
+            "deletion certificate written to {} (check it with `facevault certificate verify`)",
+            path.display()
+        );
+    }
     Ok(())
 }
 
-/// The audit record of a command: its action, purpose and the pseudonymous object id.
+/// The audit record of a command that decides no access: what it did, to which object.
 fn record(cmd: &VaultCommand) -> audit::Record {
-    let admin = |action, object: String| audit::Record { action, purpose: "administration".into(), object };
+    let admin = |action, object: String| audit::Record::change(action, "administration", object, "done");
     match cmd {
         VaultCommand::Init { .. } => admin("vault.init", "vault".into()),
         VaultCommand::Subject(SubjectCommand::Add { .. }) => admin("subject.add", "subject:new".into()),
         VaultCommand::Subject(SubjectCommand::List) => admin("subject.list", "subjects".into()),
-        VaultCommand::Subject(SubjectCommand::Show { subject }) => {
+        VaultCommand::Subject(SubjectCommand::Show { subject, .. }) => {
             admin("subject.read", format!("subject:{subject}"))
         }
-        VaultCommand::Subject(SubjectCommand::Shred { subject, .. }) => audit::Record {
-            action: "subject.shred",
-            purpose: "erasure".into(),
-            object: format!("subject:{subject}"),
-        },
-        VaultCommand::Scan(ScanCommand::Import { subject, purpose, .. }) => audit::Record {
-            action: "scan.import",
-            purpose: audit::token_text(purpose),
-            object: format!("subject:{subject}"),
-        },
-        VaultCommand::Scan(ScanCommand::Export { scan, purpose, .. }) => audit::Record {
-            action: "scan.export",
-            purpose: audit::token_text(purpose),
-            object: format!("scan:{scan}"),
-        },
-        VaultCommand::Scan(ScanCommand::Analyze(ScanAnalysis::Symmetry { scan })) => audit::Record {
-            action: "scan.analyze",
-            purpose: "analysis".into(),
-            object: format!("scan:{scan}"),
-        },
-        VaultCommand::Scan(ScanCommand::Analyze(ScanAnalysis::Compare { pre, post })) => audit::Record {
-            action: "scan.analyze",
-            purpose: "analysis".into(),
-            object: format!("scans:{pre}/{post}"),
-        },
+        VaultCommand::Subject(SubjectCommand::Shred { subject, .. }) => {
+            admin("subject.shred", format!("subject:{subject}"))
+        }
+        VaultCommand::Scan(ScanCommand::Import { subject, .. }) => {
+            admin("scan.import", format!("subject:{subject}"))
+        }
+        VaultCommand::Scan(ScanCommand::Export { scan, .. }) => admin("scan.export", format!("scan:{scan}")),
+        VaultCommand::Scan(ScanCommand::Analyze { .. }) => admin("scan.analyze", "scans".into()),
         VaultCommand::Lineage { id } => admin("lineage.read", format!("node:{id}")),
         VaultCommand::Key(KeyCommand::Rotate { .. }) => admin("key.rotate", "vault".into()),
         VaultCommand::Fsck { repair: false } => admin("vault.fsck", "vault".into()),
         VaultCommand::Fsck { repair: true } => admin("vault.repair", "vault".into()),
+        VaultCommand::Consent(_) => admin("consent", "consents".into()),
+        VaultCommand::Restrict { subject, .. } => admin("restriction.set", format!("subject:{subject}")),
+        VaultCommand::Hold(_) => admin("hold", "holds".into()),
+        VaultCommand::Purpose(_) => admin("purpose.list", "purposes".into()),
+        VaultCommand::Retention(_) => admin("retention", "vault".into()),
     }
 }
 
-async fn dispatch(vault: &Vault, keys: KeySource, cmd: VaultCommand) -> Result<()> {
+async fn dispatch(vault: &Vault, keys: KeySource, ctx: &Ctx<'_>, cmd: VaultCommand) -> Result<()> {
     match cmd {
         VaultCommand::Init { .. } => Ok(()),
-        VaultCommand::Subject(c) => subject(vault, c).await,
-        VaultCommand::Scan(c) => scan(vault, c).await,
+        VaultCommand::Subject(c) => subject(vault, ctx, c).await,
+        VaultCommand::Scan(c) => scan(vault, ctx, c).await,
+        VaultCommand::Consent(c) => govern::consent(vault, ctx, c).await,
+        VaultCommand::Restrict { subject, what, lift } => {
+            govern::restrict(vault, ctx, subject, what, lift).await
+        }
+        VaultCommand::Hold(c) => govern::hold(vault, ctx, c).await,
+        VaultCommand::Purpose(c) => govern::purpose(vault, ctx, c).await,
+        VaultCommand::Retention(c) => govern::retention(vault, ctx, c).await,
         VaultCommand::Lineage { id } => lineage(vault, id).await,
         VaultCommand::Key(KeyCommand::Rotate { resume }) => rotate(vault, keys, resume).await,
         VaultCommand::Fsck { repair } => fsck(vault, repair).await,
@@ -269,12 +531,17 @@ pub(crate) enum KeySource {
 }
 
 /// Map a vault error to the exit code it deserves. Messages name ids, never content.
-fn fail(e: VaultError) -> anyhow::Error {
+pub(crate) fn fail(e: VaultError) -> anyhow::Error {
     let msg = e.to_string();
     let failure = match &e {
         VaultError::UnknownSubject { .. }
         | VaultError::UnknownScan { .. }
         | VaultError::UnknownDerivative { .. } => Failure::NotFound(msg),
+        VaultError::ConsentRefused { .. }
+        | VaultError::NoConsent { .. }
+        | VaultError::CaptureRefused { .. }
+        | VaultError::NotGranted { .. } => Failure::Denied(msg),
+        VaultError::HoldExists { .. } | VaultError::NoSuchHold { .. } => Failure::Input(msg),
         VaultError::MissingBlob { .. } | VaultError::Crypto(CryptoError::DecryptionFailed { .. }) => {
             Failure::Damaged(format!("{msg}; run `facevault fsck`"))
         }
@@ -429,7 +696,7 @@ fn bar(len: Option<u64>, msg: &'static str) -> ProgressBar {
 }
 
 /// Milliseconds since the epoch as `YYYY-MM-DD HH:MM` UTC.
-fn utc(ts: Timestamp) -> String {
+pub(crate) fn utc(ts: Timestamp) -> String {
     let secs = ts.0.div_euclid(1000);
     let (y, m, d) = civil(secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
@@ -467,7 +734,7 @@ fn optional(field: &Option<String>) -> &str {
     field.as_deref().unwrap_or("-")
 }
 
-async fn subject(vault: &Vault, cmd: SubjectCommand) -> Result<()> {
+async fn subject(vault: &Vault, ctx: &Ctx<'_>, cmd: SubjectCommand) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match cmd {
         SubjectCommand::Add { name, dob, contact, jurisdiction, details_stdin } => {
@@ -501,8 +768,18 @@ async fn subject(vault: &Vault, cmd: SubjectCommand) -> Result<()> {
                 writeln!(out, "{:<32}  {:<16}  {scans:>5}  {derived:>11}", s.id, utc(s.created_at))?;
             }
         }
-        SubjectCommand::Show { subject } => {
-            let s = vault.subject(subject).await.map_err(fail)?;
+        SubjectCommand::Show { subject, purpose, break_glass } => {
+            let grant = ctx
+                .authorize(
+                    vault,
+                    "subject.read",
+                    Action::Read,
+                    &purpose,
+                    Target::Subject(subject),
+                    &break_glass,
+                )
+                .await?;
+            let s = vault.subject(&grant, subject).await.map_err(fail)?;
             let d = &s.details;
             writeln!(out, "subject       {}", s.id)?;
             writeln!(out, "created       {} UTC", utc(s.created_at))?;
@@ -529,12 +806,32 @@ async fn subject(vault: &Vault, cmd: SubjectCommand) -> Result<()> {
                 writeln!(out, "disclosed     {}  {} UTC  {}", disc.node, utc(disc.at), disc.purpose)?;
             }
         }
-        SubjectCommand::Shred { subject, yes } => {
+        SubjectCommand::Shred { subject, yes, purpose, rule } => {
             let scans = vault.scans_of(subject).await.map_err(fail)?.len();
+            let purpose = match purpose {
+                Some(p) => p,
+                None => match vault.consent(subject).await.map_err(fail)? {
+                    Some(c) => c.record.consent().purposes().first().map(|(p, _)| p.id.as_str().to_owned()),
+                    None => None,
+                }
+                .unwrap_or_else(|| "treatment-planning".into()),
+            };
+            let grant = ctx
+                .authorize(vault, "subject.delete", Action::Delete, &purpose, Target::Subject(subject), &None)
+                .await?;
             if !yes {
                 confirm_shred(subject, scans)?;
             }
-            let report = vault.shred_subject(subject).await.map_err(fail)?;
+            let report = vault.shred_subject(&grant, subject).await.map_err(fail)?;
+            let mut destroyed = vec![
+                facevault_audit::Destroyed { id: format!("subject-key:{subject}"), kind: "data-key".into() },
+                facevault_audit::Destroyed {
+                    id: format!("subject:{subject}"),
+                    kind: "subject-details".into(),
+                },
+            ];
+            destroyed.extend(report.removed.iter().map(govern::node_destroyed));
+            ctx.deletion(subject, &rule, "subject.shred", destroyed, true);
             eprintln!(
                 "subject {} shredded: data key, details, {} scan(s) and {} derivative(s) destroyed",
                 report.subject, report.scans, report.derivatives
@@ -570,11 +867,14 @@ fn confirm_shred(subject: SubjectId, scans: usize) -> Result<()> {
     Ok(())
 }
 
-async fn scan(vault: &Vault, cmd: ScanCommand) -> Result<()> {
+async fn scan(vault: &Vault, ctx: &Ctx<'_>, cmd: ScanCommand) -> Result<()> {
     match cmd {
         ScanCommand::Import { subject, file, purpose, device, captured, unit, input_format } => {
-            if purpose.trim().is_empty() {
-                return Err(Failure::Input("--purpose is empty".into()).into());
+            if ctx.policy.catalogue().get(&purpose).filter(|p| p.enabled).is_none() {
+                return Err(Failure::Input(format!(
+                    "--purpose {purpose:?} is not an enabled purpose of the catalogue (see `facevault purpose list`)"
+                ))
+                .into());
             }
             let captured_on = captured.unwrap_or_else(today);
             if !is_date(&captured_on) {
@@ -583,8 +883,27 @@ async fn scan(vault: &Vault, cmd: ScanCommand) -> Result<()> {
             // Fail on an unknown subject before reading a large file.
             vault.scans_of(subject).await.map_err(fail)?;
             let imported = read_file(&file, &ReadOptions { format: input_format, unit })?;
-            let capture = Capture { device, captured_on, purpose: Purpose(purpose) };
-            let id = vault.import_scan(subject, &imported.mesh, capture).await.map_err(fail)?;
+            let capture = Capture { device, captured_on, purpose: Purpose(purpose.clone()) };
+            let id = match vault.import_scan(subject, &imported.mesh, capture).await {
+                Ok(id) => id,
+                Err(e @ (VaultError::NoConsent { .. } | VaultError::CaptureRefused { .. })) => {
+                    ctx.push(audit::Record {
+                        action: "scan.import",
+                        purpose: purpose.clone(),
+                        object: format!("subject:{subject}"),
+                        allowed: false,
+                        reason: e.to_string(),
+                    });
+                    return Err(fail(e));
+                }
+                Err(e) => return Err(fail(e)),
+            };
+            ctx.push(audit::Record::change(
+                "scan.import",
+                &purpose,
+                format!("scan:{id}"),
+                format!("captured for subject:{subject}"),
+            ));
             println!("{id}");
             eprintln!(
                 "{} ({}, {} vertices, {} triangles, {}) imported as scan {id}",
@@ -595,7 +914,7 @@ async fn scan(vault: &Vault, cmd: ScanCommand) -> Result<()> {
                 imported.mesh.source_unit()
             );
         }
-        ScanCommand::Export { scan, out, format, purpose, recipient } => {
+        ScanCommand::Export { scan, out, format, purpose, recipient, share, break_glass } => {
             let format = match format {
                 Some(f) => f,
                 None => match out.extension().and_then(|e| e.to_str()) {
@@ -611,9 +930,12 @@ async fn scan(vault: &Vault, cmd: ScanCommand) -> Result<()> {
             if purpose.trim().is_empty() || recipient.trim().is_empty() {
                 return Err(Failure::Input("--purpose and --recipient must not be empty".into()).into());
             }
-            // The disclosure record has one purpose field; the recipient goes with it.
-            let purpose = Purpose(format!("{purpose}; recipient: {recipient}"));
-            let ply = Zeroizing::new(vault.export_scan(scan, purpose).await.map_err(fail)?);
+            let (action, name) =
+                if share { (Action::Share, "scan.share") } else { (Action::Export, "scan.export") };
+            let grant = ctx
+                .authorize(vault, name, action, &purpose, Target::Node(Node::Scan(scan)), &break_glass)
+                .await?;
+            let ply = Zeroizing::new(vault.export_scan(&grant, scan, &recipient).await.map_err(fail)?);
             let bytes = if format == FileFormat::PlyBinaryLittleEndian {
                 ply
             } else {
@@ -627,7 +949,9 @@ async fn scan(vault: &Vault, cmd: ScanCommand) -> Result<()> {
             write_private(&out, &bytes)?;
             eprintln!("scan {scan} -> {} ({format}); disclosure recorded", out.display());
         }
-        ScanCommand::Analyze(a) => analyze(vault, a).await?,
+        ScanCommand::Analyze { analysis, purpose, break_glass } => {
+            analyze(vault, ctx, analysis, &purpose, &break_glass).await?
+        }
     }
     Ok(())
 }
@@ -639,6 +963,7 @@ fn producer(analysis: &str) -> String {
 /// Store an analysis report (JSON) and a result mesh as derivatives of `parents`.
 async fn store_results(
     vault: &Vault,
+    grants: &[&AccessGrant],
     analysis: &str,
     parents: Vec<Node>,
     parameters: serde_json::Value,
@@ -647,33 +972,56 @@ async fn store_results(
 ) -> Result<(facevault_vault::DerivativeId, facevault_vault::DerivativeId)> {
     let content = serde_json::to_vec(report)?;
     let measured = vault
-        .add_derivative(facevault_vault::NewDerivative {
-            kind: facevault_vault::DerivativeKind::Measurements,
-            producer: producer(analysis),
-            parameters: parameters.clone(),
-            parents: parents.clone(),
-            content,
-        })
+        .add_derivative(
+            grants,
+            facevault_vault::NewDerivative {
+                kind: facevault_vault::DerivativeKind::Measurements,
+                producer: producer(analysis),
+                parameters: parameters.clone(),
+                parents: parents.clone(),
+                content,
+            },
+        )
         .await
         .map_err(fail)?;
-    let meshed =
-        vault.add_mesh_derivative(parents, producer(analysis), parameters, mesh).await.map_err(fail)?;
+    let meshed = vault
+        .add_mesh_derivative(grants, parents, producer(analysis), parameters, mesh)
+        .await
+        .map_err(fail)?;
     Ok((measured, meshed))
 }
 
-async fn analyze(vault: &Vault, a: ScanAnalysis) -> Result<()> {
+async fn analyze(
+    vault: &Vault,
+    ctx: &Ctx<'_>,
+    a: ScanAnalysis,
+    purpose: &str,
+    break_glass: &Option<String>,
+) -> Result<()> {
     use facevault_analysis::{compare, symmetry, CompareOptions, SymmetryOptions};
+    let decide = |scan: ScanId| {
+        ctx.authorize(
+            vault,
+            "scan.analyze",
+            Action::Analyze,
+            purpose,
+            Target::Node(Node::Scan(scan)),
+            break_glass,
+        )
+    };
     let pb = bar(None, "analysing");
     let mut stage = |_| pb.tick();
     match a {
         ScanAnalysis::Symmetry { scan } => {
-            let mesh = vault.scan_mesh(scan).await.map_err(fail)?;
+            let grant = decide(scan).await?;
+            let mesh = vault.scan_mesh(&grant, scan).await.map_err(fail)?;
             let options = SymmetryOptions::default();
             let result = symmetry(&mesh, &options, &mut stage)
                 .with_context(|| format!("symmetry analysis of scan {scan} failed"))?;
             let params = serde_json::to_value(&options)?;
             let (m, s) = store_results(
                 vault,
+                &[&grant],
                 "symmetry",
                 vec![Node::Scan(scan)],
                 params,
@@ -690,16 +1038,25 @@ async fn analyze(vault: &Vault, a: ScanAnalysis) -> Result<()> {
             );
         }
         ScanAnalysis::Compare { pre, post } => {
-            let pre_mesh = vault.scan_mesh(pre).await.map_err(fail)?;
-            let post_mesh = vault.scan_mesh(post).await.map_err(fail)?;
+            let pre_grant = decide(pre).await?;
+            let post_grant = decide(post).await?;
+            let pre_mesh = vault.scan_mesh(&pre_grant, pre).await.map_err(fail)?;
+            let post_mesh = vault.scan_mesh(&post_grant, post).await.map_err(fail)?;
             let options = CompareOptions::default();
             let result = compare(&pre_mesh, &post_mesh, None, &options, &mut stage)
                 .with_context(|| format!("comparison of scan {post} with scan {pre} failed"))?;
             let params = serde_json::to_value(&options)?;
             let parents = vec![Node::Scan(pre), Node::Scan(post)];
-            let (m, s) =
-                store_results(vault, "compare", parents, params, &result.report, &result.aligned_post)
-                    .await?;
+            let (m, s) = store_results(
+                vault,
+                &[&pre_grant, &post_grant],
+                "compare",
+                parents,
+                params,
+                &result.report,
+                &result.aligned_post,
+            )
+            .await?;
             pb.finish_and_clear();
             println!("measurements {m}");
             println!("mesh {s}");

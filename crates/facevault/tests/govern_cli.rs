@@ -1,0 +1,317 @@
+//! Governance on the command line, on a real vault: consents checked per jurisdiction, access
+//! decided by role, consent and restrictions (denials exit 8 and are audited), legal holds,
+//! the retention plan, and enforcement that deletes what is due and certifies it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use facevault_audit::{AuditEntry, Decision};
+use facevault_mesh::FileFormat;
+
+const K1: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+fn fv(vault: &Path, role: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_facevault"));
+    cmd.arg("--vault").arg(vault).args(["--actor", "u-1", "--role", role]).args(args).stdin(Stdio::null());
+    for var in ["FACEVAULT_PASSPHRASE", "FACEVAULT_DIR", "FACEVAULT_ACTOR", "FACEVAULT_ROLE"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("FACEVAULT_KEK", K1);
+    cmd.output().unwrap()
+}
+
+fn ok(o: Output) -> String {
+    assert!(o.status.success(), "exit {:?}: {}", o.status.code(), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// The exit code and standard error of a command expected to fail.
+fn refused(o: Output) -> (Option<i32>, String) {
+    assert!(!o.status.success(), "succeeded: {}", String::from_utf8_lossy(&o.stdout));
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("facevault-govern-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A consent file for `jurisdiction` with the given signature method and purposes.
+fn consent_file(
+    dir: &Path,
+    name: &str,
+    jurisdiction: &str,
+    method: &str,
+    purposes: &[(&str, &str)],
+) -> PathBuf {
+    signed_consent(dir, name, jurisdiction, method, purposes, None)
+}
+
+/// As [`consent_file`], signed at `at` (RFC 3339) instead of now.
+fn signed_consent(
+    dir: &Path,
+    name: &str,
+    jurisdiction: &str,
+    method: &str,
+    purposes: &[(&str, &str)],
+    at: Option<&str>,
+) -> PathBuf {
+    let mut text = format!(
+        "jurisdiction = \"{jurisdiction}\"\ncollect = true\nshare = true\n\
+         [notice]\nversion = \"v1\"\nfile = \"notice.txt\"\ncovers = [\"purposes\", \"retention\", \"withdrawal\", \"limit-use\"]\n\
+         [signature]\nmethod = \"{method}\"\ntyped_name = \"Q. Patient\"\n"
+    );
+    if let Some(at) = at {
+        text.push_str(&format!("at = \"{at}\"\n"));
+    }
+    for (id, retention) in purposes {
+        text.push_str(&format!("[[purpose]]\nid = \"{id}\"\nretention = \"{retention}\"\n"));
+    }
+    std::fs::write(dir.join("notice.txt"), "We use your 3D facial scan for the purposes listed ...").unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The last audit entry, decoded from `audit prove`.
+fn last_entry(vault: &Path) -> AuditEntry {
+    let cp = ok(fv(vault, "privacy_officer", &["audit", "checkpoint"]));
+    let size: u64 = cp.lines().nth(1).unwrap().parse().unwrap();
+    let proof = ok(fv(vault, "privacy_officer", &["audit", "prove", "--entry", &(size - 1).to_string()]));
+    let json: serde_json::Value = serde_json::from_str(&proof).unwrap();
+    AuditEntry::decode(&B64.decode(json["entry"].as_str().unwrap()).unwrap()).unwrap()
+}
+
+struct Clinic {
+    dir: PathBuf,
+    vault: PathBuf,
+    subject: String,
+    face: PathBuf,
+}
+
+fn clinic(name: &str) -> Clinic {
+    let dir = scratch(name);
+    let vault = dir.join("vault");
+    ok(fv(&vault, "admin", &["init"]));
+    let subject = ok(fv(&vault, "front_desk", &["subject", "add", "--name", "Q. Patient"])).trim().to_owned();
+    let mesh = facevault_synthface::generate(&facevault_synthface::FaceParams::default(), 1_500).mesh;
+    let face = dir.join("face.ply");
+    std::fs::write(&face, facevault_mesh::to_bytes(&mesh, FileFormat::PlyBinaryLittleEndian)).unwrap();
+    Clinic { dir, vault, subject, face }
+}
+
+#[test]
+fn consent_is_checked_per_jurisdiction_and_gates_capture() {
+    let c = clinic("consent");
+    let import = |purpose: &str| {
+        fv(
+            &c.vault,
+            "surgeon",
+            &["scan", "import", &c.subject, c.face.to_str().unwrap(), "--purpose", purpose],
+        )
+    };
+    let (code, err) = refused(import("treatment-planning"));
+    assert_eq!(code, Some(8), "{err}");
+    assert!(err.contains("no consent on record"), "{err}");
+    // The refusal is in the audit log, as a denial.
+    let e = last_entry(&c.vault);
+    assert_eq!((e.action.as_str(), e.decision), ("scan.import", Decision::Denied));
+
+    // Illinois refuses a verbal consent, naming the written release BIPA asks for.
+    let verbal = consent_file(&c.dir, "verbal.toml", "IL", "verbal", &[("treatment-planning", "3y")]);
+    let (code, err) =
+        refused(fv(&c.vault, "front_desk", &["consent", "add", &c.subject, verbal.to_str().unwrap()]));
+    assert_eq!(code, Some(8), "{err}");
+    assert!(err.contains("written release") && err.contains("740 ILCS 14/15(b)"), "{err}");
+    let e = last_entry(&c.vault);
+    assert_eq!((e.action.as_str(), e.decision), ("consent.add", Decision::Denied));
+
+    // A purpose outside the catalogue is an input error naming it.
+    let unknown = consent_file(&c.dir, "unknown.toml", "IL", "electronic", &[("face-id-unlock", "1y")]);
+    let (code, err) =
+        refused(fv(&c.vault, "front_desk", &["consent", "add", &c.subject, unknown.to_str().unwrap()]));
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("face-id-unlock"), "{err}");
+
+    let good = consent_file(&c.dir, "il.toml", "IL", "electronic", &[("treatment-planning", "3y")]);
+    ok(fv(&c.vault, "front_desk", &["consent", "add", &c.subject, good.to_str().unwrap()]));
+    let shown = ok(fv(&c.vault, "front_desk", &["consent", "show", &c.subject]));
+    assert!(
+        shown.contains("jurisdiction  IL")
+            && shown.contains("treatment-planning")
+            && shown.contains("kept 3y"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Q. Patient"), "the typed signature is not printed: {shown}");
+    let (code, err) = refused(import("marketing-images"));
+    assert_eq!(code, Some(8), "{err}");
+    assert!(err.contains("does not grant purpose"), "{err}");
+    ok(import("treatment-planning"));
+
+    // Front desk may not look at scans; withdrawal ends the surgeon's access at once.
+    let (code, err) = refused(fv(&c.vault, "front_desk", &["subject", "show", &c.subject]));
+    assert_eq!(code, Some(8), "{err}");
+    assert!(err.contains("role not permitted"), "{err}");
+    ok(fv(&c.vault, "surgeon", &["subject", "show", &c.subject]));
+    ok(fv(&c.vault, "patient", &["consent", "withdraw", &c.subject]));
+    let (code, err) = refused(fv(&c.vault, "surgeon", &["subject", "show", &c.subject]));
+    assert_eq!(code, Some(8), "{err}");
+    assert!(err.contains("consent withdrawn"), "{err}");
+    let e = last_entry(&c.vault);
+    assert_eq!((e.action.as_str(), e.decision), ("subject.read", Decision::Denied));
+    assert!(e.reason.as_str().contains("consent withdrawn"), "{}", e.reason.as_str());
+    ok(fv(&c.vault, "privacy_officer", &["audit", "verify"]));
+}
+
+#[test]
+fn opt_out_blocks_sharing_and_a_hold_blocks_deletion() {
+    let c = clinic("restrict");
+    let file = consent_file(&c.dir, "ca.toml", "CA", "electronic", &[("treatment-planning", "3y")]);
+    ok(fv(&c.vault, "front_desk", &["consent", "add", &c.subject, file.to_str().unwrap()]));
+    let scan = ok(fv(
+        &c.vault,
+        "surgeon",
+        &["scan", "import", &c.subject, c.face.to_str().unwrap(), "--purpose", "treatment-planning"],
+    ))
+    .trim()
+    .to_owned();
+    let out = c.dir.join("out.ply");
+    let share = || {
+        fv(
+            &c.vault,
+            "surgeon",
+            &[
+                "scan",
+                "export",
+                &scan,
+                out.to_str().unwrap(),
+                "--purpose",
+                "treatment-planning",
+                "--recipient",
+                "lab-7",
+                "--share",
+            ],
+        )
+    };
+    ok(share());
+    ok(fv(&c.vault, "patient", &["restrict", &c.subject, "opt-out"]));
+    let (code, err) = refused(share());
+    assert_eq!(code, Some(8), "{err}");
+    assert!(err.contains("opted out"), "{err}");
+    // An export to the patient's own record for treatment is not a share.
+    ok(fv(
+        &c.vault,
+        "surgeon",
+        &[
+            "scan",
+            "export",
+            &scan,
+            out.to_str().unwrap(),
+            "--purpose",
+            "treatment-planning",
+            "--recipient",
+            "chart",
+        ],
+    ));
+    // A surgeon cannot place a hold; the privacy officer can, and then nobody deletes.
+    let hold = [
+        "hold",
+        "place",
+        &c.subject,
+        "--kind",
+        "subpoena",
+        "--reference",
+        "CV-26-101",
+        "--reason",
+        "records request",
+    ];
+    let (code, _) = refused(fv(&c.vault, "surgeon", &hold));
+    assert_eq!(code, Some(8));
+    ok(fv(&c.vault, "privacy_officer", &hold));
+    let shred = ["subject", "shred", &c.subject, "--yes"];
+    let (code, err) = refused(fv(&c.vault, "privacy_officer", &shred));
+    assert_eq!(code, Some(8), "{err}");
+    assert!(err.contains("legal hold"), "{err}");
+    let e = last_entry(&c.vault);
+    assert_eq!((e.action.as_str(), e.decision), ("subject.delete", Decision::Denied));
+    // The docket number never reaches the log, only its hash.
+    let log = std::fs::read(c.vault.join("vault.db")).unwrap();
+    assert!(!log.windows(9).any(|w| w == b"CV-26-101"), "hold reference at rest in plaintext");
+    ok(fv(&c.vault, "privacy_officer", &["hold", "release", &c.subject, "--reference", "CV-26-101"]));
+    let out = ok(fv(&c.vault, "privacy_officer", &shred));
+    assert!(out.starts_with("certificate "), "{out}");
+}
+
+#[test]
+fn retention_plans_and_enforces_what_is_due_with_certificates() {
+    let c = clinic("retention");
+    // A paper consent signed in 2020, entered now: marketing for 2 years, planning for 10.
+    let file = signed_consent(
+        &c.dir,
+        "tx.toml",
+        "TX",
+        "handwritten",
+        &[("treatment-planning", "10y"), ("marketing-images", "2y")],
+        Some("2020-01-02T10:00:00Z"),
+    );
+    ok(fv(&c.vault, "front_desk", &["consent", "add", &c.subject, file.to_str().unwrap()]));
+    let import = |purpose: &str| {
+        ok(fv(
+            &c.vault,
+            "surgeon",
+            &["scan", "import", &c.subject, c.face.to_str().unwrap(), "--purpose", purpose],
+        ))
+        .trim()
+        .to_owned()
+    };
+    let kept = import("treatment-planning");
+    let marketing = import("marketing-images");
+    let (code, err) = refused(fv(
+        &c.vault,
+        "marketing",
+        &["scan", "export", &marketing, "/dev/null", "--purpose", "marketing-images", "--recipient", "web"],
+    ));
+    assert_eq!(code, Some(8), "{err}");
+    assert!(err.contains("retention ended on 2022-01-02"), "{err}");
+
+    // The plan: the marketing scan is due now (CUBI: a year after its purpose lapsed on
+    // 2022-01-02, i.e. long ago), the subject in 2031 (10 years + CUBI's year).
+    let plan: serde_json::Value =
+        serde_json::from_str(&ok(fv(&c.vault, "privacy_officer", &["retention", "plan", "--json"]))).unwrap();
+    let steps = plan["subjects"][0]["destructions"].as_array().unwrap();
+    assert_eq!(steps.len(), 2, "{plan}");
+    assert_eq!(steps[0]["target"], format!("scan:{marketing}"));
+    assert_eq!(steps[0]["rule"], "cubi-1y");
+    assert_eq!(steps[1]["target"], format!("subject:{}", c.subject));
+    assert_eq!((steps[1]["due"].as_str(), steps[1]["rule"].as_str()), (Some("2031-01-02"), Some("cubi-1y")));
+    let (code, _) = refused(fv(&c.vault, "surgeon", &["retention", "plan"]));
+    assert_eq!(code, Some(8), "only compliance roles plan retention");
+    // Purposes are satisfied on a day that has come.
+    let (code, err) = refused(fv(
+        &c.vault,
+        "surgeon",
+        &["purpose", "satisfied", &c.subject, "treatment-planning", "--on", "2999-01-01"],
+    ));
+    assert_eq!(code, Some(3), "{err}");
+
+    let out = ok(fv(&c.vault, "privacy_officer", &["retention", "enforce"]));
+    let cert = out.lines().find_map(|l| l.strip_prefix("certificate ")).expect("a certificate").to_owned();
+    let checked = ok(fv(&c.vault, "privacy_officer", &["certificate", "verify", &cert]));
+    assert!(checked.contains(&format!("scan:{marketing}")) && checked.contains("cubi-1y"), "{checked}");
+    let (code, _) = refused(fv(&c.vault, "surgeon", &["lineage", &marketing]));
+    assert_eq!(code, Some(6), "the marketing scan is gone");
+    assert!(ok(fv(&c.vault, "surgeon", &["lineage", &kept])).contains(&kept), "the planning scan stays");
+    // A second run finds nothing more to do.
+    let again = ok(fv(&c.vault, "privacy_officer", &["retention", "enforce"]));
+    assert!(!again.contains("certificate"), "{again}");
+    // An edited certificate fails.
+    let text = std::fs::read_to_string(&cert).unwrap().replace("cubi-1y", "bipa-3y");
+    std::fs::write(&cert, text).unwrap();
+    let (code, _) = refused(fv(&c.vault, "privacy_officer", &["certificate", "verify", &cert]));
+    assert_eq!(code, Some(7));
+    ok(fv(&c.vault, "privacy_officer", &["audit", "verify"]));
+}
