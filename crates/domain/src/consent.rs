@@ -128,6 +128,21 @@ pub struct Signature {
     pub at: Timestamp,
 }
 
+/// MHMDA's valid authorization to sell consumer health data (RCW 19.373.070): a separate
+/// document, signed, naming the buyer, and expiring within one year of signing. Only purposes
+/// marked `sale` need it; FaceVault's default catalogue has none, and BIPA forbids sale.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaleAuthorization {
+    /// The purchaser the authorization names.
+    pub buyer: String,
+    pub signed: Timestamp,
+    /// The first day it no longer holds.
+    pub expires: Date,
+}
+
+/// The longest a sale authorization may run (RCW 19.373.070(2)(i): one year from signing).
+pub const SALE_AUTHORIZATION_MAX: RetentionPeriod = RetentionPeriod::Years(1);
+
 /// A consent as collected, before the check.
 #[derive(Clone, Debug, Default)]
 pub struct ConsentDraft {
@@ -142,6 +157,9 @@ pub struct ConsentDraft {
     pub signature: Option<Signature>,
     /// The day the consent ends, if it ends on its own: from that day on it no longer holds.
     pub expires: Option<Date>,
+    /// The separate authorization a sale needs in Washington; sale purposes are used only
+    /// while it holds, wherever the subject lives.
+    pub sale_authorization: Option<SaleAuthorization>,
 }
 
 /// An element a jurisdiction requires that the draft lacks. Display names the element.
@@ -170,10 +188,10 @@ pub enum MissingElement {
     ShareConsent { purpose: PurposeId },
     #[error("no sale of biometric data (purpose {purpose} sells)")]
     NoSale { purpose: PurposeId },
-    /// MHMDA's sale authorization (separate, signed, valid 1 year) is not modelled yet, so a
-    /// purpose that sells is refused in WA.
-    #[error("a signed sale authorization, for purpose {purpose}")]
+    #[error("a signed sale authorization naming the buyer, for purpose {purpose}")]
     SaleAuthorization { purpose: PurposeId },
+    #[error("a sale authorization that expires within 1 year of signing (it runs to {expires})")]
+    SaleAuthorizationTerm { expires: Date },
     #[error("notice stating the purposes")]
     NoticePurposes,
     #[error("notice stating the retention period")]
@@ -195,6 +213,7 @@ impl MissingElement {
             (WrittenRelease, _) => "BIPA 740 ILCS 14/15(b)(3)",
             (NoSale { .. }, _) => "BIPA 740 ILCS 14/15(c)",
             (SaleAuthorization { .. }, _) => "MHMDA RCW 19.373.070",
+            (SaleAuthorizationTerm { .. }, _) => "MHMDA RCW 19.373.070(2)",
             (ShareConsent { .. }, Il) => "BIPA 740 ILCS 14/15(d)(1)",
             (ShareConsent { .. }, _) => "MHMDA RCW 19.373.030(1)(b)",
             (NoticePurposes, Wa) => "MHMDA RCW 19.373.020, .030(2)",
@@ -233,6 +252,7 @@ pub struct ActiveConsent {
     limit_use: bool,
     signature: Signature,
     expires: Option<Date>,
+    sale_authorization: Option<SaleAuthorization>,
 }
 
 impl ActiveConsent {
@@ -257,6 +277,9 @@ impl ActiveConsent {
     }
     pub fn expires(&self) -> Option<Date> {
         self.expires
+    }
+    pub fn sale_authorization(&self) -> Option<&SaleAuthorization> {
+        self.sale_authorization.as_ref()
     }
     /// The day the consent was given: the retention terms run from it.
     pub fn given_on(&self) -> Date {
@@ -324,7 +347,13 @@ pub fn check_capture(
                 return Err(M::NoticePurposes);
             }
             if let Some(g) = draft.purposes.iter().find(|g| g.purpose.sale) {
-                return Err(M::SaleAuthorization { purpose: g.purpose.id.clone() });
+                let Some(a) = draft.sale_authorization.as_ref().filter(|a| !a.buyer.trim().is_empty()) else {
+                    return Err(M::SaleAuthorization { purpose: g.purpose.id.clone() });
+                };
+                let signed = a.signed.date_naive();
+                if a.expires <= signed || a.expires > SALE_AUTHORIZATION_MAX.after(signed) {
+                    return Err(M::SaleAuthorizationTerm { expires: a.expires });
+                }
             }
             if let Some(g) = first_share().filter(|_| !draft.share) {
                 return Err(M::ShareConsent { purpose: g.purpose.id.clone() });
@@ -360,6 +389,7 @@ pub fn check_capture(
         limit_use: draft.limit_use,
         signature: signature.clone(),
         expires: draft.expires,
+        sale_authorization: draft.sale_authorization.clone(),
     })
 }
 
@@ -405,13 +435,20 @@ impl ConsentRecord {
         }
     }
     /// Whether the consent lets the clinic use the data for `purpose` at `t`: active, the
-    /// purpose granted, and for a sharing purpose the share consent given.
+    /// purpose granted, for a sharing purpose the share consent given, and for a sale purpose
+    /// a sale authorization that still holds (it lapses on its own, after at most a year).
     pub fn covers(&self, purpose: &str, t: Timestamp) -> bool {
+        let sale_ok = || {
+            self.consent
+                .sale_authorization
+                .as_ref()
+                .is_some_and(|a| a.signed <= t && t.date_naive() < a.expires)
+        };
         self.status_at(t) == ConsentStatus::Active
-            && self
-                .consent
-                .purposes
-                .iter()
-                .any(|(p, _)| p.id.as_str() == purpose && (!(p.share || p.sale) || self.consent.share))
+            && self.consent.purposes.iter().any(|(p, _)| {
+                p.id.as_str() == purpose
+                    && (!(p.share || p.sale) || self.consent.share)
+                    && (!p.sale || sale_ok())
+            })
     }
 }

@@ -18,7 +18,8 @@ mod time;
 
 pub use consent::{
     check_capture, ActiveConsent, ConsentDraft, ConsentRecord, ConsentStatus, Jurisdiction, MissingElement,
-    Notice, NoticeCovers, PurposeGrant, Signature, SignatureMethod,
+    Notice, NoticeCovers, PurposeGrant, SaleAuthorization, Signature, SignatureMethod,
+    SALE_AUTHORIZATION_MAX,
 };
 pub use error::DomainError;
 pub use purpose::{Catalogue, CatalogueConfig, Purpose, PurposeConfig, PurposeId};

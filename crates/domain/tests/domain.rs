@@ -166,6 +166,7 @@ fn full_draft(cat: &Catalogue, purposes: &[&str]) -> ConsentDraft {
             at: instant("2025-01-10T09:00:00Z"),
         }),
         expires: None,
+        sale_authorization: None,
     }
 }
 
@@ -195,6 +196,15 @@ fn check_consent(j: &str, edits: &str, expect: Expect) {
             "expired" => d.expires = Some(day("2025-01-10")),
             "expires-tomorrow" => d.expires = Some(day("2025-01-11")),
             "limit-use" => d.limit_use = true,
+            "+sale-auth" | "sale-auth-13m" | "sale-auth-no-buyer" => {
+                let expires = if edit == "sale-auth-13m" { day("2026-02-10") } else { day("2026-01-10") };
+                let buyer = if edit == "sale-auth-no-buyer" { " " } else { "Acme Data Co" };
+                d.sale_authorization = Some(facevault_domain::SaleAuthorization {
+                    buyer: buyer.into(),
+                    signed: instant("2025-01-10T09:30:00Z"),
+                    expires,
+                });
+            }
             "-notice.purposes" | "-notice.retention" | "-notice.withdrawal" | "-notice.limit-use" => {
                 match edit {
                     "-notice.purposes" => covers.purposes = false,
@@ -293,7 +303,10 @@ fn wa_mhmda_refuses_capture_naming_each_missing_element() {
     check_consent("wa", "-retention", expect![[r#"capture refused: missing retention period stated for purpose treatment-planning (FaceVault baseline in WA)"#]]);
     check_consent("wa", "-collect", expect![[r#"capture refused: missing consent to collect (MHMDA RCW 19.373.030(1)(a) in WA)"#]]);
     check_consent("wa", "-share", expect![[r#"capture refused: missing separate consent to share, for purpose vendor-disclosure (MHMDA RCW 19.373.030(1)(b) in WA)"#]]);
-    check_consent("wa", "+sale", expect![[r#"capture refused: missing a signed sale authorization, for purpose vendor-disclosure (MHMDA RCW 19.373.070 in WA)"#]]);
+    check_consent("wa", "+sale", expect!["capture refused: missing a signed sale authorization naming the buyer, for purpose vendor-disclosure (MHMDA RCW 19.373.070 in WA)"]);
+    check_consent("wa", "+sale sale-auth-no-buyer", expect!["capture refused: missing a signed sale authorization naming the buyer, for purpose vendor-disclosure (MHMDA RCW 19.373.070 in WA)"]);
+    check_consent("wa", "+sale sale-auth-13m", expect!["capture refused: missing a sale authorization that expires within 1 year of signing (it runs to 2026-02-10) (MHMDA RCW 19.373.070(2) in WA)"]);
+    check_consent("wa", "+sale +sale-auth", expect!["ok WA: treatment-planning=3y vendor-disclosure=1y; share=true limit-use=false; notice v3 sha256 94530219a3ce..; signed Electronic by Jane Roe at 2025-01-10 09:00:00 UTC; expires None"]);
     check_consent("wa", "-signature", expect![[r#"capture refused: missing signature (FaceVault baseline in WA)"#]]);
     check_consent("wa", "-typed-name", expect![[r#"capture refused: missing signature with a typed name (FaceVault baseline in WA)"#]]);
     check_consent("wa", "signed-after-capture", expect![[r#"capture refused: missing consent given before capture (signed 2025-01-10 10:00:01 UTC) (FaceVault baseline in WA)"#]]);
@@ -356,6 +369,14 @@ fn check_access(script: &str, expect: Expect) {
         match w[..] {
             ["expires", e] => d.expires = Some(day(e)),
             ["-share"] => d.share = false,
+            ["+sale"] => d.purposes[1].purpose.sale = true,
+            ["sale-auth", signed, expires] => {
+                d.sale_authorization = Some(facevault_domain::SaleAuthorization {
+                    buyer: "Acme Data Co".into(),
+                    signed: instant(signed),
+                    expires: day(expires),
+                })
+            }
             ["withdraw", t] => record
                 .get_or_insert_with(|| {
                     check_capture(Jurisdiction::Other, &d, instant(CAPTURE_AT)).unwrap().into()
@@ -408,6 +429,33 @@ fn withdrawal_takes_effect_at_once_and_expiry_on_its_day() {
             treatment-planning at 2025-02-01 00:00:00 UTC: allowed (Active)
             vendor-disclosure at 2025-02-01 00:00:00 UTC: refused (Active)
             research at 2025-02-01 00:00:00 UTC: refused (Active)
+        "#]],
+    );
+}
+
+#[test]
+fn a_sale_purpose_is_used_only_while_its_authorization_holds() {
+    // MHMDA: the authorization lapses by itself within a year; without one, a sale purpose is
+    // never covered, whatever the subject's jurisdiction.
+    check_access(
+        "+sale
+         ? vendor-disclosure 2025-02-01T00:00:00Z",
+        expect![[r#"
+            vendor-disclosure at 2025-02-01 00:00:00 UTC: refused (Active)
+        "#]],
+    );
+    check_access(
+        "+sale
+         sale-auth 2025-01-10T09:30:00Z 2026-01-10
+         ? vendor-disclosure 2025-01-10T09:29:59Z
+         ? vendor-disclosure 2026-01-09T23:59:59Z
+         ? vendor-disclosure 2026-01-10T00:00:00Z
+         ? treatment-planning 2026-01-10T00:00:00Z",
+        expect![[r#"
+            vendor-disclosure at 2025-01-10 09:29:59 UTC: refused (Active)
+            vendor-disclosure at 2026-01-09 23:59:59 UTC: allowed (Active)
+            vendor-disclosure at 2026-01-10 00:00:00 UTC: refused (Active)
+            treatment-planning at 2026-01-10 00:00:00 UTC: allowed (Active)
         "#]],
     );
 }

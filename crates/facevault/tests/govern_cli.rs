@@ -217,6 +217,38 @@ fn opt_out_blocks_sharing_and_a_hold_blocks_deletion() {
             "chart",
         ],
     ));
+    // Clinical staff may not export; in an emergency, break-glass lets them, flagged for review.
+    let export = |glass: Option<&str>| {
+        let mut args = vec![
+            "scan",
+            "export",
+            &scan,
+            out.to_str().unwrap(),
+            "--purpose",
+            "treatment-planning",
+            "--recipient",
+            "ed",
+        ];
+        if let Some(reason) = glass {
+            args.extend(["--break-glass", reason]);
+        }
+        fv(&c.vault, "clinical_staff", &args)
+    };
+    let (code, err) = refused(export(None));
+    assert_eq!(code, Some(8), "{err}");
+    let o = export(Some("patient in ED, surgeon unreachable"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("flagged for the privacy officer"));
+    ok(o);
+    let flagged = ok(fv(&c.vault, "privacy_officer", &["audit", "list", "--flagged"]));
+    assert_eq!(flagged.lines().count(), 1, "{flagged}");
+    assert!(
+        flagged.contains("clinical_staff") && flagged.contains("BREAK-GLASS") && flagged.contains("allowed"),
+        "{flagged}"
+    );
+    let denied = ok(fv(&c.vault, "privacy_officer", &["audit", "list", "--denied", "--json"]));
+    let denied: serde_json::Value = serde_json::from_str(&denied).unwrap();
+    assert_eq!(denied.as_array().unwrap().len(), 2, "opt-out share and staff export: {denied}");
+
     // A surgeon cannot place a hold; the privacy officer can, and then nobody deletes.
     let hold = [
         "hold",
@@ -314,4 +346,18 @@ fn retention_plans_and_enforces_what_is_due_with_certificates() {
     let (code, _) = refused(fv(&c.vault, "privacy_officer", &["certificate", "verify", &cert]));
     assert_eq!(code, Some(7));
     ok(fv(&c.vault, "privacy_officer", &["audit", "verify"]));
+}
+
+#[test]
+fn the_documented_consent_example_is_accepted() {
+    let c = clinic("example");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/consent-il.toml");
+    ok(fv(&c.vault, "front_desk", &["consent", "add", &c.subject, example.to_str().unwrap()]));
+    let shown = ok(fv(&c.vault, "front_desk", &["consent", "show", &c.subject]));
+    assert!(shown.contains("il-2026-01") && shown.contains("post-op-tracking"), "{shown}");
+    ok(fv(
+        &c.vault,
+        "surgeon",
+        &["scan", "import", &c.subject, c.face.to_str().unwrap(), "--purpose", "post-op-tracking"],
+    ));
 }

@@ -26,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             at: signed,
         }),
         expires: None,
+        sale_authorization: None,
     };
     let record: ConsentRecord = check_capture(Jurisdiction::Other, &draft, "2025-01-10T10:00:00Z".parse()?)
         .map_err(|e| e.refusal(Jurisdiction::Other))?

@@ -55,6 +55,7 @@ fn consent(cat: &Catalogue, state: ConsentState, limit_use: bool) -> Option<Cons
             at: instant("2025-01-10T09:00:00Z"),
         }),
         expires: (state == ConsentState::Expired).then(|| day("2025-05-01")),
+        sale_authorization: None,
     };
     let mut record: ConsentRecord =
         check_capture(Jurisdiction::Other, &draft, instant("2025-01-10T10:00:00Z"))

@@ -125,6 +125,15 @@ struct ConsentDoc {
     limit_use: bool,
     signature: Option<SignatureDoc>,
     expires: Option<String>,
+    #[serde(default)]
+    sale_authorization: Option<SaleDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SaleDoc {
+    buyer: String,
+    signed: i64,
+    expires: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -262,6 +271,11 @@ impl ConsentDoc {
                 at: s.at.timestamp_millis(),
             }),
             expires: d.expires.map(|e| e.to_string()),
+            sale_authorization: d.sale_authorization.as_ref().map(|a| SaleDoc {
+                buyer: a.buyer.clone(),
+                signed: a.signed.timestamp_millis(),
+                expires: a.expires.to_string(),
+            }),
         }
     }
 
@@ -301,6 +315,15 @@ impl ConsentDoc {
             Some(e) => Some(e.parse::<Date>().map_err(|e| e.to_string())?),
             None => None,
         };
+        let sale_authorization = match self.sale_authorization {
+            Some(a) => Some(domain::SaleAuthorization {
+                buyer: a.buyer,
+                signed: DateTime::<Utc>::from_timestamp_millis(a.signed)
+                    .ok_or("sale authorization time out of range")?,
+                expires: a.expires.parse::<Date>().map_err(|e| e.to_string())?,
+            }),
+            None => None,
+        };
         Ok((
             j,
             ConsentDraft {
@@ -311,6 +334,7 @@ impl ConsentDoc {
                 limit_use: self.limit_use,
                 signature,
                 expires,
+                sale_authorization,
             },
         ))
     }

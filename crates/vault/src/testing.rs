@@ -44,6 +44,7 @@ pub fn full_consent(signed: Timestamp) -> ConsentDraft {
             at: signed,
         }),
         expires: None,
+        sale_authorization: None,
     }
 }
 

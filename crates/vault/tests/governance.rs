@@ -67,6 +67,7 @@ fn draft(clock: &SimClock, purposes: &[(&str, RetentionPeriod)]) -> ConsentDraft
             at: facevault_domain::Clock::now(clock),
         }),
         expires: None,
+        sale_authorization: None,
     }
 }
 

@@ -56,6 +56,27 @@ pub enum AuditCommand {
     },
     /// Print the latest signed checkpoint (C2SP signed note); the verifier key goes to stderr.
     Checkpoint,
+    /// List entries (index, time, actor, role, action, purpose, object, decision, reason):
+    /// for the privacy officer's review of break-glass uses and denials.
+    List {
+        /// Only break-glass accesses (allowed or refused): the ones to review.
+        #[arg(long)]
+        flagged: bool,
+        /// Only denied decisions.
+        #[arg(long)]
+        denied: bool,
+        /// Only entries about this object (e.g. `subject:<id>`, `scan:<id>`).
+        #[arg(long)]
+        object: Option<String>,
+        /// Start at this entry index.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The log's origin line and key name.
@@ -198,6 +219,9 @@ pub fn run(vault: Option<PathBuf>, cmd: AuditCommand) -> Result<()> {
         AuditCommand::Verify => verify(&log, vault, &key),
         AuditCommand::Prove { entry } => prove(&log, vault, &key, entry),
         AuditCommand::Consistency { from } => consistency(&log, vault, &key, from),
+        AuditCommand::List { flagged, denied, object, from, limit, json } => {
+            list(&log, &Filter { flagged, denied, object }, from, limit, json)
+        }
         AuditCommand::Checkpoint => {
             let (note, cp) = latest(&log, vault, &key)?;
             let note = if cp.size < log.size() { sign_and_store(&log, vault, &key)? } else { note };
@@ -208,6 +232,76 @@ pub fn run(vault: Option<PathBuf>, cmd: AuditCommand) -> Result<()> {
     };
     log.into_store().close();
     result
+}
+
+struct Filter {
+    flagged: bool,
+    denied: bool,
+    object: Option<String>,
+}
+
+impl Filter {
+    fn keeps(&self, e: &AuditEntry) -> bool {
+        (!self.flagged
+            || e.reason.as_str().contains("BREAK-GLASS")
+            || e.reason.as_str().contains("break-glass"))
+            && (!self.denied || e.decision == Decision::Denied)
+            && self.object.as_ref().is_none_or(|o| e.object.as_str() == o)
+    }
+}
+
+fn list(log: &AuditLog<SqlLogStore>, filter: &Filter, from: u64, limit: usize, json: bool) -> Result<()> {
+    use std::io::Write;
+    let mut rows = Vec::new();
+    for index in from..log.size() {
+        if rows.len() >= limit {
+            break;
+        }
+        let bytes = log
+            .store()
+            .entry(index)
+            .map_err(damaged)?
+            .ok_or_else(|| damaged(format!("entry {index} is missing")))?;
+        let e = AuditEntry::decode(&bytes).map_err(|e| damaged(format!("entry {index}: {e}")))?;
+        if filter.keeps(&e) {
+            rows.push((index, e));
+        }
+    }
+    if json {
+        let out: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(i, e)| {
+                serde_json::json!({
+                    "index": i,
+                    "time": e.time.to_string(),
+                    "actor": e.actor.as_str(),
+                    "role": e.role.as_str(),
+                    "action": e.action.as_str(),
+                    "purpose": e.purpose.as_str(),
+                    "object": e.object.as_str(),
+                    "decision": if e.decision == Decision::Allowed { "allowed" } else { "denied" },
+                    "reason": e.reason.as_str(),
+                })
+            })
+            .collect();
+        return Ok(super::print_json(&out)?);
+    }
+    let mut out = std::io::stdout().lock();
+    for (i, e) in rows {
+        let decision = if e.decision == Decision::Allowed { "allowed" } else { "DENIED" };
+        writeln!(
+            out,
+            "{i:>7}  {}  {} ({})  {} {} for {}  {decision}  {}",
+            e.time,
+            e.actor.as_str(),
+            e.role.as_str(),
+            e.action.as_str(),
+            e.object.as_str(),
+            e.purpose.as_str(),
+            e.reason.as_str()
+        )?;
+    }
+    Ok(())
 }
 
 fn verify(log: &AuditLog<SqlLogStore>, vault: Id, key: &SigningKey) -> Result<()> {

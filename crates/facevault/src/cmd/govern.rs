@@ -115,6 +115,18 @@ struct ConsentFile {
     signature: Option<SignatureFile>,
     #[serde(default, rename = "purpose")]
     purposes: Vec<PurposeFile>,
+    sale_authorization: Option<SaleFile>,
+}
+
+/// MHMDA's separate sale authorization (only for purposes marked `sale`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SaleFile {
+    buyer: String,
+    /// RFC 3339.
+    signed: String,
+    /// YYYY-MM-DD, at most a year after signing.
+    expires: String,
 }
 
 #[derive(Deserialize)]
@@ -230,6 +242,16 @@ fn read_consent(
         }),
     };
     let expires = f.expires.as_deref().map(|e| parse_day(e, "expires")).transpose()?;
+    let sale_authorization = match &f.sale_authorization {
+        None => None,
+        Some(a) => Some(facevault_domain::SaleAuthorization {
+            buyer: a.buyer.clone(),
+            signed: chrono::DateTime::parse_from_rfc3339(&a.signed)
+                .map_err(|e| input(format!("{name}: sale_authorization.signed {:?}: {e}", a.signed)))?
+                .with_timezone(&chrono::Utc),
+            expires: parse_day(&a.expires, "sale_authorization.expires")?,
+        }),
+    };
     let notice = Notice::new(f.notice.version.clone(), notice_text, covers);
     Ok((
         j,
@@ -241,6 +263,7 @@ fn read_consent(
             limit_use: f.limit_use,
             signature,
             expires,
+            sale_authorization,
         },
     ))
 }
