@@ -22,6 +22,21 @@ fn fv(vault: &Path, role: &str, args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
+/// As [`fv`], acting as the patient whose subject id is `subject`.
+fn as_patient(vault: &Path, subject: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_facevault"));
+    cmd.arg("--vault")
+        .arg(vault)
+        .args(["--actor", subject, "--role", "patient"])
+        .args(args)
+        .stdin(Stdio::null());
+    for var in ["FACEVAULT_PASSPHRASE", "FACEVAULT_DIR", "FACEVAULT_ACTOR", "FACEVAULT_ROLE"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("FACEVAULT_KEK", K1);
+    cmd.output().unwrap()
+}
+
 fn ok(o: Output) -> String {
     assert!(o.status.success(), "exit {:?}: {}", o.status.code(), String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout).unwrap()
@@ -157,7 +172,11 @@ fn consent_is_checked_per_jurisdiction_and_gates_capture() {
     assert_eq!(code, Some(8), "{err}");
     assert!(err.contains("role not permitted"), "{err}");
     ok(fv(&c.vault, "surgeon", &["subject", "show", &c.subject]));
-    ok(fv(&c.vault, "patient", &["consent", "withdraw", &c.subject]));
+    // Another patient cannot withdraw it; the patient can.
+    let (code, err) = refused(fv(&c.vault, "patient", &["consent", "withdraw", &c.subject]));
+    assert_eq!(code, Some(8), "{err}");
+    assert!(err.contains("only on their own data"), "{err}");
+    ok(as_patient(&c.vault, &c.subject, &["consent", "withdraw", &c.subject]));
     let (code, err) = refused(fv(&c.vault, "surgeon", &["subject", "show", &c.subject]));
     assert_eq!(code, Some(8), "{err}");
     assert!(err.contains("consent withdrawn"), "{err}");
@@ -198,7 +217,12 @@ fn opt_out_blocks_sharing_and_a_hold_blocks_deletion() {
         )
     };
     ok(share());
-    ok(fv(&c.vault, "patient", &["restrict", &c.subject, "opt-out"]));
+    ok(as_patient(&c.vault, &c.subject, &["restrict", &c.subject, "opt-out"]));
+    // The patient sees their own record, and nobody else's.
+    ok(as_patient(&c.vault, &c.subject, &["subject", "show", &c.subject]));
+    let (code, err) = refused(fv(&c.vault, "patient", &["subject", "show", &c.subject]));
+    assert_eq!(code, Some(8), "{err}");
+    assert!(err.contains("only on their own data"), "{err}");
     let (code, err) = refused(share());
     assert_eq!(code, Some(8), "{err}");
     assert!(err.contains("opted out"), "{err}");
@@ -247,7 +271,7 @@ fn opt_out_blocks_sharing_and_a_hold_blocks_deletion() {
     );
     let denied = ok(fv(&c.vault, "privacy_officer", &["audit", "list", "--denied", "--json"]));
     let denied: serde_json::Value = serde_json::from_str(&denied).unwrap();
-    assert_eq!(denied.as_array().unwrap().len(), 2, "opt-out share and staff export: {denied}");
+    assert_eq!(denied.as_array().unwrap().len(), 3, "other patient, opt-out share, staff export: {denied}");
 
     // A surgeon cannot place a hold; the privacy officer can, and then nobody deletes.
     let hold = [

@@ -52,6 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         retained_until,
                         restrictions: Restrictions::default(),
                         break_glass: None,
+                        actor_is_subject: true,
                         at,
                     };
                     let start = Instant::now();

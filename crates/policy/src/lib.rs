@@ -143,6 +143,9 @@ pub struct AccessRequest<'a> {
     pub retained_until: Date,
     pub restrictions: Restrictions,
     pub break_glass: Option<&'a BreakGlass>,
+    /// Whether the actor is the subject the object belongs to: a patient acts only on their
+    /// own data.
+    pub actor_is_subject: bool,
     pub at: Timestamp,
 }
 
@@ -170,6 +173,8 @@ pub enum Reason {
     OptedOut,
     LimitedUse,
     LegalHold,
+    /// A patient asked about another subject's data.
+    NotOwnData,
     BreakGlassInvalid(&'static str),
     /// Emergency access used: the privacy officer must review it.
     BreakGlass {
@@ -192,6 +197,7 @@ impl fmt::Display for Reason {
             Reason::OptedOut => f.write_str("subject opted out of sharing"),
             Reason::LimitedUse => f.write_str("subject limited use to care"),
             Reason::LegalHold => f.write_str("legal hold"),
+            Reason::NotOwnData => f.write_str("a patient may act only on their own data"),
             Reason::BreakGlassInvalid(why) => write!(f, "break-glass refused: {why}"),
             Reason::BreakGlass { reason, until } => {
                 write!(f, "BREAK-GLASS until {until} ({reason}); flagged for privacy officer")
@@ -341,6 +347,10 @@ impl Policy {
             ok = false;
         }
 
+        if r.role == Role::Patient && !r.actor_is_subject {
+            reasons.push(Reason::NotOwnData);
+            ok = false;
+        }
         match self.role_permits(r, glass) {
             Some(policies) => reasons.push(Reason::RolePermitted { policies }),
             None => {

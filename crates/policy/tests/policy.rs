@@ -88,6 +88,7 @@ fn request<'a>(
         retained_until: day("2027-01-01"),
         restrictions: Restrictions::default(),
         break_glass: None,
+        actor_is_subject: true,
         at: instant(AT),
     }
 }
@@ -408,6 +409,7 @@ fn check_cases(script: &str, expect: Expect) {
         if w[3..].iter().any(|c| c.starts_with("break-glass")) {
             r.break_glass = Some(&glass);
         }
+        r.actor_is_subject = !has("another-subject");
         let d = policy.decide(&r);
         let reasons: Vec<String> = d.reasons().iter().map(ToString::to_string).collect();
         out += &format!(
@@ -441,6 +443,9 @@ fn restrictions() {
          patient delete treatment-planning legal-hold
          patient delete treatment-planning withdrawn
          patient read treatment-planning withdrawn
+         patient read treatment-planning another-subject
+         patient export treatment-planning another-subject
+         surgeon read treatment-planning another-subject
          surgeon read no-such-purpose",
         expect![[r#"
             surgeon read treatment-planning
@@ -471,6 +476,12 @@ fn restrictions() {
               => ALLOWED: role permitted by patient
             patient read treatment-planning withdrawn
               => DENIED: role permitted by patient; consent withdrawn at 2025-03-01 00:00:00 UTC
+            patient read treatment-planning another-subject
+              => DENIED: a patient may act only on their own data; role permitted by patient
+            patient export treatment-planning another-subject
+              => DENIED: a patient may act only on their own data; role permitted by patient
+            surgeon read treatment-planning another-subject
+              => ALLOWED: role permitted by surgeon-clinical
             surgeon read no-such-purpose
               => DENIED: purpose unknown or disabled; role not permitted; consent does not cover purpose
         "#]],

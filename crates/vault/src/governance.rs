@@ -675,6 +675,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
                 legal_hold: gov.open_hold().is_some(),
             },
             break_glass: ask.break_glass,
+            actor_is_subject: ask.actor == subject.to_string() || ask.actor == format!("subject:{subject}"),
             at: now,
         };
         Ok(policy.decide(&request))

@@ -270,12 +270,19 @@ fn read_consent(
 
 /// Governance changes are not reads of scan data, so Cedar (role x action x purpose) does not
 /// decide them; these fixed role lists do, and a refusal is audited like any denial.
+/// A patient acts only on their own data: the actor must be the subject's id.
 fn require_role(ctx: &Ctx<'_>, roles: &[Role], action: &'static str, object: String) -> Result<()> {
-    if roles.contains(&ctx.role) {
+    let own = ctx.role != Role::Patient
+        || object.strip_prefix("subject:").is_some_and(|s| ctx.who.actor == s || ctx.who.actor == object);
+    if roles.contains(&ctx.role) && own {
         return Ok(());
     }
     let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    let reason = format!("role {} may not {action} (roles: {})", ctx.role, names.join(", "));
+    let reason = if own {
+        format!("role {} may not {action} (roles: {})", ctx.role, names.join(", "))
+    } else {
+        "a patient may act only on their own data".to_owned()
+    };
     ctx.push(Record {
         action,
         purpose: "administration".into(),
