@@ -11,20 +11,35 @@
 #![forbid(unsafe_code)]
 
 pub mod consent;
+pub mod documents;
 mod error;
+pub mod fhir;
 pub mod purpose;
+pub mod request;
 pub mod retention;
 mod time;
+pub mod vendor;
 
 pub use consent::{
     check_capture, ActiveConsent, ConsentDraft, ConsentRecord, ConsentStatus, Jurisdiction, MissingElement,
     Notice, NoticeCovers, PurposeGrant, SaleAuthorization, Signature, SignatureMethod,
     SALE_AUTHORIZATION_MAX,
 };
+pub use documents::{ClinicInfo, Documents};
 pub use error::DomainError;
 pub use purpose::{Catalogue, CatalogueConfig, Purpose, PurposeConfig, PurposeId};
+pub use request::{
+    deadlines, due_within, find_duplicate, overdue, required_verification, Deadlines, Due, Duplicate,
+    DuplicatePolicy, DuplicateReason, HolidayCalendar, Law, NewRequest, Obligation, Request, RequestChange,
+    RequestError, RequestEvent, RequestId, RequestKind, RequestState, Requester, VerificationLevel,
+};
 pub use retention::{
     decide, plan, Destruction, Enforcement, HoldKind, LegalHold, ObjectId, ObjectKind, RetentionEvent, Rule,
     StoredObject, SubjectId, SubjectRetention, Target,
 };
 pub use time::{Clock, Date, RetentionPeriod, SimClock, Timestamp};
+pub use vendor::{
+    check_disclosure, disclose, missing_terms, required_terms, ContractTerm, DataCategory, Disclosure,
+    DisclosureKind, DisclosureRefusal, Vendor, VendorConfig, VendorError, VendorId, VendorRegistry,
+    VendorRole,
+};

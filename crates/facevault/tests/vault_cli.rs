@@ -153,7 +153,7 @@ fn lifecycle_import_export_rotate_shred_fsck() {
     }
     let show = ok(fv(&f.vault, &k1, &["subject", "show", &f.subject]));
     assert!(
-        show.contains("disclosed") && show.contains("treatment-planning; recipient: Dr Adeyemi"),
+        show.contains("disclosed") && show.contains("export for treatment-planning to Dr Adeyemi"),
         "{show}"
     );
 

@@ -21,7 +21,8 @@ use std::str::FromStr;
 use facevault_crypto::{Id, KekVersion, WrappedKey};
 use facevault_vault::{
     BlobRef, Capture, ConsentRow, Derivative, DerivativeId, DerivativeKind, Disclosure, GovernanceRow,
-    MetadataStore, Node, Purpose, Scan, ScanId, ShredRecord, StoreError, SubjectId, SubjectRecord, Timestamp,
+    MetadataStore, Node, Purpose, RequestRow, Scan, ScanId, ShredRecord, StoreError, SubjectId,
+    SubjectRecord, Timestamp, VendorNotice,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -491,12 +492,16 @@ impl MetadataStore for SqlStore {
     async fn record_disclosure(&self, d: Disclosure) -> Result<(), StoreError> {
         let (kind, node) = node_parts(d.node);
         sqlx::query(
-            "INSERT INTO disclosures (node_kind, node_id, subject_id, purpose, at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO disclosures (node_kind, node_id, subject_id, purpose, recipient, vendor, kind, at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(kind)
         .bind(node)
         .bind(d.subject.to_string())
         .bind(d.purpose.0)
+        .bind(d.recipient)
+        .bind(d.vendor)
+        .bind(d.kind)
         .bind(d.at.0)
         .execute(&self.pool)
         .await
@@ -506,7 +511,8 @@ impl MetadataStore for SqlStore {
 
     async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
         let rows = sqlx::query(
-            "SELECT node_kind, node_id, purpose, at FROM disclosures WHERE subject_id = ? ORDER BY seq",
+            "SELECT node_kind, node_id, purpose, recipient, vendor, kind, at FROM disclosures \
+             WHERE subject_id = ? ORDER BY seq",
         )
         .bind(subject.to_string())
         .fetch_all(&self.pool)
@@ -519,6 +525,9 @@ impl MetadataStore for SqlStore {
                     node: node_of(&kind, parse_id(r, "node_id")?)?,
                     subject,
                     purpose: Purpose(get(r, "purpose")?),
+                    recipient: get(r, "recipient")?,
+                    vendor: get(r, "vendor")?,
+                    kind: get(r, "kind")?,
                     at: Timestamp(get(r, "at")?),
                 })
             })
@@ -690,6 +699,114 @@ impl MetadataStore for SqlStore {
             .map_err(unavailable(op))?
         };
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn replace_details(
+        &self,
+        id: SubjectId,
+        details: Vec<u8>,
+        version: u32,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE subjects SET details = ?, details_version = ? WHERE id = ?")
+            .bind(&details)
+            .bind(i64::from(version))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable("replace details"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn put_request(&self, r: RequestRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO requests (id, subject_id, kind, state, received_at, doc) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, doc = excluded.doc",
+        )
+        .bind(&r.id)
+        .bind(&r.subject)
+        .bind(&r.kind)
+        .bind(&r.state)
+        .bind(r.received_at.0)
+        .bind(&r.doc)
+        .execute(&self.pool)
+        .await
+        .map_err(insert_err("put request"))?;
+        Ok(())
+    }
+
+    async fn requests(&self) -> Result<Vec<RequestRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, subject_id, kind, state, received_at, doc FROM requests ORDER BY received_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable("list requests"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(RequestRow {
+                    id: get(r, "id")?,
+                    subject: get(r, "subject_id")?,
+                    kind: get(r, "kind")?,
+                    state: get(r, "state")?,
+                    received_at: Timestamp(get(r, "received_at")?),
+                    doc: get(r, "doc")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_vendor_notice(&self, n: VendorNotice) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO vendor_notices (request_id, vendor, subject_id, sent_at, confirmed_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (request_id, vendor) DO NOTHING",
+        )
+        .bind(&n.request)
+        .bind(&n.vendor)
+        .bind(n.subject.to_string())
+        .bind(n.sent_at.0)
+        .bind(n.confirmed_at.map(|t| t.0))
+        .execute(&self.pool)
+        .await
+        .map_err(insert_err("put vendor notice"))?;
+        Ok(())
+    }
+
+    async fn confirm_vendor_notice(
+        &self,
+        request: String,
+        vendor: String,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE vendor_notices SET confirmed_at = COALESCE(confirmed_at, ?) WHERE request_id = ? AND vendor = ?",
+        )
+        .bind(at.0)
+        .bind(&request)
+        .bind(&vendor)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable("confirm vendor notice"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn vendor_notices(&self) -> Result<Vec<VendorNotice>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT request_id, vendor, subject_id, sent_at, confirmed_at FROM vendor_notices ORDER BY sent_at, request_id, vendor",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable("list vendor notices"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(VendorNotice {
+                    request: get(r, "request_id")?,
+                    vendor: get(r, "vendor")?,
+                    subject: SubjectId(parse_id(r, "subject_id")?),
+                    sent_at: Timestamp(get(r, "sent_at")?),
+                    confirmed_at: get::<Option<i64>>(r, "confirmed_at")?.map(Timestamp),
+                })
+            })
+            .collect()
     }
 
     async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {

@@ -7,8 +7,8 @@ use facevault_mesh::Unit;
 
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
 use crate::model::{
-    BlobRef, Capture, ConsentRow, Derivative, DerivativeKind, Disclosure, GovernanceRow, Purpose, Scan,
-    SubjectRecord,
+    BlobRef, Capture, ConsentRow, Derivative, DerivativeKind, Disclosure, GovernanceRow, Purpose, RequestRow,
+    Scan, SubjectRecord, VendorNotice,
 };
 use crate::ports::{BlobStore, MetadataStore};
 
@@ -165,6 +165,9 @@ pub async fn metadata_store<M: MetadataStore>(store: &M) -> Result<(), String> {
         node: Node::Scan(ScanId(id(n))),
         subject: SubjectId(id(1)),
         purpose: Purpose(purpose.into()),
+        recipient: format!("recipient {n}"),
+        vendor: (n == 11).then(|| "lab-3d".to_owned()),
+        kind: if n == 11 { "business-purpose".into() } else { "export".into() },
         at: Timestamp(at),
     };
     store.record_disclosure(seen(10, "second opinion", 5)).await.map_err(e)?;
@@ -220,6 +223,54 @@ pub async fn metadata_store<M: MetadataStore>(store: &M) -> Result<(), String> {
     queued.sort();
     ensure(queued == vec![id(12), id(23)], "their blobs are queued for purging")?;
     ensure(store.subject(SubjectId(id(2))).await.map_err(e)?.is_some(), "the subject itself stays")?;
+    requests(store).await
+}
+
+/// Requests (insert, then replace state and history) and vendor notices (confirm once).
+async fn requests<M: MetadataStore>(store: &M) -> Result<(), String> {
+    let e = |e: crate::StoreError| e.to_string();
+    let row = |rid: &str, state: &str, at: i64| RequestRow {
+        id: rid.into(),
+        subject: id(1).to_string(),
+        kind: "delete".into(),
+        state: state.into(),
+        received_at: Timestamp(at),
+        doc: format!("{{\"state\":\"{state}\"}}"),
+    };
+    store.put_request(row("r-2", "received", 20)).await.map_err(e)?;
+    store.put_request(row("r-1", "received", 10)).await.map_err(e)?;
+    store.put_request(row("r-2", "completed", 20)).await.map_err(e)?;
+    ensure(
+        store.requests().await.map_err(e)? == vec![row("r-1", "received", 10), row("r-2", "completed", 20)],
+        "requests read back in order, the replaced one changed",
+    )?;
+    let notice = |vendor: &str, confirmed: Option<i64>| VendorNotice {
+        request: "r-2".into(),
+        subject: SubjectId(id(1)),
+        vendor: vendor.into(),
+        sent_at: Timestamp(30),
+        confirmed_at: confirmed.map(Timestamp),
+    };
+    store.put_vendor_notice(notice("lab-3d", None)).await.map_err(e)?;
+    store.put_vendor_notice(notice("photo-agency", None)).await.map_err(e)?;
+    store.put_vendor_notice(notice("lab-3d", Some(1))).await.map_err(e)?;
+    ensure(
+        store.confirm_vendor_notice("r-2".into(), "lab-3d".into(), Timestamp(40)).await.map_err(e)?,
+        "confirm",
+    )?;
+    ensure(
+        store.confirm_vendor_notice("r-2".into(), "lab-3d".into(), Timestamp(50)).await.map_err(e)?,
+        "again",
+    )?;
+    ensure(
+        !store.confirm_vendor_notice("r-9".into(), "lab-3d".into(), Timestamp(50)).await.map_err(e)?,
+        "none",
+    )?;
+    ensure(
+        store.vendor_notices().await.map_err(e)?
+            == vec![notice("lab-3d", Some(40)), notice("photo-agency", None)],
+        "notices: one per vendor, the first confirmation kept",
+    )?;
     Ok(())
 }
 

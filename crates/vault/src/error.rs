@@ -66,6 +66,8 @@ pub enum VaultError {
     HoldExists { subject: SubjectId, reference: String },
     #[error("subject {subject} has no open legal hold {reference:?}")]
     NoSuchHold { subject: SubjectId, reference: String },
+    #[error("no request {id}")]
+    UnknownRequest { id: String },
     #[error("the governance state of subject {subject} kept changing under this update; retry")]
     Contended { subject: SubjectId },
 }

@@ -10,7 +10,9 @@ use facevault_crypto::{Id, KekVersion, WrappedKey};
 
 use crate::error::StoreError;
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
-use crate::model::{ConsentRow, Derivative, Disclosure, GovernanceRow, Scan, SubjectRecord};
+use crate::model::{
+    ConsentRow, Derivative, Disclosure, GovernanceRow, RequestRow, Scan, SubjectRecord, VendorNotice,
+};
 use crate::ports::{BlobStore, MetadataStore, ShredRecord};
 
 /// Whether the crashing write lands.
@@ -200,6 +202,34 @@ impl<M: MetadataStore> MetadataStore for FaultyMetadata<M> {
     }
     async fn put_governance(&self, row: GovernanceRow) -> Result<bool, StoreError> {
         self.plan.write(self.inner.put_governance(row)).await
+    }
+    async fn replace_details(
+        &self,
+        id: SubjectId,
+        details: Vec<u8>,
+        version: u32,
+    ) -> Result<bool, StoreError> {
+        self.plan.write(self.inner.replace_details(id, details, version)).await
+    }
+    async fn put_request(&self, request: RequestRow) -> Result<(), StoreError> {
+        self.plan.write(self.inner.put_request(request)).await
+    }
+    async fn requests(&self) -> Result<Vec<RequestRow>, StoreError> {
+        self.plan.read(self.inner.requests()).await
+    }
+    async fn put_vendor_notice(&self, notice: VendorNotice) -> Result<(), StoreError> {
+        self.plan.write(self.inner.put_vendor_notice(notice)).await
+    }
+    async fn confirm_vendor_notice(
+        &self,
+        request: String,
+        vendor: String,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.plan.write(self.inner.confirm_vendor_notice(request, vendor, at)).await
+    }
+    async fn vendor_notices(&self) -> Result<Vec<VendorNotice>, StoreError> {
+        self.plan.read(self.inner.vendor_notices()).await
     }
     async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
         self.plan.read(self.inner.rotation_target()).await

@@ -427,9 +427,17 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         else {
             return Ok(None);
         };
-        let key = self.data_key(&record)?;
-        let ctx = blob_ctx(self.id, subject, row.id, ObjectKind::Consent, CONSENT_VERSION);
-        let json = Zeroizing::new(crypto::open(&key, &ctx, row.sealed.clone())?);
+        self.open_consent(&self.data_key(&record)?, &row).map(Some)
+    }
+
+    /// A stored consent unsealed with the subject's key and checked again.
+    pub(crate) fn open_consent(
+        &self,
+        key: &crypto::DataKey,
+        row: &ConsentRow,
+    ) -> Result<StoredConsent, VaultError> {
+        let ctx = blob_ctx(self.id, row.subject, row.id, ObjectKind::Consent, CONSENT_VERSION);
+        let json = Zeroizing::new(crypto::open(key, &ctx, row.sealed.clone())?);
         let bad = |reason: String| VaultError::MalformedContent { object: row.id, reason };
         let doc: ConsentDoc = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
         let (j, draft) = doc.into_draft().map_err(bad)?;
@@ -439,7 +447,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         if let Some(w) = row.withdrawn_at {
             rec.withdraw(chrono_ts(w));
         }
-        Ok(Some(StoredConsent { id: row.id, recorded_at: row.recorded_at, record: rec }))
+        Ok(StoredConsent { id: row.id, recorded_at: row.recorded_at, record: rec })
     }
 
     /// Withdraw the subject's current consent now: every access decided from now on is
@@ -575,7 +583,10 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
     }
 
     /// What the retention engine knows of a subject, or why it cannot plan it.
-    async fn retention_of(&self, subject: SubjectId) -> Result<Result<SubjectRetention, String>, VaultError> {
+    pub(crate) async fn retention_of(
+        &self,
+        subject: SubjectId,
+    ) -> Result<Result<SubjectRetention, String>, VaultError> {
         let Some(consent) = self.consent(subject).await? else {
             return Ok(Err("no consent on record: nothing may be captured, nothing is planned".into()));
         };

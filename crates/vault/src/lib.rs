@@ -12,11 +12,13 @@
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod error;
+mod export;
 mod fsck;
 mod governance;
 mod ids;
 mod model;
 mod ports;
+mod requests;
 mod vault;
 
 pub mod conformance;
@@ -25,6 +27,7 @@ pub mod memory;
 pub mod testing;
 
 pub use error::{StoreError, VaultError};
+pub use export::{PackagedDerivative, PackagedScan, SubjectPackage};
 pub use fsck::{FsckReport, Problem};
 pub use governance::{
     parse_hold_kind, parse_jurisdiction_code, parse_object, parse_signature_method, Ask, Enforced,
@@ -33,7 +36,8 @@ pub use governance::{
 pub use ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
 pub use model::{
     BlobRef, Capture, ConsentRow, Derivative, DerivativeKind, Disclosure, GovernanceRow, NewDerivative,
-    Purpose, Scan, Subject, SubjectDetails, SubjectRecord,
+    Purpose, RequestRow, Scan, Subject, SubjectDetails, SubjectRecord, VendorNotice,
 };
 pub use ports::{BlobStore, Clock, FixedClock, KeyProvider, MetadataStore, ShredRecord, SystemClock};
+pub use requests::{parse_level, parse_request_kind, RequestUpdateError};
 pub use vault::{RotationReport, ShredReport, Vault};

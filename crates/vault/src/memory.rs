@@ -9,7 +9,9 @@ use facevault_crypto::{Id, KekVersion, WrappedKey};
 
 use crate::error::StoreError;
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
-use crate::model::{ConsentRow, Derivative, Disclosure, GovernanceRow, Scan, SubjectRecord};
+use crate::model::{
+    ConsentRow, Derivative, Disclosure, GovernanceRow, RequestRow, Scan, SubjectRecord, VendorNotice,
+};
 use crate::ports::{BlobStore, MetadataStore, ShredRecord};
 
 fn lock<'a, T>(m: &'a Mutex<T>, op: &'static str) -> Result<MutexGuard<'a, T>, StoreError> {
@@ -69,6 +71,8 @@ struct MetaState {
     disclosures: Vec<Disclosure>,
     consents: Vec<ConsentRow>,
     governance: BTreeMap<SubjectId, GovernanceRow>,
+    requests: BTreeMap<String, RequestRow>,
+    vendor_notices: Vec<VendorNotice>,
 }
 
 /// Metadata in maps, with the same integrity rules a database adapter enforces (unique ids,
@@ -295,6 +299,60 @@ impl MetadataStore for MemoryMetadata {
         }
         s.governance.insert(row.subject, row);
         Ok(true)
+    }
+
+    async fn replace_details(
+        &self,
+        id: SubjectId,
+        details: Vec<u8>,
+        version: u32,
+    ) -> Result<bool, StoreError> {
+        let mut s = lock(&self.0, "replace details")?;
+        match s.subjects.get_mut(&id) {
+            Some(r) => {
+                r.details = details;
+                r.details_version = version;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn put_request(&self, request: RequestRow) -> Result<(), StoreError> {
+        lock(&self.0, "put request")?.requests.insert(request.id.clone(), request);
+        Ok(())
+    }
+
+    async fn requests(&self) -> Result<Vec<RequestRow>, StoreError> {
+        Ok(lock(&self.0, "list requests")?.requests.values().cloned().collect())
+    }
+
+    async fn put_vendor_notice(&self, notice: VendorNotice) -> Result<(), StoreError> {
+        let mut s = lock(&self.0, "put vendor notice")?;
+        if !s.vendor_notices.iter().any(|n| n.request == notice.request && n.vendor == notice.vendor) {
+            s.vendor_notices.push(notice);
+        }
+        Ok(())
+    }
+
+    async fn confirm_vendor_notice(
+        &self,
+        request: String,
+        vendor: String,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut s = lock(&self.0, "confirm vendor notice")?;
+        match s.vendor_notices.iter_mut().find(|n| n.request == request && n.vendor == vendor) {
+            Some(n) => {
+                n.confirmed_at.get_or_insert(at);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn vendor_notices(&self) -> Result<Vec<VendorNotice>, StoreError> {
+        Ok(lock(&self.0, "list vendor notices")?.vendor_notices.clone())
     }
 
     async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {

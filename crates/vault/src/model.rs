@@ -151,13 +151,20 @@ pub struct Derivative {
     pub blob: BlobRef,
 }
 
-/// A record that plaintext left the vault: which object, whose, why and when. Written before
-/// the plaintext is handed out, and kept after a shred (it names only pseudonymous ids).
+/// A record that plaintext left the vault: which object, whose, why, to whom and when. Written
+/// before the plaintext is handed out, and kept after a shred (it names only pseudonymous ids,
+/// a registered vendor's id, or the recipient as staff typed it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Disclosure {
     pub node: Node,
     pub subject: SubjectId,
     pub purpose: Purpose,
+    /// Who received it: a vendor id, or a description ("patient", "Dr B, referral").
+    pub recipient: String,
+    /// The registered vendor it went to, if any (see the vendor registry).
+    pub vendor: Option<String>,
+    /// What the disclosure counts as: `export`, `business-purpose`, `share` or `sale`.
+    pub kind: String,
     pub at: Timestamp,
 }
 
@@ -200,4 +207,27 @@ pub struct GovernanceRow {
     pub version: u32,
     pub updated_at: Timestamp,
     pub sealed: Vec<u8>,
+}
+
+/// A data-subject request as stored: what opened it and its history (JSON), with the fields a
+/// listing needs. Names the subject by pseudonymous id only; kept after an erasure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRow {
+    pub id: String,
+    pub subject: String,
+    pub kind: String,
+    pub state: String,
+    pub received_at: Timestamp,
+    pub doc: String,
+}
+
+/// A deletion notice sent to a vendor that received a subject's data, pending until the vendor
+/// confirms (MHMDA: every processor is notified).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VendorNotice {
+    pub request: String,
+    pub subject: SubjectId,
+    pub vendor: String,
+    pub sent_at: Timestamp,
+    pub confirmed_at: Option<Timestamp>,
 }

@@ -12,7 +12,9 @@ use facevault_crypto::{Id, KekVersion, WrappedKey};
 
 use crate::error::StoreError;
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
-use crate::model::{ConsentRow, Derivative, Disclosure, GovernanceRow, Scan, SubjectRecord};
+use crate::model::{
+    ConsentRow, Derivative, Disclosure, GovernanceRow, RequestRow, Scan, SubjectRecord, VendorNotice,
+};
 
 /// Stores sealed blobs by object id. It only ever sees ciphertext.
 pub trait BlobStore: Send + Sync {
@@ -127,6 +129,28 @@ pub trait MetadataStore: Send + Sync {
     /// Store a subject's governance state if its version is `expected + 1` (compare and swap,
     /// `expected` 0 for the first): `false` if someone else updated it meanwhile.
     fn put_governance(&self, row: GovernanceRow) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Replace a subject's sealed details (a correction); `false` if the subject is gone.
+    fn replace_details(
+        &self,
+        id: SubjectId,
+        details: Vec<u8>,
+        version: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Insert or replace a data-subject request.
+    fn put_request(&self, request: RequestRow) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Every request.
+    fn requests(&self) -> impl Future<Output = Result<Vec<RequestRow>, StoreError>> + Send;
+    /// Insert a vendor notice (one per request and vendor; a second is ignored).
+    fn put_vendor_notice(&self, notice: VendorNotice) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Mark a vendor notice confirmed at `at` unless it already is; `false` if no such notice.
+    fn confirm_vendor_notice(
+        &self,
+        request: String,
+        vendor: String,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn vendor_notices(&self) -> impl Future<Output = Result<Vec<VendorNotice>, StoreError>> + Send;
 
     /// The KEK version a rotation in progress is moving every subject key to, if any.
     fn rotation_target(&self) -> impl Future<Output = Result<Option<KekVersion>, StoreError>> + Send;

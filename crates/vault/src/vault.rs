@@ -149,6 +149,34 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         Ok(Subject { id, created_at: record.created_at, details })
     }
 
+    /// Correct a subject's identifying details (a correction request): sealed anew under the
+    /// subject's key, with the next details version bound into the ciphertext. Needs a grant
+    /// to read the subject, decided for the correction's purpose.
+    pub async fn correct_details(
+        &self,
+        grant: &AccessGrant,
+        id: SubjectId,
+        details: &SubjectDetails,
+    ) -> Result<(), VaultError> {
+        check_grant(grant, &[Action::Read, Action::Export], Target::Subject(id))?;
+        let record = self.subject_record(id).await?;
+        let key = self.data_key(&record)?;
+        let version = record.details_version + 1;
+        let json = zeroize::Zeroizing::new(
+            serde_json::to_vec(details)
+                .map_err(|e| VaultError::MalformedContent { object: id.0, reason: e.to_string() })?,
+        );
+        let sealed = crypto::seal_slice(
+            &key,
+            &blob_ctx(self.id, id, id.0, ObjectKind::SubjectDetails, version),
+            &json,
+        )?;
+        if !self.meta.replace_details(id, sealed, version).await? {
+            return Err(VaultError::UnknownSubject { id });
+        }
+        Ok(())
+    }
+
     /// Every subject's pseudonymous id, oldest first (no details are decrypted).
     pub async fn subject_ids(&self) -> Result<Vec<SubjectId>, VaultError> {
         let mut records = self.meta.subjects().await?;
@@ -258,11 +286,32 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         id: ScanId,
         recipient: &str,
     ) -> Result<Vec<u8>, VaultError> {
+        let kind = if grant.action() == Action::Share { "share" } else { "export" };
+        self.disclose_scan(grant, id, recipient, None, kind).await
+    }
+
+    /// As [`Vault::export_scan`], to a registered vendor or with the kind the caller decided
+    /// (`business-purpose`, `share`, `sale`): the caller has checked the vendor's contract.
+    pub async fn disclose_scan(
+        &self,
+        grant: &AccessGrant,
+        id: ScanId,
+        recipient: &str,
+        vendor: Option<&str>,
+        kind: &str,
+    ) -> Result<Vec<u8>, VaultError> {
         check_grant(grant, &[Action::Export, Action::Share], Target::Node(Node::Scan(id)))?;
         let scan = self.scan(id).await?;
-        let purpose = Purpose(format!("{}; recipient: {recipient}", grant.purpose()));
-        let disclosure =
-            Disclosure { node: Node::Scan(id), subject: scan.subject, purpose, at: self.clock.now() };
+        let purpose = Purpose(grant.purpose().to_owned());
+        let disclosure = Disclosure {
+            node: Node::Scan(id),
+            subject: scan.subject,
+            purpose,
+            recipient: recipient.to_owned(),
+            vendor: vendor.map(str::to_owned),
+            kind: kind.to_owned(),
+            at: self.clock.now(),
+        };
         self.meta.record_disclosure(disclosure).await?;
         self.get_blob(scan.subject, ObjectKind::Scan, scan.blob).await
     }

@@ -139,8 +139,8 @@ fn exports_are_recorded_before_plaintext_leaves() {
     let log = v.disclosures_of(s).block_on().unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(
-        (log[0].node, log[0].purpose.0.as_str(), log[0].at),
-        (Node::Scan(scan), "treatment-planning; recipient: second opinion", CLOCK.0)
+        (log[0].node, log[0].purpose.0.as_str(), log[0].recipient.as_str(), log[0].kind.as_str(), log[0].at),
+        (Node::Scan(scan), "treatment-planning", "second opinion", "export", CLOCK.0)
     );
     // If the record cannot be written, nothing is exported.
     let plan = FaultPlan::crash_at(1, CrashPoint::Before);

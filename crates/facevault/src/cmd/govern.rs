@@ -35,6 +35,9 @@ pub enum ConsentCommand {
     /// Withdraw the subject's consent now: every later access is refused, and the retention
     /// engine destroys the data (see `retention plan`).
     Withdraw { subject: SubjectId },
+    /// Print the subject's consent as a FHIR R4 Consent resource (JSON), for an EHR. The
+    /// patient is the pseudonymous `Patient/<subject id>`; the typed signature is not included.
+    Fhir { subject: SubjectId },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -374,6 +377,27 @@ pub(crate) async fn consent(vault: &Vault, ctx: &Ctx<'_>, cmd: ConsentCommand) -
                 writeln!(out, "  {:<26} kept {r}", p.id.as_str())?;
             }
             ctx.push(Record::change("consent.read", "consent", subject_object(subject), "consent shown"));
+        }
+        ConsentCommand::Fhir { subject } => {
+            require_role(ctx, CONSENT_ROLES, "consent.read", subject_object(subject))?;
+            let c =
+                vault.consent(subject).await.map_err(fail)?.ok_or_else(|| {
+                    Failure::NotFound(format!("subject {subject} has no consent on record"))
+                })?;
+            let resource = facevault_domain::fhir::consent_resource(
+                &c.record,
+                &c.id.to_string(),
+                &format!("Patient/{subject}"),
+                None,
+                chrono::Utc::now(),
+            );
+            super::print_json(&resource)?;
+            ctx.push(Record::change(
+                "consent.read",
+                "consent",
+                subject_object(subject),
+                "consent exported as FHIR",
+            ));
         }
         ConsentCommand::Withdraw { subject } => {
             require_role(ctx, CONSENT_ROLES, "consent.withdraw", subject_object(subject))?;

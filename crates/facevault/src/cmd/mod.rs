@@ -6,7 +6,10 @@ pub mod certificate;
 pub mod demo;
 pub mod govern;
 pub mod mesh;
+pub mod package;
+pub mod requests;
 pub mod vault;
+pub mod vendors;
 
 use std::fmt;
 

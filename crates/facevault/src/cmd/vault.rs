@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 use super::audit;
 use super::govern::{self, ConsentCommand, HoldCommand, PurposeCommand, RestrictionArg, RetentionCommand};
 use super::mesh::read_file;
+use super::vendors::{self, DiscloseArgs, DocsCommand, VendorCommand};
 use super::Failure;
 
 pub(crate) const DB_FILE: &str = "vault.db";
@@ -95,6 +96,18 @@ pub enum VaultCommand {
     /// The retention engine: plan (dry run) and enforce.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// The vendor registry (vendors.toml): add, list.
+    #[command(subcommand)]
+    Vendor(VendorCommand),
+    /// Disclose a scan to a registered vendor: decided by the policy, then checked against the
+    /// vendor's contract, the consent and any opt-out; recorded before the file is written.
+    Disclose(DiscloseArgs),
+    /// Documents generated from the live configuration.
+    #[command(subcommand)]
+    Docs(DocsCommand),
+    /// Data-subject requests: open, track deadlines, carry out and complete.
+    #[command(subcommand)]
+    Request(super::requests::RequestCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,6 +159,18 @@ pub enum SubjectCommand {
         /// The request or reason, recorded as the certificate's rule (e.g. an erasure request id).
         #[arg(long, default_value = "erasure-request")]
         rule: String,
+    },
+    /// The subject's access and portability export: everything held about them (details,
+    /// scans, derivatives with how each was produced, consents and notices, disclosures,
+    /// retention, audit entries) in a tar archive encrypted to a passphrase with age
+    /// ($FACEVAULT_EXPORT_PASSPHRASE, else one is generated and printed once on stderr).
+    /// An export decision; a patient passes `--role patient --actor <subject id>`.
+    Export {
+        subject: SubjectId,
+        /// Where to write the encrypted package (e.g. export.tar.age; mode 0600).
+        out: PathBuf,
+        #[arg(long, default_value = "treatment-planning")]
+        purpose: String,
     },
 }
 
@@ -244,6 +269,8 @@ pub(crate) struct Ctx<'a> {
     pub who: &'a audit::Actor,
     pub role: Role,
     pub policy: Policy,
+    /// The vault directory (the audit log is read from it by `subject export`).
+    pub dir: PathBuf,
     journal: std::sync::Mutex<Vec<audit::Record>>,
     deletions: std::sync::Mutex<Vec<PendingCertificate>>,
 }
@@ -291,7 +318,9 @@ impl Ctx<'_> {
 
     fn break_glass(&self, reason: &Option<String>) -> Option<BreakGlass> {
         reason.as_ref().map(|r| {
-            let from = chrono::Utc::now();
+            // Whole milliseconds, like the vault's clock that the window is checked against.
+            let from = chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis())
+                .unwrap_or_default();
             BreakGlass {
                 reason: r.clone(),
                 from,
@@ -392,6 +421,7 @@ pub fn run(vault: Option<PathBuf>, who: &audit::Actor, cmd: VaultCommand) -> Res
         who,
         role,
         policy,
+        dir: dir.clone(),
         journal: std::sync::Mutex::new(Vec::new()),
         deletions: std::sync::Mutex::new(Vec::new()),
     };
@@ -488,6 +518,9 @@ fn record(cmd: &VaultCommand) -> audit::Record {
         VaultCommand::Subject(SubjectCommand::Shred { subject, .. }) => {
             admin("subject.shred", format!("subject:{subject}"))
         }
+        VaultCommand::Subject(SubjectCommand::Export { subject, .. }) => {
+            admin("subject.export", format!("subject:{subject}"))
+        }
         VaultCommand::Scan(ScanCommand::Import { subject, .. }) => {
             admin("scan.import", format!("subject:{subject}"))
         }
@@ -502,6 +535,10 @@ fn record(cmd: &VaultCommand) -> audit::Record {
         VaultCommand::Hold(_) => admin("hold", "holds".into()),
         VaultCommand::Purpose(_) => admin("purpose.list", "purposes".into()),
         VaultCommand::Retention(_) => admin("retention", "vault".into()),
+        VaultCommand::Vendor(_) => admin("vendor", "vendors".into()),
+        VaultCommand::Disclose(a) => admin("scan.disclose", format!("scan:{}", a.scan)),
+        VaultCommand::Docs(_) => admin("docs.generate", "documents".into()),
+        VaultCommand::Request(_) => admin("request", "requests".into()),
     }
 }
 
@@ -517,6 +554,10 @@ async fn dispatch(vault: &Vault, keys: KeySource, ctx: &Ctx<'_>, cmd: VaultComma
         VaultCommand::Hold(c) => govern::hold(vault, ctx, c).await,
         VaultCommand::Purpose(c) => govern::purpose(vault, ctx, c).await,
         VaultCommand::Retention(c) => govern::retention(vault, ctx, c).await,
+        VaultCommand::Vendor(c) => vendors::vendor(ctx, c),
+        VaultCommand::Disclose(a) => vendors::disclose(vault, ctx, a).await,
+        VaultCommand::Docs(c) => vendors::docs(ctx, c),
+        VaultCommand::Request(c) => super::requests::request(vault, ctx, c).await,
         VaultCommand::Lineage { id } => lineage(vault, id).await,
         VaultCommand::Key(KeyCommand::Rotate { resume }) => rotate(vault, keys, resume).await,
         VaultCommand::Fsck { repair } => fsck(vault, repair).await,
@@ -803,7 +844,15 @@ async fn subject(vault: &Vault, ctx: &Ctx<'_>, cmd: SubjectCommand) -> Result<()
                 writeln!(out, "derivative    {}  {} by {}", der.id, der.kind, der.producer)?;
             }
             for disc in vault.disclosures_of(subject).await.map_err(fail)? {
-                writeln!(out, "disclosed     {}  {} UTC  {}", disc.node, utc(disc.at), disc.purpose)?;
+                writeln!(
+                    out,
+                    "disclosed     {}  {} UTC  {} for {} to {}",
+                    disc.node,
+                    utc(disc.at),
+                    disc.kind,
+                    disc.purpose,
+                    disc.recipient
+                )?;
             }
         }
         SubjectCommand::Shred { subject, yes, purpose, rule } => {
@@ -846,6 +895,9 @@ async fn subject(vault: &Vault, ctx: &Ctx<'_>, cmd: SubjectCommand) -> Result<()
                 .map_err(fail)?;
             pb.finish_and_clear();
             eprintln!("{purged} blob(s) purged (undecryptable already: their key is gone)");
+        }
+        SubjectCommand::Export { subject, out, purpose } => {
+            super::package::export(vault, ctx, subject, &out, &purpose).await?
         }
     }
     Ok(())
