@@ -139,6 +139,9 @@ fn an_erasure_request_erases_certifies_and_tracks_vendor_notices() {
     let shown = ok(fv(&c.vault, "privacy_officer", &["request", "show", &id]));
     assert!(shown.contains("vendor notice lab-3d  PENDING"), "{shown}");
     ok(fv(&c.vault, "privacy_officer", &["request", "vendor-confirmed", &id, "lab-3d"]));
+    // Under the CCPA no backup deadline applies, so there is nothing to record.
+    let (code, err) = refused(fv(&c.vault, "privacy_officer", &["request", "backups-purged", &id]));
+    assert_eq!(code, Some(3), "{err}");
     let shown = ok(fv(&c.vault, "privacy_officer", &["request", "show", &id]));
     assert!(shown.contains("vendor notice lab-3d  confirmed"), "{shown}");
     ok(fv(&c.vault, "privacy_officer", &["audit", "verify"]));
@@ -206,6 +209,24 @@ fn deadlines_corrections_and_opt_outs() {
     ));
     let shown = ok(fv(&c.vault, "surgeon", &["subject", "show", &c.subject]));
     assert!(shown.contains("R. Patient-Corrected"), "{shown}");
+
+    // Under MHMDA a completed deletion still owes the backups, until recorded.
+    let wa = ok(fv(
+        &c.vault,
+        "front_desk",
+        &["request", "open", &c.subject, "--kind", "delete", "--law", "MHMDA"],
+    ))
+    .trim()
+    .to_owned();
+    ok(fv(&c.vault, "privacy_officer", &["request", "verify", &wa, "--level", "strong"]));
+    let shown = ok(fv(&c.vault, "privacy_officer", &["request", "show", &wa]));
+    assert!(shown.contains("backups       purged by"), "{shown}");
+    ok(fv(&c.vault, "privacy_officer", &["request", "complete", &wa]));
+    let shown = ok(fv(&c.vault, "privacy_officer", &["request", "show", &wa]));
+    assert!(shown.contains("NOT yet purged"), "{shown}");
+    ok(fv(&c.vault, "privacy_officer", &["request", "backups-purged", &wa]));
+    let shown = ok(fv(&c.vault, "privacy_officer", &["request", "show", &wa]));
+    assert!(!shown.contains("NOT yet purged") && shown.contains("backups purged"), "{shown}");
 
     // A denial needs its reason and legal basis.
     ok(fv(

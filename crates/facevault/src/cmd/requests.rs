@@ -92,6 +92,8 @@ pub enum RequestCommand {
     Cancel { id: String },
     /// A vendor confirmed it deleted the data of an erasure request.
     VendorConfirmed { id: String, vendor: String },
+    /// The copies in backups and archives are gone too (MHMDA: within 6 months of a deletion).
+    BackupsPurged { id: String },
 }
 
 fn input(msg: String) -> anyhow::Error {
@@ -284,6 +286,9 @@ pub(crate) async fn request(vault: &Vault, ctx: &Ctx<'_>, cmd: RequestCommand) -
                 let state = if n.confirmed_at.is_some() { "confirmed" } else { "PENDING" };
                 writeln!(out, "vendor notice {}  {state}", n.vendor)?;
             }
+            if let Some(by) = r.backups_pending() {
+                writeln!(out, "backups       NOT yet purged (due {by}; `facevault request backups-purged`)")?;
+            }
             ctx.push(Record::change("request.show", "request", format!("request:{id}"), "shown"));
         }
         RequestCommand::AgentAuthority { id } => {
@@ -310,6 +315,9 @@ pub(crate) async fn request(vault: &Vault, ctx: &Ctx<'_>, cmd: RequestCommand) -
         }
         RequestCommand::Cancel { id } => {
             transition!(id, "request.cancel", |r| r.cancel(now));
+        }
+        RequestCommand::BackupsPurged { id } => {
+            transition!(id, "request.backups-purged", |r| r.record_backups_purged(now));
         }
         RequestCommand::VendorConfirmed { id, vendor } => {
             allowed(ctx, "request.vendor-confirmed", None)?;
