@@ -1,4 +1,5 @@
-//! Dev tooling: `cargo xtask <task>`. Tasks: ci, test, bench mesh, bench vault, bench audit, fuzz.
+//! Dev tooling: `cargo xtask <task>`. Tasks: ci, test, bench mesh|analysis|vault|audit|requests,
+//! fuzz.
 //!
 //! Everything a fresh machine needs for the test suite (the Python venv with the peer tools,
 //! the libusb that Open3D loads) is installed here, so the README's test command works on a
@@ -13,6 +14,7 @@ use anyhow::{bail, Context, Result};
 mod bench;
 mod bench_analysis;
 mod bench_audit;
+mod bench_requests;
 mod bench_vault;
 mod fuzz;
 
@@ -27,6 +29,7 @@ fn main() -> Result<()> {
         ["bench-analysis-child", rest @ ..] => bench_analysis::child(rest),
         ["bench", "vault", rest @ ..] => bench_vault::run_bench(rest),
         ["bench", "audit", rest @ ..] => bench_audit::run_bench(rest),
+        ["bench", "requests", rest @ ..] => bench_requests::run_bench(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         _ => {
             eprintln!(
@@ -39,6 +42,8 @@ fn main() -> Result<()> {
                  \n                     seal/open vs memcpy and openssl, 860k-vertex import, shred\
                  \n  bench audit [--quick]\
                  \n                     durable audit appends (group commit), 1M-entry verification\
+                 \n  bench requests     erasure (100 scans, 1,000 derivatives) and access export\
+                 \n                     (10 scans of 200k vertices) through the release binary\
                  \n  bench analysis [--vertices N,N,..] [--runs R]\
                  \n                     compare and symmetry vs Open3D at 50k, 200k, 860k vertices\
                  \n  fuzz [--seconds S] [TARGET...]\

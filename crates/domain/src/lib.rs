@@ -14,6 +14,7 @@ pub mod consent;
 pub mod documents;
 mod error;
 pub mod fhir;
+pub mod posture;
 pub mod purpose;
 pub mod request;
 pub mod retention;

@@ -591,6 +591,16 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
             return Ok(Err("no consent on record: nothing may be captured, nothing is planned".into()));
         };
         let gov = self.governance(subject).await?;
+        self.retention_from(subject, consent, gov).await.map(Ok)
+    }
+
+    /// As [`Vault::retention_of`], from the consent and governance state already read.
+    async fn retention_from(
+        &self,
+        subject: SubjectId,
+        consent: StoredConsent,
+        gov: GovernanceState,
+    ) -> Result<SubjectRetention, VaultError> {
         let scans = self.meta.scans_of(subject).await?;
         let derivatives = self.meta.derivatives_of(subject).await?;
         let day = |t: Timestamp| chrono_ts(t).date_naive();
@@ -643,7 +653,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         for h in gov.holds {
             r.place_hold(h);
         }
-        Ok(Ok(r))
+        Ok(r)
     }
 
     /// Decide one access. Every decision, allowed or denied, is returned for the caller to
@@ -660,8 +670,13 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         let object = ask.target.object_id();
         let consent = self.consent(subject).await?;
         let gov = self.governance(subject).await?;
-        let retained_until = match self.retention_of(subject).await? {
-            Ok(r) => {
+        // One read of the consent and the governance state serves every check.
+        let retention = match &consent {
+            Some(c) => Some(self.retention_from(subject, c.clone(), gov.clone()).await?),
+            None => None,
+        };
+        let retained_until = match retention {
+            Some(r) => {
                 let plan = domain::plan(&r, now.date_naive());
                 let own =
                     plan.iter().find(|d| matches!(&d.target, domain::Target::Object(o, _) if *o == object));
@@ -670,7 +685,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
                 let kept = own.or(whole).map_or(Date::MAX, |d| d.due);
                 kept.min(use_ends(&r, ask.purpose, now.date_naive()))
             }
-            Err(_) => Date::MAX,
+            None => Date::MAX,
         };
         let request = AccessRequest {
             actor: ask.actor,

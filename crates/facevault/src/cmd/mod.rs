@@ -7,6 +7,7 @@ pub mod demo;
 pub mod govern;
 pub mod mesh;
 pub mod package;
+pub mod posture;
 pub mod requests;
 pub mod vault;
 pub mod vendors;

@@ -100,7 +100,7 @@ fn input(msg: String) -> anyhow::Error {
     Failure::Input(msg).into()
 }
 
-fn calendar() -> HolidayCalendar {
+pub(crate) fn calendar() -> HolidayCalendar {
     let year = chrono::Datelike::year(&chrono::Utc::now());
     HolidayCalendar::us_federal(year - 2..=year + 2)
 }

@@ -108,6 +108,8 @@ pub enum VaultCommand {
     /// Data-subject requests: open, track deadlines, carry out and complete.
     #[command(subcommand)]
     Request(super::requests::RequestCommand),
+    /// The privacy posture report: the risk register (DoCRA-scored findings) from the live data.
+    Posture(super::posture::PostureArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -539,6 +541,7 @@ fn record(cmd: &VaultCommand) -> audit::Record {
         VaultCommand::Disclose(a) => admin("scan.disclose", format!("scan:{}", a.scan)),
         VaultCommand::Docs(_) => admin("docs.generate", "documents".into()),
         VaultCommand::Request(_) => admin("request", "requests".into()),
+        VaultCommand::Posture(_) => admin("posture.report", "posture".into()),
     }
 }
 
@@ -558,6 +561,7 @@ async fn dispatch(vault: &Vault, keys: KeySource, ctx: &Ctx<'_>, cmd: VaultComma
         VaultCommand::Disclose(a) => vendors::disclose(vault, ctx, a).await,
         VaultCommand::Docs(c) => vendors::docs(ctx, c),
         VaultCommand::Request(c) => super::requests::request(vault, ctx, c).await,
+        VaultCommand::Posture(a) => super::posture::posture(vault, ctx, a).await,
         VaultCommand::Lineage { id } => lineage(vault, id).await,
         VaultCommand::Key(KeyCommand::Rotate { resume }) => rotate(vault, keys, resume).await,
         VaultCommand::Fsck { repair } => fsck(vault, repair).await,
