@@ -122,7 +122,17 @@ fn an_erasure_request_erases_certifies_and_tracks_vendor_notices() {
     assert_eq!(code, Some(3), "{err}");
     assert!(err.contains("strong"), "{err}");
     ok(fv(&c.vault, "privacy_officer", &["request", "verify", &id, "--level", "strong"]));
-    let done = ok(fv(&c.vault, "privacy_officer", &["request", "complete", &id]));
+    // A legal hold is an exception: the erasure is refused and says how to deny the request.
+    let hold =
+        ["hold", "place", &c.subject, "--kind", "litigation", "--reference", "L-1", "--reason", "dispute"];
+    ok(fv(&c.vault, "privacy_officer", &hold));
+    let (code, err) = refused(fv(&c.vault, "privacy_officer", &["request", "complete", &id]));
+    assert_eq!(code, Some(8), "{err}");
+    assert!(err.contains("legal hold") && err.contains("request deny"), "{err}");
+    ok(fv(&c.vault, "privacy_officer", &["hold", "release", &c.subject, "--reference", "L-1"]));
+    let completed = fv(&c.vault, "privacy_officer", &["request", "complete", &id]);
+    assert!(String::from_utf8_lossy(&completed.stderr).contains("kept: audit entries"));
+    let done = ok(completed);
     let cert = done.lines().find_map(|l| l.strip_prefix("certificate ")).expect("a certificate").to_owned();
     assert!(done.contains("is completed"), "{done}");
     let checked = ok(fv(&c.vault, "privacy_officer", &["certificate", "verify", &cert]));

@@ -368,6 +368,23 @@ async fn carry_out(
             super::package::export(vault, ctx, subject, &out, &purpose).await?;
         }
         RequestKind::Delete => {
+            // A legal hold is an exception the law requires: the data stays, the request is denied.
+            if vault.governance(subject).await.map_err(fail)?.open_hold().is_some() {
+                let reason = "a legal hold suspends destruction of this subject's data".to_owned();
+                ctx.push(Record {
+                    action: "request.erasure",
+                    purpose: "request".into(),
+                    object: format!("request:{}", r.id()),
+                    allowed: false,
+                    reason: reason.clone(),
+                });
+                return Err(Failure::Denied(format!(
+                    "{reason}; deny the request with its basis: `facevault request deny {} --reason \"legal hold\" \
+                     --basis \"...\"`",
+                    r.id()
+                ))
+                .into());
+            }
             // Every vendor that received data is told, before the key that could read it goes.
             let mut vendors: Vec<String> = vault
                 .disclosures_of(subject)
@@ -401,6 +418,16 @@ async fn carry_out(
                 ));
                 eprintln!("deletion notice to vendor {v}: pending until it confirms (`facevault request vendor-confirmed`)");
             }
+            // What the law requires keeping, which names the subject only by pseudonymous id.
+            let kept = "kept: audit entries (HIPAA 164.316(b)(2), 6 years), this request's record, \
+                        disclosure records; all pseudonymous, none holds biometric data";
+            ctx.push(Record::change(
+                "request.erasure-exceptions",
+                "request",
+                format!("request:{}", r.id()),
+                kept,
+            ));
+            eprintln!("{kept}");
             let purged = vault.purge_blobs(|_, _| {}).await.map_err(fail)?;
             eprintln!(
                 "subject {subject} erased: key, details, {} scan(s), {} derivative(s); {purged} blob(s) purged",
