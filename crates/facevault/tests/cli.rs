@@ -164,6 +164,27 @@ fn demo_writes_and_inspects_sample_scans() {
     }
     assert!(text.contains("canonical-face-mediapipe.obj       obj                 468       898"), "{text}");
     assert!(text.contains("cm (guessed"), "{text}");
+    // The demo vault: built through the vault commands, so its audit log holds every step.
+    assert!(text.contains("Demo vault ready: 3 subjects"), "{text}");
+    assert!(dir.join("vault/docs/record-of-processing.md").exists());
+    let requests = Command::new(env!("CARGO_BIN_EXE_facevault"))
+        .args([
+            "--vault",
+            dir.join("vault").to_str().unwrap(),
+            "--role",
+            "privacy_officer",
+            "request",
+            "list",
+        ])
+        .env("FACEVAULT_PASSPHRASE", "facevault-demo")
+        .env_remove("FACEVAULT_KEK")
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&requests.stdout);
+    assert!(requests.status.success() && listed.contains("access") && listed.contains("delete"), "{listed}");
+    // A second run keeps the vault it built.
+    let again = facevault(&["demo", "--dir", dir.to_str().unwrap(), "--vertices", "2000"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already exists"));
 }
 
 #[test]

@@ -3,6 +3,13 @@
 //!
 //! The samples are synthetic faces from `facevault-synthface` (no real person's face) and the
 //! MediaPipe canonical face model (Apache-2.0), written in each format FaceVault reads.
+//!
+//! It then builds a demo vault in `DIR/vault` by running this same binary's vault commands, as
+//! a user would: three subjects with consents under IL, CA and EU rules, pre-op and post-op
+//! scans, a symmetry analysis and a pre/post comparison stored as derivatives, the example
+//! vendors with a disclosure to the lab, one open access request and one erasure request, and
+//! the generated documents. Every step is decided by the policy and audited. The key file's
+//! passphrase is printed: the vault holds synthetic data only.
 
 use std::path::PathBuf;
 
@@ -18,6 +25,13 @@ use super::mesh::{read_file, write_file};
 const CANONICAL_FACE: &[u8] = include_bytes!("../../../mesh/tests/fixtures/canonical_face_model.obj");
 const CANONICAL_NOTICE: &[u8] = include_bytes!("../../../mesh/tests/fixtures/NOTICE");
 
+/// The demo vault's passphrase (synthetic data only; printed for the user).
+const DEMO_PASSPHRASE: &str = "facevault-demo";
+const CONSENT_IL: &str = include_str!("../../../../docs/examples/consent-il.toml");
+const NOTICE_IL: &str = include_str!("../../../../docs/examples/notice-il.txt");
+const VENDORS: &str = include_str!("../../../../docs/examples/vendors.toml");
+const CLINIC: &str = include_str!("../../../../docs/examples/clinic.toml");
+
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
     /// Folder to write the sample scans into (created if missing).
@@ -26,6 +40,9 @@ pub struct DemoArgs {
     /// Vertices in each synthetic face.
     #[arg(long, default_value_t = 50_000)]
     vertices: usize,
+    /// Only write and inspect the sample scans; build no demo vault.
+    #[arg(long)]
+    no_vault: bool,
 }
 
 pub fn run(args: DemoArgs) -> Result<()> {
@@ -80,6 +97,121 @@ pub fn run(args: DemoArgs) -> Result<()> {
         "\nNext: `facevault mesh info {}` for the full report, or `--json` for machines.",
         args.dir.join("pre-op.ply").display()
     );
+    if !args.no_vault {
+        demo_vault(&args.dir)?;
+    }
+    Ok(())
+}
+
+/// Runs one command of this binary on the demo vault as `role`; returns its standard output.
+fn step(vault: &std::path::Path, role: &str, args: &[&str]) -> Result<String> {
+    let exe = std::env::current_exe().context("finding the facevault binary")?;
+    let out = std::process::Command::new(exe)
+        .arg("--vault")
+        .arg(vault)
+        .args(["--actor", &format!("demo-{role}"), "--role", role])
+        .args(args)
+        .env("FACEVAULT_PASSPHRASE", DEMO_PASSPHRASE)
+        .env_remove("FACEVAULT_KEK")
+        .env_remove("FACEVAULT_DIR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("running a demo step")?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "demo step `{}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// A consent file for `jurisdiction` in the demo folder (the IL example, re-labelled).
+fn consent_file(dir: &std::path::Path, jurisdiction: &str) -> Result<String> {
+    let text = CONSENT_IL
+        .replace("jurisdiction = \"IL\"", &format!("jurisdiction = \"{jurisdiction}\""))
+        .replace(
+            "covers = [\"purposes\", \"retention\", \"withdrawal\"]",
+            "covers = [\"purposes\", \"retention\", \"withdrawal\", \"limit-use\"]",
+        )
+        .replace("share = false", "share = true");
+    let path = dir.join(format!("consent-{}.toml", jurisdiction.to_lowercase()));
+    std::fs::write(&path, text)?;
+    Ok(path.to_string_lossy().into_owned())
+}
+
+fn demo_vault(dir: &std::path::Path) -> Result<()> {
+    let vault = dir.join("vault");
+    if vault.exists() {
+        println!("\nDemo vault: {} already exists; remove it to build a fresh one.", vault.display());
+        return Ok(());
+    }
+    println!(
+        "\nBuilding a demo vault in {} (every step below is a decided, audited command) ...",
+        vault.display()
+    );
+    step(&vault, "admin", &["init"])?;
+    std::fs::write(dir.join("notice-il.txt"), NOTICE_IL)?;
+    let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let mut subjects = Vec::new();
+    for (name, jurisdiction) in
+        [("Demo Patient One", "IL"), ("Demo Patient Two", "CA"), ("Demo Patient Three", "EU")]
+    {
+        let id =
+            step(&vault, "front_desk", &["subject", "add", "--name", name, "--jurisdiction", jurisdiction])?;
+        let consent = consent_file(dir, jurisdiction)?;
+        step(&vault, "front_desk", &["consent", "add", &id, &consent])?;
+        subjects.push(id);
+    }
+    let (one, two, three) = (&subjects[0], &subjects[1], &subjects[2]);
+    let import = |subject: &str, f: &str, purpose: &str| {
+        step(
+            &vault,
+            "surgeon",
+            &["scan", "import", subject, &file(f), "--purpose", purpose, "--device", "demo scanner"],
+        )
+    };
+    let pre = import(one, "pre-op.ply", "treatment-planning")?;
+    let post = import(one, "post-op-dorsum-2mm.ply", "post-op-tracking")?;
+    let other = import(two, "cheek-augmented-left-3mm.obj", "treatment-planning")?;
+    import(three, "pre-op.stl", "treatment-planning")?;
+    step(&vault, "surgeon", &["scan", "analyze", "symmetry", &other])?;
+    step(&vault, "surgeon", &["scan", "analyze", "compare", &pre, &post, "--purpose", "post-op-tracking"])?;
+    std::fs::write(dir.join("vendors.toml"), VENDORS)?;
+    std::fs::write(vault.join("clinic.toml"), CLINIC)?;
+    step(&vault, "privacy_officer", &["vendor", "add", &file("vendors.toml")])?;
+    step(
+        &vault,
+        "surgeon",
+        &[
+            "disclose",
+            &pre,
+            &file("pre-op-to-lab.stl"),
+            "--vendor",
+            "lab-3d",
+            "--purpose",
+            "treatment-planning",
+        ],
+    )?;
+    let access = step(&vault, "front_desk", &["request", "open", two, "--kind", "access"])?;
+    let erasure = step(&vault, "front_desk", &["request", "open", three, "--kind", "delete"])?;
+    step(&vault, "privacy_officer", &["docs", "generate"])?;
+    step(&vault, "privacy_officer", &["audit", "verify"])?;
+    let v = vault.display();
+    println!("Demo vault ready: 3 subjects (IL, CA, EU consents), 4 scans, analyses, a vendor disclosure,");
+    println!("an open access request ({access}) and an erasure request ({erasure}).");
+    println!("Its key file's passphrase is `{DEMO_PASSPHRASE}` (synthetic data only). Try:\n");
+    println!("  export FACEVAULT_PASSPHRASE={DEMO_PASSPHRASE} FACEVAULT_DIR={v}");
+    println!("  facevault --role privacy_officer request list");
+    println!("  facevault --role surgeon subject show {one}");
+    println!("  facevault --role front_desk subject show {one}       # refused: front desk sees no scans");
+    println!("  facevault --role privacy_officer retention plan");
+    println!("  facevault --role privacy_officer posture");
+    println!("  facevault --role privacy_officer request verify {erasure} --level strong");
+    println!("  facevault --role privacy_officer request complete {erasure}   # erasure + certificate");
+    println!("  facevault audit list | tail                      # every decision, allowed or denied");
+    println!("  ls {v}/docs                                       # generated record of processing, schedule, notices");
     Ok(())
 }
 
