@@ -48,6 +48,9 @@ enum Command {
     /// Deletion certificates: check one offline.
     #[command(subcommand)]
     Certificate(cmd::certificate::CertificateCommand),
+    /// Run the HTTP server (health, readiness, metrics, OpenAPI at /openapi.json, Swagger UI
+    /// at /docs/); listens on 127.0.0.1:8080 unless configured.
+    Serve(cmd::serve::ServeArgs),
     #[command(flatten)]
     Vault(cmd::vault::VaultCommand),
 }
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Mesh(c) => cmd::mesh::run(c),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Vault(c) => cmd::vault::run(cli.vault, &who, c),
+        Command::Serve(a) => cmd::serve::run(cli.vault, a),
         Command::Audit(c) => cmd::audit::run(cli.vault, c),
         Command::Certificate(c) => cmd::certificate::run(c),
         Command::Analyze(c) => cmd::analyze::run(c),

@@ -9,6 +9,7 @@ pub mod mesh;
 pub mod package;
 pub mod posture;
 pub mod requests;
+pub mod serve;
 pub mod vault;
 pub mod vendors;
 

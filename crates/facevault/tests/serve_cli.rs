@@ -1,0 +1,52 @@
+//! `facevault serve` as a process: it answers on the configured address, reports readiness of
+//! the vault, and on SIGTERM finishes and exits 0.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn get(addr: &str, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+#[test]
+fn serves_health_and_readiness_and_stops_on_sigterm() {
+    // A free port: bind, read it, release it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let vault = std::env::temp_dir().join(format!("facevault-serve-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_facevault"))
+        .args(["--vault", vault.to_str().unwrap(), "serve"])
+        .env("FACEVAULT_LISTEN", &addr)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let health = loop {
+        if let Some(r) = get(&addr, "/health") {
+            break r;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "the server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(health.starts_with("HTTP/1.1 200") && health.contains("\"status\":\"ok\""), "{health}");
+    let ready = get(&addr, "/ready").unwrap();
+    assert!(ready.starts_with("HTTP/1.1 503") && ready.contains("\"code\":\"unavailable\""), "{ready}");
+    let doc = get(&addr, "/openapi.json").unwrap();
+    assert!(doc.contains("\"openapi\":\"3.1"), "{}", &doc[..200.min(doc.len())]);
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status:?}");
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(err.contains(&format!("listening on http://{addr}")) && err.contains("shutting down"), "{err}");
+}
