@@ -32,7 +32,7 @@ use zeroize::Zeroizing;
 
 use crate::error::VaultError;
 use crate::ids::{Node, SubjectId, Timestamp};
-use crate::model::{ConsentRow, GovernanceRow, SubjectRecord};
+use crate::model::{ConsentRow, GovernanceRow};
 use crate::ports::{BlobStore, Clock, KeyProvider, MetadataStore};
 use crate::vault::{blob_ctx, ShredReport, Vault};
 
@@ -373,10 +373,6 @@ impl GovernanceDoc {
 }
 
 impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C> {
-    async fn subject_rec(&self, id: SubjectId) -> Result<SubjectRecord, VaultError> {
-        self.meta.subject(id).await?.ok_or(VaultError::UnknownSubject { id })
-    }
-
     /// Record a subject's consent, checked first against what its jurisdiction requires for a
     /// capture now. A refusal names the missing element and the rule it comes from. The consent
     /// supersedes any earlier one.
@@ -386,7 +382,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         jurisdiction: Jurisdiction,
         draft: &ConsentDraft,
     ) -> Result<Id, VaultError> {
-        let record = self.subject_rec(subject).await?;
+        let record = self.subject_record(subject).await?;
         let now = self.clock.now();
         let active = check_capture(jurisdiction, draft, chrono_ts(now))
             .map_err(|m| VaultError::ConsentRefused { subject, reason: m.refusal(jurisdiction) })?;
@@ -421,7 +417,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
 
     /// The subject's current consent (the latest recorded), unsealed and checked again.
     pub async fn consent(&self, subject: SubjectId) -> Result<Option<StoredConsent>, VaultError> {
-        let record = self.subject_rec(subject).await?;
+        let record = self.subject_record(subject).await?;
         let Some(row) =
             self.meta.consents_of(subject).await?.into_iter().max_by_key(|r| (r.recorded_at, r.id))
         else {
@@ -466,7 +462,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         let Some(row) = self.meta.governance(subject).await? else {
             return Ok((GovernanceDoc::default(), 0));
         };
-        let record = self.subject_rec(subject).await?;
+        let record = self.subject_record(subject).await?;
         let key = self.data_key(&record)?;
         let ctx = blob_ctx(self.id, subject, subject.0, ObjectKind::Consent, row.version);
         let json = Zeroizing::new(crypto::open(&key, &ctx, row.sealed)?);
@@ -477,7 +473,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
 
     /// The subject's restrictions, legal holds and satisfied purposes.
     pub async fn governance(&self, subject: SubjectId) -> Result<GovernanceState, VaultError> {
-        self.subject_rec(subject).await?;
+        self.subject_record(subject).await?;
         self.governance_doc(subject).await?.0.state(subject)
     }
 
@@ -487,7 +483,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         subject: SubjectId,
         change: impl Fn(&mut GovernanceDoc) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
-        let record = self.subject_rec(subject).await?;
+        let record = self.subject_record(subject).await?;
         for _ in 0..8 {
             let (mut doc, version) = self.governance_doc(subject).await?;
             change(&mut doc)?;
@@ -661,7 +657,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
     pub async fn authorize(&self, policy: &Policy, ask: &Ask<'_>) -> Result<Decision, VaultError> {
         let subject = match ask.target {
             Target::Subject(s) => {
-                self.subject_rec(s).await?;
+                self.subject_record(s).await?;
                 s
             }
             Target::Node(n) => self.subject_of_node(n).await?,

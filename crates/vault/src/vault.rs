@@ -121,7 +121,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         Ok(id)
     }
 
-    async fn subject_record(&self, id: SubjectId) -> Result<SubjectRecord, VaultError> {
+    pub(crate) async fn subject_record(&self, id: SubjectId) -> Result<SubjectRecord, VaultError> {
         self.meta.subject(id).await?.ok_or(VaultError::UnknownSubject { id })
     }
 

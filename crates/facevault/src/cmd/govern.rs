@@ -316,9 +316,7 @@ pub(crate) async fn consent(vault: &Vault, ctx: &Ctx<'_>, cmd: ConsentCommand) -
     match cmd {
         ConsentCommand::Add { subject, file } => {
             require_role(ctx, CONSENT_ROLES, "consent.add", subject_object(subject))?;
-            // Whole milliseconds: the vault's clock and stored times have no finer grain.
-            let now = chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis())
-                .unwrap_or_default();
+            let now = super::now_ms();
             let (j, draft) = read_consent(ctx, &file, now)?;
             match vault.record_consent(subject, j, &draft).await {
                 Ok(id) => {
@@ -616,17 +614,7 @@ pub(crate) async fn retention(vault: &Vault, ctx: &Ctx<'_>, cmd: RetentionComman
             for e in done {
                 match e {
                     Enforced::Shredded { destruction, report } => {
-                        let mut destroyed = vec![
-                            facevault_audit::Destroyed {
-                                id: format!("subject-key:{}", report.subject),
-                                kind: "data-key".into(),
-                            },
-                            facevault_audit::Destroyed {
-                                id: format!("subject:{}", report.subject),
-                                kind: "subject-details".into(),
-                            },
-                        ];
-                        destroyed.extend(report.removed.iter().map(node_destroyed));
+                        let destroyed = shredded(&report);
                         ctx.deletion(
                             report.subject,
                             &destruction.rule.to_string(),
@@ -664,6 +652,27 @@ pub(crate) async fn retention(vault: &Vault, ctx: &Ctx<'_>, cmd: RetentionComman
         }
     }
     Ok(())
+}
+
+/// What a crypto-shred destroyed, for its certificate: the data key, the details, and every
+/// scan and derivative removed.
+pub(crate) fn shredded(report: &facevault_vault::ShredReport) -> Vec<facevault_audit::Destroyed> {
+    let s = report.subject;
+    let mut destroyed = vec![
+        facevault_audit::Destroyed { id: format!("subject-key:{s}"), kind: "data-key".into() },
+        facevault_audit::Destroyed { id: format!("subject:{s}"), kind: "subject-details".into() },
+    ];
+    destroyed.extend(report.removed.iter().map(node_destroyed));
+    destroyed
+}
+
+/// The purpose a delete of `subject` names when none is given: the first its consent grants.
+pub(crate) async fn held_for(vault: &Vault, subject: SubjectId) -> Result<String> {
+    Ok(match vault.consent(subject).await.map_err(fail)? {
+        Some(c) => c.record.consent().purposes().first().map(|(p, _)| p.id.as_str().to_owned()),
+        None => None,
+    }
+    .unwrap_or_else(|| "treatment-planning".into()))
 }
 
 pub(crate) fn node_destroyed(n: &Node) -> facevault_audit::Destroyed {

@@ -65,3 +65,9 @@ pub fn print_json(value: &impl serde::Serialize) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)
 }
+
+/// Now, in whole milliseconds: the vault's clock and stored times have no finer grain, so a
+/// time taken here never lands after the vault's own "now" for the same instant.
+pub(crate) fn now_ms() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis()).unwrap_or_default()
+}

@@ -84,9 +84,7 @@ pub(crate) async fn posture(vault: &Vault, ctx: &Ctx<'_>, args: PostureArgs) -> 
     let criteria = criteria(&ctx.dir)?;
     let at: Timestamp = match &args.at {
         Some(d) => super::govern::parse_day(d, "--at")?.and_time(chrono::NaiveTime::MIN).and_utc(),
-        None => {
-            chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis()).unwrap_or_default()
-        }
+        None => super::now_ms(),
     };
     let day = at.date_naive();
 

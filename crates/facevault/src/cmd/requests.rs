@@ -161,8 +161,7 @@ fn subject_of(r: &Request) -> Result<SubjectId> {
 
 pub(crate) async fn request(vault: &Vault, ctx: &Ctx<'_>, cmd: RequestCommand) -> Result<()> {
     let cal = calendar();
-    let now =
-        chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis()).unwrap_or_default();
+    let now = super::now_ms();
     let mut out = std::io::stdout().lock();
     // Applies a transition, journals it, and prints the new state.
     macro_rules! transition {
@@ -356,11 +355,7 @@ async fn carry_out(
     subject: SubjectId,
     package: Option<PathBuf>,
 ) -> Result<()> {
-    let purpose = match vault.consent(subject).await.map_err(fail)? {
-        Some(c) => c.record.consent().purposes().first().map(|(p, _)| p.id.as_str().to_owned()),
-        None => None,
-    }
-    .unwrap_or_else(|| "treatment-planning".into());
+    let purpose = super::govern::held_for(vault, subject).await?;
     match r.kind() {
         RequestKind::Access => {
             let out =
@@ -399,14 +394,7 @@ async fn carry_out(
                 .authorize(vault, "subject.delete", Action::Delete, &purpose, Target::Subject(subject), &None)
                 .await?;
             let report = vault.shred_subject(&grant, subject).await.map_err(fail)?;
-            let mut destroyed = vec![
-                facevault_audit::Destroyed { id: format!("subject-key:{subject}"), kind: "data-key".into() },
-                facevault_audit::Destroyed {
-                    id: format!("subject:{subject}"),
-                    kind: "subject-details".into(),
-                },
-            ];
-            destroyed.extend(report.removed.iter().map(super::govern::node_destroyed));
+            let destroyed = super::govern::shredded(&report);
             ctx.deletion(subject, &format!("request:{}", r.id()), "request.erasure", destroyed, true);
             for v in &vendors {
                 vault.notify_vendor(&r.id().0, subject, v).await.map_err(fail)?;

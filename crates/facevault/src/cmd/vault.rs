@@ -320,9 +320,7 @@ impl Ctx<'_> {
 
     fn break_glass(&self, reason: &Option<String>) -> Option<BreakGlass> {
         reason.as_ref().map(|r| {
-            // Whole milliseconds, like the vault's clock that the window is checked against.
-            let from = chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis())
-                .unwrap_or_default();
+            let from = super::now_ms();
             BreakGlass {
                 reason: r.clone(),
                 from,
@@ -863,11 +861,7 @@ async fn subject(vault: &Vault, ctx: &Ctx<'_>, cmd: SubjectCommand) -> Result<()
             let scans = vault.scans_of(subject).await.map_err(fail)?.len();
             let purpose = match purpose {
                 Some(p) => p,
-                None => match vault.consent(subject).await.map_err(fail)? {
-                    Some(c) => c.record.consent().purposes().first().map(|(p, _)| p.id.as_str().to_owned()),
-                    None => None,
-                }
-                .unwrap_or_else(|| "treatment-planning".into()),
+                None => govern::held_for(vault, subject).await?,
             };
             let grant = ctx
                 .authorize(vault, "subject.delete", Action::Delete, &purpose, Target::Subject(subject), &None)
@@ -876,15 +870,7 @@ async fn subject(vault: &Vault, ctx: &Ctx<'_>, cmd: SubjectCommand) -> Result<()
                 confirm_shred(subject, scans)?;
             }
             let report = vault.shred_subject(&grant, subject).await.map_err(fail)?;
-            let mut destroyed = vec![
-                facevault_audit::Destroyed { id: format!("subject-key:{subject}"), kind: "data-key".into() },
-                facevault_audit::Destroyed {
-                    id: format!("subject:{subject}"),
-                    kind: "subject-details".into(),
-                },
-            ];
-            destroyed.extend(report.removed.iter().map(govern::node_destroyed));
-            ctx.deletion(subject, &rule, "subject.shred", destroyed, true);
+            ctx.deletion(subject, &rule, "subject.shred", govern::shredded(&report), true);
             eprintln!(
                 "subject {} shredded: data key, details, {} scan(s) and {} derivative(s) destroyed",
                 report.subject, report.scans, report.derivatives
