@@ -29,6 +29,24 @@ impl Token {
         Ok(Token(s.to_owned()))
     }
 
+    /// Free text (a purpose typed by a user) made into a token: lower-cased, every character
+    /// outside the token alphabet replaced by `-`, cut to 128 bytes; `unspecified` if empty.
+    pub fn from_text(s: &str) -> Token {
+        let t: String =
+            s.trim()
+                .chars()
+                .take(MAX_TOKEN)
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "._:@/-".contains(c) {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+        Token(if t.is_empty() { "unspecified".into() } else { t })
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -192,6 +210,19 @@ impl Reason {
     pub fn new(s: &str) -> Result<Reason, EntryError> {
         check_reason(s)?;
         Ok(Reason(s.to_owned()))
+    }
+
+    /// Any text made into a reason: control characters replaced by spaces, cut to the limit
+    /// on a character boundary.
+    pub fn clipped(s: &str) -> Reason {
+        let mut out = String::new();
+        for c in s.chars().map(|c| if c.is_control() { ' ' } else { c }) {
+            if out.len() + c.len_utf8() > MAX_REASON {
+                break;
+            }
+            out.push(c);
+        }
+        Reason(out)
     }
 
     pub fn as_str(&self) -> &str {

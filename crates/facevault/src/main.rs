@@ -51,6 +51,8 @@ enum Command {
     /// Run the HTTP server (health, readiness, metrics, OpenAPI at /openapi.json, Swagger UI
     /// at /docs/); listens on 127.0.0.1:8080 unless configured.
     Serve(cmd::serve::ServeArgs),
+    /// Print the current one-time code of a TOTP secret (base32, read from standard input).
+    Otp,
     #[command(flatten)]
     Vault(cmd::vault::VaultCommand),
 }
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Audit(c) => cmd::audit::run(cli.vault, c),
         Command::Certificate(c) => cmd::certificate::run(c),
         Command::Analyze(c) => cmd::analyze::run(c),
+        Command::Otp => cmd::account::otp(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -155,7 +155,7 @@ fn clean_flag_reports_and_removes_problems() {
 #[test]
 fn demo_writes_and_inspects_sample_scans() {
     let dir = scratch("demo");
-    let out = facevault(&["demo", "--dir", dir.to_str().unwrap(), "--vertices", "2000"]);
+    let out = facevault(&["demo", "--dir", dir.to_str().unwrap(), "--vertices", "2000", "--no-serve"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
     for name in ["pre-op.ply", "post-op-dorsum-2mm.ply", "cheek-augmented-left-3mm.obj", "pre-op.stl"] {
@@ -183,7 +183,7 @@ fn demo_writes_and_inspects_sample_scans() {
     let listed = String::from_utf8_lossy(&requests.stdout);
     assert!(requests.status.success() && listed.contains("access") && listed.contains("delete"), "{listed}");
     // A second run keeps the vault it built.
-    let again = facevault(&["demo", "--dir", dir.to_str().unwrap(), "--vertices", "2000"]);
+    let again = facevault(&["demo", "--dir", dir.to_str().unwrap(), "--vertices", "2000", "--no-serve"]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("already exists"));
 }
 

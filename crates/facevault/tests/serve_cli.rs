@@ -1,5 +1,6 @@
-//! `facevault serve` as a process: it answers on the configured address, reports readiness of
-//! the vault, and on SIGTERM finishes and exits 0.
+//! `facevault serve` as a process: it refuses a directory without a vault, answers on the
+//! configured address over an opened vault, asks for a login before any data, and on SIGTERM
+//! finishes and exits 0.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -21,8 +22,17 @@ fn serves_health_and_readiness_and_stops_on_sigterm() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
     let vault = std::env::temp_dir().join(format!("facevault-serve-{}", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_facevault"))
-        .args(["--vault", vault.to_str().unwrap(), "serve"])
+    let _ = std::fs::remove_dir_all(&vault);
+    let fv = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_facevault"));
+        c.arg("--vault").arg(&vault).args(args).env("FACEVAULT_KEK", KEK).env_remove("FACEVAULT_DIR");
+        c
+    };
+    let missing = fv(&["serve"]).env("FACEVAULT_LISTEN", &addr).output().unwrap();
+    assert_eq!(missing.status.code(), Some(3), "{}", String::from_utf8_lossy(&missing.stderr));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no vault here"));
+    assert!(fv(&["init"]).output().unwrap().status.success());
+    let mut child = fv(&["serve"])
         .env("FACEVAULT_LISTEN", &addr)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -39,7 +49,9 @@ fn serves_health_and_readiness_and_stops_on_sigterm() {
     };
     assert!(health.starts_with("HTTP/1.1 200") && health.contains("\"status\":\"ok\""), "{health}");
     let ready = get(&addr, "/ready").unwrap();
-    assert!(ready.starts_with("HTTP/1.1 503") && ready.contains("\"code\":\"unavailable\""), "{ready}");
+    assert!(ready.starts_with("HTTP/1.1 200") && ready.contains("\"status\":\"ready\""), "{ready}");
+    let data = get(&addr, "/api/subjects").unwrap();
+    assert!(data.starts_with("HTTP/1.1 401") && data.contains("unauthenticated"), "{data}");
     let doc = get(&addr, "/openapi.json").unwrap();
     assert!(doc.contains("\"openapi\":\"3.1"), "{}", &doc[..200.min(doc.len())]);
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
@@ -49,4 +61,7 @@ fn serves_health_and_readiness_and_stops_on_sigterm() {
     let mut err = String::new();
     child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert!(err.contains(&format!("listening on http://{addr}")) && err.contains("shutting down"), "{err}");
+    let _ = std::fs::remove_dir_all(&vault);
 }
+
+const KEK: &str = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";

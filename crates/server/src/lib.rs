@@ -1,14 +1,21 @@
-//! FaceVault's HTTP server, first part: configuration (a TOML file plus environment variables,
-//! with documented defaults), the router with health, readiness and Prometheus metrics, one
-//! structured JSON error type, request limits (body size, time, concurrency), graceful
-//! shutdown, and the OpenAPI 3.1 document generated from the code with a vendored Swagger UI.
+//! FaceVault's HTTP server: the API over one open vault, for clinicians, patients, the privacy
+//! officer and integrations.
 //!
-//! It serves no subject data yet: the data endpoints come with authentication (staff accounts,
-//! sessions, API tokens), so nothing personal is ever reachable without it.
+//! For most cases: [`AppState::open`] with the opened vault, its policy and its audit log, then
+//! [`router`] (in-process tests call it with `oneshot`) or [`serve`].
+//!
+//! - `config`: the TOML file and environment variables, with documented defaults.
+//! - `auth`: accounts (Argon2id, TOTP), sessions with CSRF, API tokens, lockout.
+//! - `journal`: the audit log writer (group commit); every decision and change is durable in
+//!   the log before its response leaves.
+//! - `api`: the endpoints. Every access to subject data is decided by the vault's policy
+//!   (`Vault::authorize`, the same decision the CLI takes) for a purpose, and audited.
+//! - `error`: the one JSON error body.
+//!
+//! Only this crate knows HTTP. It holds no plaintext on disk: uploads are parsed in memory and
+//! sealed by the vault; sessions live in memory.
 #![forbid(unsafe_code)]
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,133 +26,29 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use facevault_crypto::KeyProvider;
+use facevault_policy::Policy;
+use facevault_store_blob::ObjectBlobStore;
+use facevault_store_sql::SqlStore;
+use facevault_vault::SystemClock;
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-/// Where the server listens unless configured otherwise: loopback only.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+mod api;
+pub mod auth;
+mod config;
+mod error;
+pub mod journal;
 
-/// The server's configuration: `facevault.toml` keys, each overridable by an environment
-/// variable (`FACEVAULT_LISTEN`, `FACEVAULT_MAX_BODY_BYTES`, `FACEVAULT_REQUEST_TIMEOUT_SECS`,
-/// `FACEVAULT_MAX_CONCURRENT`, `FACEVAULT_DIR`).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    /// Address and port (default 127.0.0.1:8080).
-    pub listen: String,
-    /// The vault directory (default ./facevault-vault).
-    pub vault: PathBuf,
-    /// The largest request body accepted, in bytes (default 1 GiB: an 860k-vertex scan is ~43 MB).
-    pub max_body_bytes: usize,
-    /// How long one request may take, in seconds (default 120).
-    pub request_timeout_secs: u64,
-    /// Requests handled at once; more wait (default 256).
-    pub max_concurrent: usize,
-}
+pub use auth::{accept_invitation, add_staff, invite_patient, totp_now, AccountsKey, Principal};
+pub use config::{Config, ConfigError, DEFAULT_LISTEN};
+pub use error::ApiError;
+pub use journal::{Journal, Record, SignedLog};
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            listen: DEFAULT_LISTEN.into(),
-            vault: PathBuf::from("facevault-vault"),
-            max_body_bytes: 1 << 30,
-            request_timeout_secs: 120,
-            max_concurrent: 256,
-        }
-    }
-}
-
-/// A configuration problem, naming the file or variable and the value.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{file}: {message}")]
-    File { file: String, message: String },
-    #[error("${var}={value:?}: {message}")]
-    Env { var: &'static str, value: String, message: String },
-}
-
-impl Config {
-    /// Reads `file` (if given) over the defaults, then the environment over that.
-    pub fn load(
-        file: Option<&std::path::Path>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
-        let mut c = match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-                    file: path.display().to_string(),
-                    message: e.to_string(),
-                })?;
-                toml::from_str(&text).map_err(|e| ConfigError::File {
-                    file: path.display().to_string(),
-                    message: e.to_string(),
-                })?
-            }
-            None => Config::default(),
-        };
-        if let Some(v) = env("FACEVAULT_LISTEN") {
-            c.listen = v;
-        }
-        if let Some(v) = env("FACEVAULT_DIR") {
-            c.vault = PathBuf::from(v);
-        }
-        fn number<T: std::str::FromStr>(var: &'static str, v: String) -> Result<T, ConfigError> {
-            v.parse().map_err(|_| ConfigError::Env {
-                var,
-                value: v,
-                message: "not a positive whole number".into(),
-            })
-        }
-        if let Some(v) = env("FACEVAULT_MAX_BODY_BYTES") {
-            c.max_body_bytes = number("FACEVAULT_MAX_BODY_BYTES", v)?;
-        }
-        if let Some(v) = env("FACEVAULT_REQUEST_TIMEOUT_SECS") {
-            c.request_timeout_secs = number("FACEVAULT_REQUEST_TIMEOUT_SECS", v)?;
-        }
-        if let Some(v) = env("FACEVAULT_MAX_CONCURRENT") {
-            c.max_concurrent = number("FACEVAULT_MAX_CONCURRENT", v)?;
-        }
-        c.listen.parse::<SocketAddr>().map_err(|e| ConfigError::Env {
-            var: "FACEVAULT_LISTEN",
-            value: c.listen.clone(),
-            message: format!("not an address:port ({e})"),
-        })?;
-        if c.max_concurrent == 0 || c.request_timeout_secs == 0 || c.max_body_bytes == 0 {
-            return Err(ConfigError::File {
-                file: "configuration".into(),
-                message: "limits must be above zero".into(),
-            });
-        }
-        Ok(c)
-    }
-}
-
-/// The one error body every endpoint returns: a stable code, a message for the user, and the
-/// field at fault. Internal details are logged by the server, never returned.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ApiError {
-    /// Stable, machine-readable: `not_found`, `payload_too_large`, `timeout`, `unavailable`, ...
-    pub code: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    #[serde(skip)]
-    pub status: u16,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError { code: code.into(), message: message.into(), field: None, status: status.as_u16() }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(self)).into_response()
-    }
-}
+/// The vault the server runs on: SQL metadata, blob files, the key provider the binary chose.
+pub type ServerVault = facevault_vault::Vault<SqlStore, ObjectBlobStore, Box<dyn KeyProvider>, SystemClock>;
 
 /// Health as `/health` and `/ready` report it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -154,25 +57,111 @@ pub struct Health {
     pub version: String,
 }
 
+/// What the server opens before it listens.
+#[derive(Debug)]
+pub struct Backend {
+    pub vault: ServerVault,
+    pub policy: Policy,
+    pub log: SignedLog,
+}
+
 /// What the server shares between requests.
 #[derive(Debug)]
 pub struct AppState {
     config: Config,
+    vault: ServerVault,
+    policy: Policy,
+    journal: Journal,
+    accounts_key: AccountsKey,
+    sessions: auth::Sessions,
+    lockout: auth::Lockout,
+    used_codes: auth::UsedCodes,
     requests: AtomicU64,
     errors: AtomicU64,
 }
 
 impl AppState {
-    pub fn new(config: Config) -> Arc<AppState> {
-        Arc::new(AppState { config, requests: AtomicU64::new(0), errors: AtomicU64::new(0) })
+    /// Starts the audit writer and loads the accounts key (creating it on first run).
+    pub async fn open(config: Config, backend: Backend) -> Result<Arc<AppState>, ApiError> {
+        let Backend { vault, policy, log } = backend;
+        let accounts_key =
+            AccountsKey::load(vault.id(), vault.metadata_store(), vault.key_provider().as_ref()).await?;
+        let journal = Journal::start(log).map_err(ApiError::internal)?;
+        Ok(Arc::new(AppState {
+            config,
+            vault,
+            policy,
+            journal,
+            accounts_key,
+            sessions: auth::Sessions::default(),
+            lockout: auth::Lockout::default(),
+            used_codes: auth::UsedCodes::default(),
+            requests: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+        }))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn vault(&self) -> &ServerVault {
+        &self.vault
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    pub(crate) fn meta(&self) -> &SqlStore {
+        self.vault.metadata_store()
+    }
+
+    pub fn accounts_key(&self) -> &AccountsKey {
+        &self.accounts_key
+    }
+
+    /// Ages every session by `by` (tests of automatic logoff).
+    #[doc(hidden)]
+    pub fn age_sessions(&self, by: Duration) {
+        self.sessions.age_all(by);
+    }
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                auth::SESSION_COOKIE,
+                "The session cookie set by POST /api/login. State-changing requests also send the \
+                 login's csrf_token in the X-CSRF-Token header.",
+            ))),
+        );
+        c.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token (fvt_...), scoped to a role and purposes."))
+                    .build(),
+            ),
+        );
     }
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "FaceVault", description = "3D face scans: analysis and governance inside the clinic."),
+    info(title = "FaceVault", description = "3D face scans: analysis and governance inside the clinic. \
+        Every access to a subject's data is decided for a purpose by the clinic's policy and written \
+        to the verifiable audit log before the response is sent."),
     paths(health, ready, metrics),
-    components(schemas(ApiError, Health))
+    nest((path = "/api", api = api::Api)),
+    components(schemas(ApiError, Health)),
+    modifiers(&Security)
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
@@ -183,16 +172,15 @@ async fn health() -> Json<Health> {
     Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
 }
 
-/// Readiness: the vault directory holds a vault database the server can reach.
+/// Readiness: the vault's database answers.
 #[utoipa::path(get, path = "/ready", responses((status = 200, body = Health), (status = 503, body = ApiError)))]
 async fn ready(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
-    let db = state.config.vault.join("vault.db");
-    match std::fs::metadata(&db) {
-        Ok(m) if m.is_file() => {
-            Ok(Json(Health { status: "ready".into(), version: env!("CARGO_PKG_VERSION").into() }))
+    match state.meta().tokens().await {
+        Ok(_) => Ok(Json(Health { status: "ready".into(), version: env!("CARGO_PKG_VERSION").into() })),
+        Err(e) => {
+            eprintln!("facevault-server: not ready: {e}");
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the vault is not ready"))
         }
-        // The path stays in the server's own log; the client learns only that it is not ready.
-        _ => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the vault is not ready")),
     }
 }
 
@@ -216,7 +204,8 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
-/// Counts requests and errors, and turns the limit layers' bare statuses into [`ApiError`]s.
+/// Counts requests and errors, and turns the limit layers' and extractors' bare statuses into
+/// [`ApiError`]s.
 async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     state.requests.fetch_add(1, Ordering::Relaxed);
     let res = next.run(req).await;
@@ -228,23 +217,26 @@ async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if is_json {
+    if is_json || status.is_success() || status.is_redirection() {
         return res;
     }
-    match status {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(status, "payload_too_large", "the request body is over the server's limit")
-                .into_response()
-        }
-        StatusCode::REQUEST_TIMEOUT => {
-            ApiError::new(status, "timeout", "the request took too long").into_response()
-        }
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ApiError::new(status, "method_not_allowed", "this endpoint does not take that method")
-                .into_response()
-        }
-        _ => res,
-    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is over the server's limit"),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this endpoint does not take that method"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "send the body as application/json"),
+        StatusCode::NOT_FOUND => ("not_found", "no such resource"),
+        s if s.is_client_error() => ("bad_request", "the request is malformed (path, query or body)"),
+        _ => ("internal", "the server failed; the error is logged"),
+    };
+    // The extractor's own text (which field failed to parse) is kept as the message when it
+    // is short plain text: it names the problem and holds nothing secret.
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.ok().and_then(|b| String::from_utf8(b.to_vec()).ok());
+    let message =
+        text.filter(|t| !t.is_empty() && t.len() < 512 && status.is_client_error()).unwrap_or(message.into());
+    let _ = parts;
+    ApiError::new(status, code, message).into_response()
 }
 
 /// The router with every layer, for the server and for in-process tests (`oneshot`).
@@ -254,10 +246,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
+        .nest("/api", api::routes(&state))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(c.max_body_bytes))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(c.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(c.request_timeout_secs),
@@ -267,12 +259,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
-pub async fn serve(
-    config: Config,
+/// Serves on `listener` until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(&config.listen).await?;
-    let app = router(AppState::new(config));
+    let app = router(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -1,111 +1,630 @@
-//! The router in process (`oneshot`): health, readiness, metrics, the OpenAPI document and the
-//! vendored Swagger UI, the JSON error body for unknown paths, methods and oversized bodies,
-//! and the configuration with its environment overrides.
+//! The router in process (`oneshot`) over a real vault (SQLite, blob files, the SQL audit log
+//! in a temporary directory): who may do what over HTTP, the security properties of logging
+//! in, sessions, tokens and uploads, and the plumbing (health, metrics, OpenAPI, errors,
+//! configuration).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use facevault_server::{router, AppState, Config};
+use axum::http::{header, Method, Request, StatusCode};
+use facevault_audit::AuditLog;
+use facevault_crypto::{KeyProvider, MemoryKeys};
+use facevault_policy::Role;
+use facevault_server::{router, totp_now, AppState, Backend, Config, ServerVault, SignedLog};
+use facevault_store_blob::ObjectBlobStore;
+use facevault_store_sql::{SqlLogStore, SqlStore, TokenRow};
+use facevault_vault::{ScanId, SubjectDetails, SubjectId, SystemClock};
 use http_body_util::BodyExt;
+use serde_json::{json, Value};
 use tower::ServiceExt;
 
-fn config(vault: &std::path::Path) -> Config {
-    Config { vault: vault.to_path_buf(), max_body_bytes: 1024, ..Config::default() }
+struct Fixture {
+    app: axum::Router,
+    state: Arc<AppState>,
+    dir: PathBuf,
+    a: SubjectId,
+    b: SubjectId,
+    scan_a: ScanId,
+    secrets: std::collections::HashMap<String, String>,
 }
 
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, String, String) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let ctype =
-        res.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    (status, ctype, String::from_utf8_lossy(&body).into_owned())
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
-fn get(path: &str) -> Request<Body> {
-    Request::get(path).body(Body::empty()).unwrap()
+const STAFF: [Role; 7] = [
+    Role::Surgeon,
+    Role::ClinicalStaff,
+    Role::FrontDesk,
+    Role::Marketing,
+    Role::PrivacyOfficer,
+    Role::Vendor,
+    Role::Admin,
+];
+
+fn password(user: &str) -> String {
+    format!("test-{user}-password")
 }
 
-#[tokio::test]
-async fn health_readiness_metrics_and_errors() {
-    let dir = std::env::temp_dir().join(format!("facevault-server-{}", std::process::id()));
+fn small_ply() -> Vec<u8> {
+    let face = facevault_synthface::generate(&facevault_synthface::FaceParams::default(), 1500);
+    facevault_mesh::to_bytes(&face.mesh, facevault_mesh::FileFormat::PlyBinaryLittleEndian)
+}
+
+async fn fixture(name: &str, tweak: impl FnOnce(&mut Config)) -> Fixture {
+    let dir = std::env::temp_dir().join(format!("facevault-server-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let app = router(AppState::new(config(&dir)));
-
-    let (s, ctype, body) = call(&app, get("/health")).await;
-    assert_eq!((s, ctype.as_str()), (StatusCode::OK, "application/json"));
-    assert!(body.contains("\"status\":\"ok\""), "{body}");
-
-    // No vault yet: not ready, and the path is not revealed.
-    let (s, _, body) = call(&app, get("/ready")).await;
-    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
-    let err: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(err["code"], "unavailable");
-    assert!(!body.contains(dir.to_str().unwrap()), "{body}");
-    std::fs::write(dir.join("vault.db"), b"").unwrap();
-    assert_eq!(call(&app, get("/ready")).await.0, StatusCode::OK);
-
-    let (s, _, body) = call(&app, get("/no/such/thing")).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["code"], "not_found");
-    let (s, ctype, body) = call(&app, Request::delete("/health").body(Body::empty()).unwrap()).await;
-    assert_eq!((s, ctype.as_str()), (StatusCode::METHOD_NOT_ALLOWED, "application/json"), "{body}");
-
-    // A body over the limit is refused from its declared length, before it is read.
-    let big = Request::post("/health")
-        .header(header::CONTENT_LENGTH, "1048576")
-        .body(Body::from(vec![0u8; 2048]))
-        .unwrap();
-    let (s, ctype, body) = call(&app, big).await;
-    assert_eq!((s, ctype.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "application/json"), "{body}");
-    assert!(body.contains("payload_too_large"), "{body}");
-
-    let (s, ctype, body) = call(&app, get("/metrics")).await;
-    assert_eq!(s, StatusCode::OK);
-    assert!(ctype.starts_with("text/plain"), "{ctype}");
-    let count = |name: &str| -> u64 {
-        body.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap().parse().unwrap()
+    let db = dir.join("vault.db");
+    let keys: Box<dyn KeyProvider> = Box::new(MemoryKeys::generate().unwrap());
+    let meta = SqlStore::open_sqlite(&db).await.unwrap();
+    let blobs = ObjectBlobStore::local(&dir).unwrap();
+    let vault: ServerVault = facevault_vault::Vault::open(meta, blobs, keys, SystemClock).await.unwrap();
+    let details = |name: &str| SubjectDetails {
+        name: name.into(),
+        date_of_birth: None,
+        contact: None,
+        jurisdiction: Some("US-IL".into()),
     };
-    assert_eq!(count("facevault_http_requests_total"), 7, "{body}");
-    assert_eq!(count("facevault_http_errors_total"), 4, "{body}");
-    let _ = std::fs::remove_dir_all(dir);
+    let a = vault.new_subject(&details("Patient A")).await.unwrap();
+    let b = vault.new_subject(&details("Patient B")).await.unwrap();
+    let face = facevault_synthface::generate(&facevault_synthface::FaceParams::default(), 1500);
+    let capture = |p: &str| facevault_vault::Capture {
+        device: "test".into(),
+        captured_on: "2026-11-01".into(),
+        purpose: facevault_vault::Purpose(p.into()),
+    };
+    let scan_a = vault.import_scan(a, &face.mesh, capture("treatment-planning")).await.unwrap();
+    vault.import_scan(b, &face.mesh, capture("treatment-planning")).await.unwrap();
+    let origin = format!("facevault.vault/{}", vault.id());
+    let key = facevault_audit::SigningKey::generate(&origin).unwrap();
+    let store = {
+        let db = db.clone();
+        // The SQL log store runs its own runtime: open it off this one.
+        tokio::task::spawn_blocking(move || SqlLogStore::open_sqlite(&db).unwrap()).await.unwrap()
+    };
+    let log = SignedLog { log: AuditLog::open(store).unwrap(), key, origin };
+    let policy = facevault_policy::Policy::default_for(facevault_domain::Catalogue::defaults()).unwrap();
+    let mut config = Config { vault: dir.clone(), ..Config::default() };
+    tweak(&mut config);
+    let state = AppState::open(config, Backend { vault, policy, log }).await.unwrap();
+    let mut secrets = std::collections::HashMap::new();
+    let meta = state.vault().metadata_store();
+    for role in STAFF {
+        let user = role.as_str();
+        let secret =
+            facevault_server::add_staff(meta, state.accounts_key(), user, role, &password(user), false)
+                .await
+                .unwrap();
+        if let Some(s) = secret {
+            secrets.insert(user.to_owned(), s);
+        }
+    }
+    for (user, subject) in [("patient-a", a), ("patient-b", b)] {
+        let (_, invitation, _) = facevault_server::invite_patient(meta, subject).await.unwrap();
+        let acc = facevault_server::accept_invitation(meta, &invitation, &password(user)).await.unwrap();
+        secrets.insert(user.to_owned(), acc.username);
+    }
+    Fixture { app: router(state.clone()), state, dir, a, b, scan_a, secrets }
 }
 
-#[tokio::test]
-async fn openapi_document_and_vendored_swagger_ui() {
-    let app = router(AppState::new(Config::default()));
-    let (s, _, body) = call(&app, get("/openapi.json")).await;
-    assert_eq!(s, StatusCode::OK);
-    let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
-    for path in ["/health", "/ready", "/metrics"] {
-        assert!(doc["paths"][path]["get"].is_object(), "{path} missing");
+/// A logged-in caller: the cookie and the CSRF token.
+#[derive(Clone, Debug)]
+struct Who {
+    cookie: String,
+    csrf: String,
+}
+
+struct Reply {
+    status: StatusCode,
+    body: Value,
+    headers: axum::http::HeaderMap,
+}
+
+async fn send(app: &axum::Router, req: Request<Body>) -> Reply {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply { status, body, headers }
+}
+
+fn json_req(method: Method, path: &str, who: Option<&Who>, body: &Value) -> Request<Body> {
+    let mut r = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
+    if let Some(w) = who {
+        r = r.header(header::COOKIE, &w.cookie).header("x-csrf-token", &w.csrf);
     }
-    assert!(doc["components"]["schemas"]["ApiError"].is_object());
-    let (s, ctype, body) = call(&app, get("/docs/")).await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    assert!(ctype.starts_with("text/html") && body.contains("swagger"), "{ctype}");
-    let (s, _, _) = call(&app, get("/docs/swagger-ui-bundle.js")).await;
-    assert_eq!(s, StatusCode::OK, "the UI's script is served from the binary, not a CDN");
+    r.body(Body::from(body.to_string())).unwrap()
+}
+
+fn get(path: &str, who: Option<&Who>) -> Request<Body> {
+    let mut r = Request::get(path);
+    if let Some(w) = who {
+        r = r.header(header::COOKIE, &w.cookie);
+    }
+    r.body(Body::empty()).unwrap()
+}
+
+impl Fixture {
+    /// The login name of `user` (a patient's is generated).
+    fn username(&self, user: &str) -> String {
+        if user.starts_with("patient") {
+            self.secrets[user].clone()
+        } else {
+            user.to_owned()
+        }
+    }
+
+    async fn try_login(&self, user: &str, password: &str, totp: Option<String>) -> Reply {
+        let body = json!({"username": self.username(user), "password": password, "totp": totp});
+        send(&self.app, json_req(Method::POST, "/api/login", None, &body)).await
+    }
+
+    async fn login(&self, user: &str) -> Who {
+        let totp = self.secrets.get(user).filter(|_| !user.starts_with("patient")).and_then(|s| totp_now(s));
+        let r = self.try_login(user, &password(user), totp).await;
+        assert_eq!(r.status, StatusCode::OK, "{user}: {}", r.body);
+        let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+        let cookie = set.split(';').next().unwrap().to_owned();
+        Who { cookie, csrf: r.body["csrf_token"].as_str().unwrap().to_owned() }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_is_denied_what_it_must_be_denied() {
+    let f = fixture("authz", |_| ()).await;
+    let (a, b, scan_a) = (f.a, f.b, f.scan_a);
+    let mut who = std::collections::HashMap::new();
+    for user in STAFF.iter().map(|r| r.as_str()).chain(["patient-a", "patient-b"]) {
+        who.insert(user, f.login(user).await);
+    }
+    // (path, the users allowed); everyone else must get 403.
+    let reads: Vec<(String, Vec<&str>)> = vec![
+        (
+            "/api/subjects".into(),
+            vec![
+                "surgeon",
+                "clinical_staff",
+                "front_desk",
+                "privacy_officer",
+                "admin",
+                "patient-a",
+                "patient-b",
+            ],
+        ),
+        (format!("/api/subjects/{a}"), vec!["surgeon", "clinical_staff", "privacy_officer", "patient-a"]),
+        (format!("/api/scans/{scan_a}"), vec!["surgeon", "clinical_staff", "privacy_officer", "patient-a"]),
+        (
+            format!("/api/scans/{scan_a}/ply"),
+            vec!["surgeon", "clinical_staff", "privacy_officer", "patient-a"],
+        ),
+        (
+            format!("/api/lineage/{scan_a}"),
+            vec!["surgeon", "clinical_staff", "front_desk", "privacy_officer", "admin", "patient-a"],
+        ),
+        (
+            format!("/api/subjects/{a}/consent"),
+            vec!["surgeon", "clinical_staff", "front_desk", "privacy_officer", "admin", "patient-a"],
+        ),
+        ("/api/audit/entries".into(), vec!["privacy_officer", "admin"]),
+        ("/api/audit/verify".into(), vec!["privacy_officer", "admin"]),
+        ("/api/retention/plan".into(), vec!["privacy_officer", "admin"]),
+        ("/api/tokens".into(), vec!["privacy_officer", "admin"]),
+    ];
+    let mut table = String::new();
+    for (path, allowed) in &reads {
+        for (user, w) in &who {
+            let r = send(&f.app, get(path, Some(w))).await;
+            let want = if allowed.contains(user) { StatusCode::OK } else { StatusCode::FORBIDDEN };
+            if r.status != want {
+                table.push_str(&format!("GET {path} as {user}: {} (want {want}) {}\n", r.status, r.body));
+            }
+        }
+    }
+    assert!(table.is_empty(), "{table}");
+
+    // A patient's listing holds only themselves.
+    let mine = send(&f.app, get("/api/subjects", Some(&who["patient-a"]))).await.body;
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine[0]["id"], a.to_string());
+
+    // Patient B guesses patient A's ids: every read and change is refused, and audited.
+    let guesses = [
+        get(&format!("/api/subjects/{a}"), Some(&who["patient-b"])),
+        get(&format!("/api/scans/{scan_a}"), Some(&who["patient-b"])),
+        get(&format!("/api/scans/{scan_a}/ply"), Some(&who["patient-b"])),
+        get(&format!("/api/lineage/{scan_a}"), Some(&who["patient-b"])),
+        get(&format!("/api/subjects/{a}/consent"), Some(&who["patient-b"])),
+        json_req(
+            Method::POST,
+            &format!("/api/subjects/{a}/consent/withdraw"),
+            Some(&who["patient-b"]),
+            &json!({}),
+        ),
+        get(&format!("/api/subjects/{a}?purpose=research"), Some(&who["patient-b"])),
+    ];
+    for req in guesses {
+        let path = req.uri().to_string();
+        let r = send(&f.app, req).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.body);
+        assert!(!r.body.to_string().contains("Patient A"), "{}", r.body);
+    }
+    // Changes by role: creating a subject, uploading a scan, issuing a token.
+    let changes: Vec<(&str, Method, String, Value, Vec<&str>)> = vec![
+        (
+            "subject.add",
+            Method::POST,
+            "/api/subjects".into(),
+            json!({"name": "New Patient"}),
+            vec!["surgeon", "clinical_staff", "front_desk", "privacy_officer", "admin"],
+        ),
+        (
+            "token.create",
+            Method::POST,
+            "/api/tokens".into(),
+            json!({"name": "scanner", "role": "clinical_staff", "purposes": ["treatment-planning"], "expires_in_days": 30}),
+            vec!["privacy_officer", "admin"],
+        ),
+        (
+            "invite",
+            Method::POST,
+            format!("/api/subjects/{b}/invitation"),
+            json!({}),
+            vec!["surgeon", "clinical_staff", "front_desk", "privacy_officer", "admin"],
+        ),
+    ];
+    let mut table = String::new();
+    for (what, method, path, body, allowed) in &changes {
+        for (user, w) in &who {
+            let r = send(&f.app, json_req(method.clone(), path, Some(w), body)).await;
+            let ok = if allowed.contains(user) {
+                r.status == StatusCode::CREATED
+            } else {
+                r.status == StatusCode::FORBIDDEN
+            };
+            if !ok {
+                table.push_str(&format!("{what} as {user}: {} {}\n", r.status, r.body));
+            }
+        }
+    }
+    assert!(table.is_empty(), "{table}");
+    let ply = small_ply();
+    for (user, w) in &who {
+        let req = Request::post(format!("/api/subjects/{a}/scans?purpose=treatment-planning"))
+            .header(header::COOKIE, &w.cookie)
+            .header("x-csrf-token", &w.csrf)
+            .body(Body::from(ply.clone()))
+            .unwrap();
+        let r = send(&f.app, req).await;
+        let want = if ["surgeon", "clinical_staff"].contains(user) {
+            StatusCode::CREATED
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(r.status, want, "upload as {user}: {}", r.body);
+    }
+
+    // The refusals are in the audit log, under the patient's pseudonymous id.
+    let po = &who["privacy_officer"];
+    let denied =
+        send(&f.app, get(&format!("/api/audit/entries?denied=true&limit=1000&object=subject:{a}"), Some(po)))
+            .await
+            .body;
+    let denied = denied.as_array().unwrap();
+    assert!(denied.iter().any(|e| e["actor"] == b.to_string() && e["role"] == "patient"), "{denied:?}");
+    assert!(denied.iter().any(|e| e["role"] == "marketing"), "{denied:?}");
+    let v = send(&f.app, get("/api/audit/verify", Some(po))).await.body;
+    assert_eq!(v["status"], "ok", "{v}");
+
+    // Patient A withdraws their own consent: every later read of their data is refused.
+    let r = send(
+        &f.app,
+        json_req(
+            Method::POST,
+            &format!("/api/subjects/{a}/consent/withdraw"),
+            Some(&who["patient-a"]),
+            &json!({}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = send(&f.app, get(&format!("/api/scans/{scan_a}"), Some(&who["surgeon"]))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body["message"].as_str().unwrap().contains("withdrawn"), "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_sessions_csrf_and_lockout() {
+    let f = fixture("login", |c| c.login_max_failures = 3).await;
+    // No credentials, a made-up cookie.
+    let r = send(&f.app, get("/api/subjects", None)).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+    let fake = Who { cookie: "fv_session=forged".into(), csrf: String::new() };
+    assert_eq!(send(&f.app, get("/api/subjects", Some(&fake))).await.status, StatusCode::UNAUTHORIZED);
+
+    // CSRF: a change without the session's token (or with another) is refused.
+    let w = f.login("front_desk").await;
+    let body = json!({"name": "Someone"});
+    let no_csrf = Request::post("/api/subjects")
+        .header(header::COOKIE, &w.cookie)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let r = send(&f.app, no_csrf).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::FORBIDDEN, Some("csrf")), "{}", r.body);
+    let other = Who { csrf: f.login("surgeon").await.csrf, ..w.clone() };
+    let r = send(&f.app, json_req(Method::POST, "/api/subjects", Some(&other), &body)).await;
+    assert_eq!(r.body["code"], "csrf");
+    let r = send(&f.app, json_req(Method::POST, "/api/subjects", Some(&w), &body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    // Logout ends the session.
+    let r = send(&f.app, json_req(Method::POST, "/api/logout", Some(&w), &json!({}))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(send(&f.app, get("/api/subjects", Some(&w))).await.status, StatusCode::UNAUTHORIZED);
+
+    // Automatic logoff: a session idle past its limit is expired.
+    let w = f.login("surgeon").await;
+    assert_eq!(send(&f.app, get("/api/subjects", Some(&w))).await.status, StatusCode::OK);
+    f.state.age_sessions(Duration::from_secs(16 * 60));
+    let r = send(&f.app, get("/api/subjects", Some(&w))).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("session_expired")));
+
+    // Brute force: the third wrong password locks the name, and then even the right one waits.
+    for i in 1..=3 {
+        let r = f.try_login("clinical_staff", "wrong-password-guess", None).await;
+        let want = if i < 3 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(r.status, want, "attempt {i}: {}", r.body);
+    }
+    let r = f.try_login("clinical_staff", &password("clinical_staff"), None).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("locked_out")));
+    assert!(r.headers.get(header::RETRY_AFTER).is_some());
+    // An unknown name answers like a wrong password (no account enumeration), and locks too.
+    let r = f.try_login("nobody", "whatever-password", None).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("bad_credentials")));
+
+    // The second factor: required, checked, and a code works once.
+    let r = f.try_login("admin", &password("admin"), None).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("totp_required")));
+    let r = f.try_login("admin", &password("admin"), Some("000000".into())).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let code = totp_now(&f.secrets["admin"]).unwrap();
+    let r = f.try_login("admin", &password("admin"), Some(code.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = f.try_login("admin", &password("admin"), Some(code)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a replayed code: {}", r.body);
+
+    // No secret in what the server says: neither the password nor the session token.
+    let text = r.body.to_string();
+    assert!(!text.contains(&password("admin")), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_are_scoped_hashed_and_expire() {
+    let f = fixture("tokens", |_| ()).await;
+    let po = f.login("privacy_officer").await;
+    let body = json!({"name": "recovery-app", "role": "surgeon", "purposes": ["post-op-tracking"], "expires_in_days": 7});
+    let r = send(&f.app, json_req(Method::POST, "/api/tokens", Some(&po), &body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let token = r.body["token"].as_str().unwrap().to_owned();
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("fvt_"));
+    // Only the hash is kept.
+    let rows = f.state.vault().metadata_store().tokens().await.unwrap();
+    assert!(rows.iter().all(|t| t.token_hash != token && !t.token_hash.contains(&token[4..])));
+    let bearer = |path: &str, token: &str| {
+        Request::get(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let scan = f.scan_a;
+    let r = send(&f.app, bearer(&format!("/api/scans/{scan}?purpose=post-op-tracking"), &token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Outside its purposes (the default purpose too), it is refused.
+    for path in [format!("/api/scans/{scan}?purpose=treatment-planning"), format!("/api/scans/{scan}")] {
+        let r = send(&f.app, bearer(&path, &token)).await;
+        assert_eq!(
+            (r.status, r.body["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("out_of_scope")),
+            "{path}"
+        );
+    }
+    // Outside its role: a surgeon token reads no audit log, and no token manages tokens.
+    assert_eq!(send(&f.app, bearer("/api/audit/entries", &token)).await.status, StatusCode::FORBIDDEN);
+    let mut make = json_req(Method::POST, "/api/tokens", None, &body);
+    make.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    assert_eq!(send(&f.app, make).await.status, StatusCode::FORBIDDEN);
+    // A patient token cannot be issued.
+    let patient =
+        json!({"name": "x-app", "role": "patient", "purposes": ["post-op-tracking"], "expires_in_days": 7});
+    let r = send(&f.app, json_req(Method::POST, "/api/tokens", Some(&po), &patient)).await;
+    assert_eq!((r.status, r.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("role")));
+    // Revoked: refused at once.
+    let rev = Request::delete(format!("/api/tokens/{id}"))
+        .header(header::COOKIE, &po.cookie)
+        .header("x-csrf-token", &po.csrf)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&f.app, rev).await.status, StatusCode::NO_CONTENT);
+    let r = send(&f.app, bearer(&format!("/api/scans/{scan}?purpose=post-op-tracking"), &token)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Expired: refused.
+    let old = "fvt_an-old-token-for-this-test";
+    f.state
+        .vault()
+        .metadata_store()
+        .add_token(&TokenRow {
+            id: "0".repeat(32),
+            token_hash: facevault_server::auth::sha256_hex(old.as_bytes()),
+            name: "old".into(),
+            role: "surgeon".into(),
+            purposes: "post-op-tracking".into(),
+            created_by: "test".into(),
+            created_at: 0,
+            expires_at: 1,
+            revoked: false,
+        })
+        .await
+        .unwrap();
+    let r = send(&f.app, bearer(&format!("/api/scans/{scan}?purpose=post-op-tracking"), old)).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("session_expired")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_limited_streamed_and_validated() {
+    let limit = 128 * 1024;
+    let f = fixture("upload", |c| c.max_upload_bytes = limit).await;
+    let w = f.login("surgeon").await;
+    let a = f.a;
+    let before = f.state.vault().scans_of(a).await.unwrap().len();
+    let upload = |body: Body| {
+        Request::post(format!("/api/subjects/{a}/scans?purpose=treatment-planning"))
+            .header(header::COOKIE, &w.cookie)
+            .header("x-csrf-token", &w.csrf)
+            .body(body)
+            .unwrap()
+    };
+    // 16 MiB streamed without a length: refused once the limit is passed, having read only
+    // a little past it.
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = pulled.clone();
+    let chunks = (0..1024).map(move |_| {
+        counter.fetch_add(16 * 1024, Ordering::SeqCst);
+        Ok::<_, std::io::Error>(vec![b'x'; 16 * 1024])
+    });
+    let r = send(&f.app, upload(Body::from_stream(futures_util::stream::iter(chunks)))).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large"))
+    );
+    let read = pulled.load(Ordering::SeqCst);
+    assert!(read <= limit + 2 * 16 * 1024, "read {read} bytes of a 16 MiB body with a {limit}-byte limit");
+    // A declared length over the limit is refused before any byte is read.
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = pulled.clone();
+    let chunks = (0..4).map(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, std::io::Error>(vec![b'x'; 1024])
+    });
+    let mut req = upload(Body::from_stream(futures_util::stream::iter(chunks)));
+    req.headers_mut().insert(header::CONTENT_LENGTH, "10000000".parse().unwrap());
+    assert_eq!(send(&f.app, req).await.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(pulled.load(Ordering::SeqCst), 0);
+
+    // A malformed mesh: 422 naming the problem, and nothing stored.
+    let blobs_before = std::fs::read_dir(f.dir.join("blobs")).map(|d| d.count()).unwrap_or(0);
+    let bad = b"ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n0 1 0\n3 0 1 7\n";
+    let r = send(&f.app, upload(Body::from(bad.to_vec()))).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("malformed_mesh")),
+        "{}",
+        r.body
+    );
+    let msg = r.body["message"].as_str().unwrap();
+    assert!(msg.contains('7') && msg.contains("line"), "{msg}");
+    let r = send(&f.app, upload(Body::from(b"not a mesh at all".to_vec()))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(f.state.vault().scans_of(a).await.unwrap().len(), before);
+    assert_eq!(std::fs::read_dir(f.dir.join("blobs")).map(|d| d.count()).unwrap_or(0), blobs_before);
+
+    // A good one is sealed and its metadata returned.
+    let r = send(&f.app, upload(Body::from(small_ply()))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(
+        r.body["vertices"].as_u64(),
+        Some(facevault_synthface::generate(&Default::default(), 1500).mesh.vertex_count() as u64)
+    );
+    // Unknown subject, bad purpose, bad id: named.
+    let r = send(
+        &f.app,
+        Request::post("/api/subjects/zz/scans?purpose=treatment-planning")
+            .header(header::COOKIE, &w.cookie)
+            .header("x-csrf-token", &w.csrf)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((r.status, r.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("id")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_metrics_openapi_and_errors() {
+    let f = fixture("plumbing", |c| c.max_body_bytes = 1024).await;
+    let r = send(&f.app, get("/health", None)).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    assert_eq!(send(&f.app, get("/ready", None)).await.status, StatusCode::OK);
+    let r = send(&f.app, get("/no/such/thing", None)).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let r = send(&f.app, Request::delete("/health").body(Body::empty()).unwrap()).await;
+    assert_eq!(r.body["code"], "method_not_allowed");
+    // A JSON body over the limit is refused from its declared length.
+    let big = Request::post("/api/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, "1048576")
+        .body(Body::from(vec![b' '; 2048]))
+        .unwrap();
+    let r = send(&f.app, big).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")),
+        "{}",
+        r.body
+    );
+    // A malformed body names what is wrong.
+    let r = send(&f.app, json_req(Method::POST, "/api/login", None, &json!({"username": 3}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body["message"].as_str().unwrap().contains("username"), "{}", r.body);
+
+    let res = f.app.clone().oneshot(get("/metrics", None)).await.unwrap();
+    let text = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(text.contains("facevault_http_requests_total 7"), "{text}");
+    assert!(text.contains("facevault_http_errors_total 4"), "{text}");
+
+    let doc = send(&f.app, get("/openapi.json", None)).await.body;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    for path in [
+        "/api/login",
+        "/api/subjects",
+        "/api/subjects/{id}/scans",
+        "/api/scans/{id}",
+        "/api/audit/proof/{index}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+    }
+    assert!(doc["components"]["securitySchemes"]["session"].is_object());
+    let res = f.app.clone().oneshot(get("/docs/", None)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(html.contains("swagger-ui") && !html.contains("cdn"), "the Swagger UI must be vendored");
 }
 
 #[test]
 fn configuration_from_file_and_environment() {
     let c = Config::load(None, |_| None).unwrap();
     assert_eq!(c.listen, "127.0.0.1:8080");
-    let dir = std::env::temp_dir().join(format!("facevault-server-config-{}", std::process::id()));
+    assert_eq!((c.session_idle_minutes, c.login_max_failures), (15, 5));
+    let dir = std::env::temp_dir().join(format!("facevault-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("facevault.toml");
-    std::fs::write(&file, "listen = \"127.0.0.1:9999\"\nmax-concurrent = 4\n").unwrap();
+    std::fs::write(&file, "listen = \"127.0.0.1:9999\"\nmax_upload_bytes = 100\nunknown = 1\n").unwrap();
     let err = Config::load(Some(&file), |_| None).unwrap_err().to_string();
-    assert!(err.contains("facevault.toml") && err.contains("max-concurrent"), "{err}");
-    std::fs::write(&file, "listen = \"127.0.0.1:9999\"\nmax_concurrent = 4\n").unwrap();
-    let c =
-        Config::load(Some(&file), |v| (v == "FACEVAULT_MAX_BODY_BYTES").then(|| "4096".to_owned())).unwrap();
-    assert_eq!((c.listen.as_str(), c.max_concurrent, c.max_body_bytes), ("127.0.0.1:9999", 4, 4096));
-    let err = Config::load(None, |v| (v == "FACEVAULT_LISTEN").then(|| "everywhere".to_owned()))
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("FACEVAULT_LISTEN") && err.contains("everywhere"), "{err}");
+    assert!(err.contains("unknown"), "{err}");
+    std::fs::write(&file, "listen = \"127.0.0.1:9999\"\nmax_upload_bytes = 100\n").unwrap();
+    let c = Config::load(Some(&file), |v| (v == "FACEVAULT_MAX_UPLOAD_BYTES").then(|| "4096".to_owned()))
+        .unwrap();
+    assert_eq!((c.listen.as_str(), c.max_upload_bytes), ("127.0.0.1:9999", 4096));
+    let err = Config::load(None, |v| (v == "FACEVAULT_LISTEN").then(|| "everywhere".to_owned())).unwrap_err();
+    assert!(err.to_string().contains("FACEVAULT_LISTEN"), "{err}");
+    let err = Config::load(None, |v| (v == "FACEVAULT_TLS_CERT").then(|| "cert.pem".to_owned())).unwrap_err();
+    assert!(err.to_string().contains("tls_key"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }

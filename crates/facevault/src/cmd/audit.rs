@@ -372,23 +372,8 @@ fn consistency(log: &AuditLog<SqlLogStore>, vault: Id, key: &SigningKey, old: u6
     Ok(())
 }
 
-/// One audit entry of a vault command: a decision (allowed or denied) or a change made, with
-/// pseudonymous ids and tokens only.
-#[derive(Debug, Clone)]
-pub struct Record {
-    pub action: &'static str,
-    pub purpose: String,
-    pub object: String,
-    pub allowed: bool,
-    pub reason: String,
-}
-
-impl Record {
-    /// A change that was made (allowed), with its reason.
-    pub fn change(action: &'static str, purpose: &str, object: String, reason: impl Into<String>) -> Record {
-        Record { action, purpose: purpose.to_owned(), object, allowed: true, reason: reason.into() }
-    }
-}
+/// One audit entry of a vault command: the server's journal record, the same for both.
+pub use facevault_server::Record;
 
 /// Who runs the CLI: `--actor`/`--role`, else $FACEVAULT_ACTOR/$FACEVAULT_ROLE, else the
 /// local account's uid and `admin`. Pseudonymous ids only: never a person's name.
@@ -407,21 +392,6 @@ impl Actor {
             })?;
         }
         Ok(())
-    }
-}
-
-/// Turns free text (a purpose typed on the command line) into an id token.
-pub fn token_text(s: &str) -> String {
-    let t: String = s
-        .trim()
-        .chars()
-        .take(128)
-        .map(|c| if c.is_ascii_alphanumeric() || "._:@/-".contains(c) { c.to_ascii_lowercase() } else { '-' })
-        .collect();
-    if t.is_empty() {
-        "unspecified".into()
-    } else {
-        t
     }
 }
 
@@ -447,10 +417,10 @@ pub fn append(dir: &Path, vault: Id, key: &SigningKey, who: &Actor, records: &[R
                 actor: Token::new("actor", &who.actor)?,
                 role: Token::new("role", &who.role)?,
                 action: Token::new("action", rec.action)?,
-                purpose: Token::new("purpose", &token_text(&rec.purpose))?,
+                purpose: Token::from_text(&rec.purpose),
                 object: Token::new("object", &rec.object)?,
                 decision: if rec.allowed { Decision::Allowed } else { Decision::Denied },
-                reason: Reason::new(&clip(&rec.reason))?,
+                reason: Reason::clipped(&rec.reason),
                 time,
             })
         })
@@ -459,16 +429,4 @@ pub fn append(dir: &Path, vault: Id, key: &SigningKey, who: &Actor, records: &[R
     let indices = log.append_batch(&entries).map_err(damaged).context("appending the audit entries")?;
     let note = sign_and_store(&log, vault, key)?;
     Ok(Appended { log, indices, note })
-}
-
-/// A reason cut to the entry's limit on a character boundary, control characters replaced.
-fn clip(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars().map(|c| if c.is_control() { ' ' } else { c }) {
-        if out.len() + c.len_utf8() > facevault_audit::MAX_REASON {
-            break;
-        }
-        out.push(c);
-    }
-    out
 }

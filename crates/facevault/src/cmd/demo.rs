@@ -43,7 +43,19 @@ pub struct DemoArgs {
     /// Only write and inspect the sample scans; build no demo vault.
     #[arg(long)]
     no_vault: bool,
+    /// Build the demo vault but do not start the server.
+    #[arg(long)]
+    no_serve: bool,
+    /// Where the demo server listens.
+    #[arg(long, default_value = facevault_server::DEFAULT_LISTEN)]
+    listen: String,
 }
+
+/// The demo logins file (in the demo folder, mode 0600): synthetic data only.
+const LOGINS_FILE: &str = "demo-logins.txt";
+/// Staff roles with a demo account each.
+const STAFF: [&str; 7] =
+    ["surgeon", "clinical_staff", "front_desk", "marketing", "privacy_officer", "vendor", "admin"];
 
 pub fn run(args: DemoArgs) -> Result<()> {
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
@@ -97,16 +109,99 @@ pub fn run(args: DemoArgs) -> Result<()> {
         "\nNext: `facevault mesh info {}` for the full report, or `--json` for machines.",
         args.dir.join("pre-op.ply").display()
     );
-    if !args.no_vault {
-        demo_vault(&args.dir)?;
+    if args.no_vault {
+        return Ok(());
     }
-    Ok(())
+    demo_vault(&args.dir)?;
+    let logins = std::fs::read_to_string(args.dir.join(LOGINS_FILE)).unwrap_or_default();
+    if args.no_serve {
+        println!(
+            "\nDemo logins for `facevault serve --vault {}`:\n{logins}",
+            args.dir.join("vault").display()
+        );
+        return Ok(());
+    }
+    serve_demo(&args, &logins)
+}
+
+/// Starts the server on the demo vault and prints how to reach it.
+fn serve_demo(args: &DemoArgs, logins: &str) -> Result<()> {
+    let vault = args.dir.join("vault");
+    // The demo vault's key file opens with the demo passphrase, as the steps above did.
+    std::env::set_var("FACEVAULT_PASSPHRASE", DEMO_PASSPHRASE);
+    std::env::remove_var("FACEVAULT_KEK");
+    let mut config = super::serve::config(Some(vault), None)?;
+    config.listen.clone_from(&args.listen);
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "facevault".into());
+    super::serve::serve(config, |listen| {
+        let url = format!("http://{listen}");
+        println!("\nFaceVault demo server: {url}   (API docs: {url}/docs/, OpenAPI: {url}/openapi.json)");
+        println!(
+            "\nDemo logins (synthetic data only; privacy_officer and admin also need their one-time code):"
+        );
+        print!("{logins}");
+        println!("  one-time code of a secret:  echo SECRET | {exe} otp");
+        println!("\nTry:");
+        println!(
+            "  curl -s -c /tmp/facevault.cookies -H 'content-type: application/json' \\\n       \
+             -d '{{\"username\":\"surgeon\",\"password\":\"{}\"}}' {url}/api/login",
+            password("surgeon")
+        );
+        println!("  curl -s -b /tmp/facevault.cookies {url}/api/subjects");
+        println!("\nCtrl-C stops the server.");
+    })
+}
+
+/// A demo account's password (synthetic data only).
+fn password(username: &str) -> String {
+    format!("demo-{username}-pass")
+}
+
+/// Adds a demo account per staff role and a patient portal account by invitation, and writes
+/// their logins to the demo folder.
+fn demo_accounts(dir: &std::path::Path, vault: &std::path::Path, patient: &str) -> Result<()> {
+    let mut logins = String::new();
+    for role in STAFF {
+        let out = step_env(
+            vault,
+            "admin",
+            &["account", "add", role, role],
+            &[("FACEVAULT_NEW_PASSWORD", &password(role))],
+        )?;
+        let secret = out.lines().find_map(|l| l.strip_prefix("totp-secret ")).map(str::to_owned);
+        logins.push_str(&format!("  {role:<16} password {:<28}", password(role)));
+        if let Some(secret) = secret {
+            logins.push_str(&format!(" TOTP secret {secret}"));
+        }
+        logins.push('\n');
+    }
+    let invited = step(vault, "front_desk", &["account", "invite", patient])?;
+    let mut lines = invited.lines();
+    let username = lines.next().unwrap_or_default().to_owned();
+    let invitation = lines.find_map(|l| l.strip_prefix("invitation ")).unwrap_or_default().to_owned();
+    let pass = password("patient");
+    step_env(
+        vault,
+        "patient",
+        &["account", "accept"],
+        &[("FACEVAULT_INVITATION", &invitation), ("FACEVAULT_NEW_PASSWORD", &pass)],
+    )?;
+    logins.push_str(&format!(
+        "  {username:<16} password {pass:<28} (patient: Demo Patient One, subject {patient})\n"
+    ));
+    super::vault::write_private(&dir.join(LOGINS_FILE), logins.as_bytes())
 }
 
 /// Runs one command of this binary on the demo vault as `role`; returns its standard output.
 fn step(vault: &std::path::Path, role: &str, args: &[&str]) -> Result<String> {
+    step_env(vault, role, args, &[])
+}
+
+/// As [`step`], with extra environment variables (secrets stay off the command line).
+fn step_env(vault: &std::path::Path, role: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
     let exe = std::env::current_exe().context("finding the facevault binary")?;
     let out = std::process::Command::new(exe)
+        .envs(env.iter().copied())
         .arg("--vault")
         .arg(vault)
         .args(["--actor", &format!("demo-{role}"), "--role", role])
@@ -197,6 +292,7 @@ fn demo_vault(dir: &std::path::Path) -> Result<()> {
     let access = step(&vault, "front_desk", &["request", "open", two, "--kind", "access"])?;
     let erasure = step(&vault, "front_desk", &["request", "open", three, "--kind", "delete"])?;
     step(&vault, "privacy_officer", &["docs", "generate"])?;
+    demo_accounts(dir, &vault, one)?;
     step(&vault, "privacy_officer", &["audit", "verify"])?;
     let v = vault.display();
     println!("Demo vault ready: 3 subjects (IL, CA, EU consents), 4 scans, analyses, a vendor disclosure,");

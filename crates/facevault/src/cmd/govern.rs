@@ -275,25 +275,7 @@ fn read_consent(
 /// decide them; these fixed role lists do, and a refusal is audited like any denial.
 /// A patient acts only on their own data: the actor must be the subject's id.
 fn require_role(ctx: &Ctx<'_>, roles: &[Role], action: &'static str, object: String) -> Result<()> {
-    let own = ctx.role != Role::Patient
-        || object.strip_prefix("subject:").is_some_and(|s| ctx.who.actor == s || ctx.who.actor == object);
-    if roles.contains(&ctx.role) && own {
-        return Ok(());
-    }
-    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    let reason = if own {
-        format!("role {} may not {action} (roles: {})", ctx.role, names.join(", "))
-    } else {
-        "a patient may act only on their own data".to_owned()
-    };
-    ctx.push(Record {
-        action,
-        purpose: "administration".into(),
-        object,
-        allowed: false,
-        reason: reason.clone(),
-    });
-    Err(Failure::Denied(reason).into())
+    ctx.require_role(roles, action, object, "administration")
 }
 
 /// Who records and withdraws consents: the care team, the front desk taking the form, the

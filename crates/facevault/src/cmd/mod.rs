@@ -1,5 +1,6 @@
 //! Subcommands. Each module parses its own arguments and does its own printing.
 
+pub mod account;
 pub mod analyze;
 pub mod audit;
 pub mod certificate;

@@ -48,19 +48,12 @@ fn input(msg: String) -> anyhow::Error {
 }
 
 fn require(ctx: &Ctx<'_>) -> Result<()> {
-    let roles = [Role::PrivacyOfficer, Role::Admin];
-    if roles.contains(&ctx.role) {
-        return Ok(());
-    }
-    let reason = format!("role {} may not posture.report (roles: privacy_officer, admin)", ctx.role);
-    ctx.push(Record {
-        action: "posture.report",
-        purpose: "administration".into(),
-        object: "posture".into(),
-        allowed: false,
-        reason: reason.clone(),
-    });
-    Err(Failure::Denied(reason).into())
+    ctx.require_role(
+        &[Role::PrivacyOfficer, Role::Admin],
+        "posture.report",
+        "posture".into(),
+        "administration",
+    )
 }
 
 /// The criteria from `posture.toml`, else the defaults.

@@ -110,6 +110,9 @@ pub enum VaultCommand {
     Request(super::requests::RequestCommand),
     /// The privacy posture report: the risk register (DoCRA-scored findings) from the live data.
     Posture(super::posture::PostureArgs),
+    /// Accounts of the HTTP server (`facevault serve`): add staff, list.
+    #[command(subcommand)]
+    Account(super::account::AccountCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -318,6 +321,38 @@ impl Ctx<'_> {
         });
     }
 
+    /// A role gate for what the policy does not decide: the role must be listed, and a patient
+    /// may act only on their own subject (`object` = `subject:<id>`). A refusal is journaled.
+    pub(crate) fn require_role(
+        &self,
+        roles: &[Role],
+        action: &'static str,
+        object: String,
+        purpose: &str,
+    ) -> Result<()> {
+        let own = self.role != Role::Patient
+            || object
+                .strip_prefix("subject:")
+                .is_some_and(|s| self.who.actor == s || self.who.actor == object);
+        if roles.contains(&self.role) && own {
+            return Ok(());
+        }
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        let reason = if own {
+            format!("role {} may not {action} (roles: {})", self.role, names.join(", "))
+        } else {
+            "a patient may act only on their own data".to_owned()
+        };
+        self.push(audit::Record {
+            action,
+            purpose: purpose.into(),
+            object,
+            allowed: false,
+            reason: reason.clone(),
+        });
+        Err(Failure::Denied(reason).into())
+    }
+
     fn break_glass(&self, reason: &Option<String>) -> Option<BreakGlass> {
         reason.as_ref().map(|r| {
             let from = super::now_ms();
@@ -381,7 +416,7 @@ impl Ctx<'_> {
 
 /// The clinic's purpose catalogue and policy from the vault directory, else the defaults,
 /// validated against the schema before anything runs.
-fn load_policy(dir: &Path) -> Result<Policy> {
+pub(crate) fn load_policy(dir: &Path) -> Result<Policy> {
     let catalogue = match std::fs::read_to_string(dir.join(PURPOSES_FILE)) {
         Ok(text) => {
             let config: facevault_domain::CatalogueConfig = toml::from_str(&text)
@@ -540,6 +575,7 @@ fn record(cmd: &VaultCommand) -> audit::Record {
         VaultCommand::Docs(_) => admin("docs.generate", "documents".into()),
         VaultCommand::Request(_) => admin("request", "requests".into()),
         VaultCommand::Posture(_) => admin("posture.report", "posture".into()),
+        VaultCommand::Account(_) => admin("account.list", "accounts".into()),
     }
 }
 
@@ -560,6 +596,7 @@ async fn dispatch(vault: &Vault, keys: KeySource, ctx: &Ctx<'_>, cmd: VaultComma
         VaultCommand::Docs(c) => vendors::docs(ctx, c),
         VaultCommand::Request(c) => super::requests::request(vault, ctx, c).await,
         VaultCommand::Posture(a) => super::posture::posture(vault, ctx, a).await,
+        VaultCommand::Account(c) => super::account::account(vault, ctx, c).await,
         VaultCommand::Lineage { id } => lineage(vault, id).await,
         VaultCommand::Key(KeyCommand::Rotate { resume }) => rotate(vault, keys, resume).await,
         VaultCommand::Fsck { repair } => fsck(vault, repair).await,
@@ -622,7 +659,7 @@ fn crypto_fail(c: CryptoError) -> anyhow::Error {
     }
 }
 
-fn store_fail(e: facevault_vault::StoreError) -> anyhow::Error {
+pub(crate) fn fail_store(e: facevault_vault::StoreError) -> anyhow::Error {
     fail(VaultError::Store(e))
 }
 
@@ -666,8 +703,8 @@ async fn init(dir: &Path) -> Result<(Id, facevault_audit::SigningKey)> {
         let pass = passphrase(true)?;
         Box::new(KeyFile::create(&dir.join(KEY_FILE), &pass, KdfParams::default()).map_err(crypto_fail)?)
     };
-    let meta = SqlStore::open_sqlite(&dir.join(DB_FILE)).await.map_err(store_fail)?;
-    let blobs = ObjectBlobStore::local(dir).map_err(store_fail)?;
+    let meta = SqlStore::open_sqlite(&dir.join(DB_FILE)).await.map_err(fail_store)?;
+    let blobs = ObjectBlobStore::local(dir).map_err(fail_store)?;
     let vault = Vault::open(meta, blobs, keys, SystemClock).await.map_err(fail)?;
     let key = audit::signing_key(dir, vault.id(), vault.key_provider().as_ref());
     vault.metadata_store().close().await;
@@ -710,8 +747,8 @@ pub(crate) async fn open(dir: &Path) -> Result<(Vault, KeySource)> {
         })?;
         (Box::new(env), KeySource::Env)
     };
-    let meta = SqlStore::open_sqlite(&dir.join(DB_FILE)).await.map_err(store_fail)?;
-    let blobs = ObjectBlobStore::local(dir).map_err(store_fail)?;
+    let meta = SqlStore::open_sqlite(&dir.join(DB_FILE)).await.map_err(fail_store)?;
+    let blobs = ObjectBlobStore::local(dir).map_err(fail_store)?;
     let vault = Vault::open(meta, blobs, keys, SystemClock).await.map_err(fail)?;
     Ok((vault, source))
 }
@@ -798,7 +835,7 @@ async fn subject(vault: &Vault, ctx: &Ctx<'_>, cmd: SubjectCommand) -> Result<()
         }
         SubjectCommand::List => {
             let meta = vault.metadata_store();
-            let mut subjects = meta.subjects().await.map_err(store_fail)?;
+            let mut subjects = meta.subjects().await.map_err(fail_store)?;
             subjects.sort_by_key(|s| (s.created_at, s.id));
             writeln!(
                 out,
@@ -806,8 +843,8 @@ async fn subject(vault: &Vault, ctx: &Ctx<'_>, cmd: SubjectCommand) -> Result<()
                 "SUBJECT", "CREATED (UTC)", "SCANS", "DERIVATIVES"
             )?;
             for s in subjects {
-                let scans = meta.scans_of(s.id).await.map_err(store_fail)?.len();
-                let derived = meta.derivatives_of(s.id).await.map_err(store_fail)?.len();
+                let scans = meta.scans_of(s.id).await.map_err(fail_store)?.len();
+                let derived = meta.derivatives_of(s.id).await.map_err(fail_store)?.len();
                 writeln!(out, "{:<32}  {:<16}  {scans:>5}  {derived:>11}", s.id, utc(s.created_at))?;
             }
         }
@@ -842,7 +879,7 @@ async fn subject(vault: &Vault, ctx: &Ctx<'_>, cmd: SubjectCommand) -> Result<()
                     scan.triangles
                 )?;
             }
-            for der in vault.metadata_store().derivatives_of(subject).await.map_err(store_fail)? {
+            for der in vault.metadata_store().derivatives_of(subject).await.map_err(fail_store)? {
                 writeln!(out, "derivative    {}  {} by {}", der.id, der.kind, der.producer)?;
             }
             for disc in vault.disclosures_of(subject).await.map_err(fail)? {

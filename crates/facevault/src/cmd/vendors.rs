@@ -74,19 +74,7 @@ fn parse_registry(text: &str, ctx: &Ctx<'_>, path: &Path) -> Result<VendorRegist
 }
 
 fn require(ctx: &Ctx<'_>, roles: &[Role], action: &'static str) -> Result<()> {
-    if roles.contains(&ctx.role) {
-        return Ok(());
-    }
-    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    let reason = format!("role {} may not {action} (roles: {})", ctx.role, names.join(", "));
-    ctx.push(Record {
-        action,
-        purpose: "administration".into(),
-        object: "vendors".into(),
-        allowed: false,
-        reason: reason.clone(),
-    });
-    Err(Failure::Denied(reason).into())
+    ctx.require_role(roles, action, "vendors".into(), "administration")
 }
 
 pub(crate) fn vendor(ctx: &Ctx<'_>, cmd: VendorCommand) -> Result<()> {

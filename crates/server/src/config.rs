@@ -1,0 +1,149 @@
+//! The server's configuration: `facevault.toml` keys over documented defaults, each overridable
+//! by an environment variable.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where the server listens unless configured otherwise: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The server's configuration. Environment variables override the file: `FACEVAULT_LISTEN`,
+/// `FACEVAULT_DIR`, `FACEVAULT_MAX_BODY_BYTES`, `FACEVAULT_MAX_UPLOAD_BYTES`,
+/// `FACEVAULT_REQUEST_TIMEOUT_SECS`, `FACEVAULT_MAX_CONCURRENT`, `FACEVAULT_TLS_CERT`,
+/// `FACEVAULT_TLS_KEY`, `FACEVAULT_SESSION_IDLE_MINUTES`, `FACEVAULT_SESSION_MAX_HOURS`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address and port (default 127.0.0.1:8080).
+    pub listen: String,
+    /// The vault directory (default ./facevault-vault).
+    pub vault: PathBuf,
+    /// The largest JSON request body, in bytes (default 1 MiB).
+    pub max_body_bytes: usize,
+    /// The largest scan upload, in bytes (default 512 MiB: an 860k-vertex binary PLY is ~33 MB).
+    pub max_upload_bytes: usize,
+    /// How long one request may take, in seconds (default 120). A client that sends its body
+    /// too slowly is cut off by the same limit.
+    pub request_timeout_secs: u64,
+    /// Requests handled at once; more wait (default 256).
+    pub max_concurrent: usize,
+    /// TLS certificate chain (PEM). With `tls_key`, the server speaks HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// A session unused this long is logged off (default 15 minutes; HIPAA automatic logoff).
+    pub session_idle_minutes: u64,
+    /// A session ends this long after login whatever its use (default 8 hours).
+    pub session_max_hours: u64,
+    /// Failed logins in a row that lock an account (default 5).
+    pub login_max_failures: u32,
+    /// How long a locked account stays locked (default 15 minutes).
+    pub lockout_minutes: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: DEFAULT_LISTEN.into(),
+            vault: PathBuf::from("facevault-vault"),
+            max_body_bytes: 1 << 20,
+            max_upload_bytes: 512 << 20,
+            request_timeout_secs: 120,
+            max_concurrent: 256,
+            tls_cert: None,
+            tls_key: None,
+            session_idle_minutes: 15,
+            session_max_hours: 8,
+            login_max_failures: 5,
+            lockout_minutes: 15,
+        }
+    }
+}
+
+/// A configuration problem, naming the file or variable and the value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+    #[error("${var}={value:?}: {message}")]
+    Env { var: &'static str, value: String, message: String },
+}
+
+fn number<T: std::str::FromStr>(var: &'static str, v: String) -> Result<T, ConfigError> {
+    v.parse().map_err(|_| ConfigError::Env { var, value: v, message: "not a positive whole number".into() })
+}
+
+impl Config {
+    /// Reads `file` (if given) over the defaults, then the environment over that.
+    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut c = match file {
+            Some(path) => {
+                let bad = |message: String| ConfigError::File { file: path.display().to_string(), message };
+                let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+                toml::from_str(&text).map_err(|e| bad(e.to_string()))?
+            }
+            None => Config::default(),
+        };
+        if let Some(v) = env("FACEVAULT_LISTEN") {
+            c.listen = v;
+        }
+        if let Some(v) = env("FACEVAULT_DIR") {
+            c.vault = PathBuf::from(v);
+        }
+        if let Some(v) = env("FACEVAULT_TLS_CERT") {
+            c.tls_cert = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("FACEVAULT_TLS_KEY") {
+            c.tls_key = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("FACEVAULT_MAX_BODY_BYTES") {
+            c.max_body_bytes = number("FACEVAULT_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = env("FACEVAULT_MAX_UPLOAD_BYTES") {
+            c.max_upload_bytes = number("FACEVAULT_MAX_UPLOAD_BYTES", v)?;
+        }
+        if let Some(v) = env("FACEVAULT_REQUEST_TIMEOUT_SECS") {
+            c.request_timeout_secs = number("FACEVAULT_REQUEST_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = env("FACEVAULT_MAX_CONCURRENT") {
+            c.max_concurrent = number("FACEVAULT_MAX_CONCURRENT", v)?;
+        }
+        if let Some(v) = env("FACEVAULT_SESSION_IDLE_MINUTES") {
+            c.session_idle_minutes = number("FACEVAULT_SESSION_IDLE_MINUTES", v)?;
+        }
+        if let Some(v) = env("FACEVAULT_SESSION_MAX_HOURS") {
+            c.session_max_hours = number("FACEVAULT_SESSION_MAX_HOURS", v)?;
+        }
+        c.listen.parse::<SocketAddr>().map_err(|e| ConfigError::Env {
+            var: "FACEVAULT_LISTEN",
+            value: c.listen.clone(),
+            message: format!("not an address:port ({e})"),
+        })?;
+        let limits = [
+            c.max_concurrent as u64,
+            c.request_timeout_secs,
+            c.max_body_bytes as u64,
+            c.max_upload_bytes as u64,
+            c.session_idle_minutes,
+            c.session_max_hours,
+            u64::from(c.login_max_failures),
+            c.lockout_minutes,
+        ];
+        if limits.contains(&0) {
+            return Err(ConfigError::File {
+                file: "configuration".into(),
+                message: "limits must be above zero".into(),
+            });
+        }
+        if c.tls_cert.is_some() != c.tls_key.is_some() {
+            return Err(ConfigError::File {
+                file: "configuration".into(),
+                message: "tls_cert and tls_key go together: give both or neither".into(),
+            });
+        }
+        Ok(c)
+    }
+}
