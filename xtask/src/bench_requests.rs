@@ -53,13 +53,13 @@ pub fn run_bench(args: &[&str]) -> Result<()> {
     result
 }
 
-struct Cli {
-    bin: PathBuf,
-    vault: PathBuf,
+pub(crate) struct Cli {
+    pub bin: PathBuf,
+    pub vault: PathBuf,
 }
 
 impl Cli {
-    fn command(&self, role: &str, args: &[&str]) -> Command {
+    pub fn command(&self, role: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
         cmd.arg("--vault").arg(&self.vault).args(["--actor", "bench", "--role", role]).args(args);
         for var in ["FACEVAULT_PASSPHRASE", "FACEVAULT_DIR", "FACEVAULT_ACTOR", "FACEVAULT_ROLE"] {
@@ -70,7 +70,7 @@ impl Cli {
     }
 
     /// Runs one command; its stdout, or its stderr as the error.
-    fn ok(&self, role: &str, args: &[&str]) -> Result<String> {
+    pub fn ok(&self, role: &str, args: &[&str]) -> Result<String> {
         Ok(self.both(self.command(role, args))?.0.trim().to_owned())
     }
 
@@ -85,7 +85,7 @@ impl Cli {
     }
 
     /// A new subject with a consent (CCPA, treatment planning) recorded through the CLI.
-    fn subject(&self, dir: &Path, name: &str) -> Result<String> {
+    pub fn subject(&self, dir: &Path, name: &str) -> Result<String> {
         let subject = self.ok("front_desk", &["subject", "add", "--name", name])?;
         let consent = dir.join("consent.toml");
         std::fs::write(&consent, CONSENT)?;
@@ -94,7 +94,7 @@ impl Cli {
     }
 }
 
-fn path(p: &Path) -> Result<&str> {
+pub(crate) fn path(p: &Path) -> Result<&str> {
     p.to_str().with_context(|| format!("{}: not UTF-8", p.display()))
 }
 

@@ -1,4 +1,4 @@
-//! Dev tooling: `cargo xtask <task>`. Tasks: ci, test, bench mesh|analysis|vault|audit|requests,
+//! Dev tooling: `cargo xtask <task>`. Tasks: ci, test, bench mesh|analysis|vault|audit|requests|server,
 //! fuzz.
 //!
 //! Everything a fresh machine needs for the test suite (the Python venv with the peer tools,
@@ -15,6 +15,7 @@ mod bench;
 mod bench_analysis;
 mod bench_audit;
 mod bench_requests;
+mod bench_server;
 mod bench_vault;
 mod fuzz;
 
@@ -30,6 +31,7 @@ fn main() -> Result<()> {
         ["bench", "vault", rest @ ..] => bench_vault::run_bench(rest),
         ["bench", "audit", rest @ ..] => bench_audit::run_bench(rest),
         ["bench", "requests", rest @ ..] => bench_requests::run_bench(rest),
+        ["bench", "server", rest @ ..] => bench_server::run_bench(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         _ => {
             eprintln!(
@@ -43,6 +45,8 @@ fn main() -> Result<()> {
                  \n  bench audit [--quick]\
                  \n                     durable audit appends (group commit), 1M-entry verification\
                  \n  bench requests     erasure (100 scans, 1,000 derivatives) and access export\
+                 \n  bench server [--quick]\
+                 \n                     HTTP load with wrk: /health vs an authorized, audited read; 860k upload\
                  \n                     (10 scans of 200k vertices) through the release binary\
                  \n  bench analysis [--vertices N,N,..] [--runs R]\
                  \n                     compare and symmetry vs Open3D at 50k, 200k, 860k vertices\

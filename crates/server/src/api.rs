@@ -216,6 +216,32 @@ fn utc(ts: Timestamp) -> String {
         .map_or_else(|| ts.0.to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
+/// A JSON request body whose every rejection is an [`ApiError`]: 415 without a JSON content
+/// type, 413 over the body limit, 400 naming what is wrong with the body otherwise.
+pub(crate) struct JsonBody<T>(T);
+
+impl<T: serde::de::DeserializeOwned, St: Send + Sync> axum::extract::FromRequest<St> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &St) -> Result<Self, ApiError> {
+        use axum::extract::rejection::JsonRejection;
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            )),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is over the server's limit",
+            )),
+            Err(e) => Err(ApiError::field("body", e.body_text())),
+        }
+    }
+}
+
 fn parse_id<T: std::str::FromStr>(field: &str, s: &str) -> Result<T, ApiError> {
     s.parse().map_err(|_| ApiError::field(field, format!("{s:?} is not an id (32 hex digits)")))
 }
@@ -256,9 +282,9 @@ pub(crate) struct LoginView {
 
 /// Logs in and sets the session cookie. Five failures in a row lock the name for 15 minutes.
 #[utoipa::path(post, path = "/login", request_body = LoginBody, security(()),
-    responses((status = 200, body = LoginView), (status = 400, body = ApiError), (status = 401, body = ApiError),
+    responses((status = 413, body = ApiError), (status = 415, body = ApiError), (status = 200, body = LoginView), (status = 400, body = ApiError), (status = 401, body = ApiError),
               (status = 429, body = ApiError)))]
-async fn login(State(s): S, Json(b): Json<LoginBody>) -> Result<Response, ApiError> {
+async fn login(State(s): S, JsonBody(b): JsonBody<LoginBody>) -> Result<Response, ApiError> {
     let name = b.username.trim().to_owned();
     let outcome = auth::login(
         &s,
@@ -394,8 +420,12 @@ fn session_only(p: &Principal) -> Result<(), ApiError> {
 
 /// Issues an API token for an integration (privacy officer and admin, logged in).
 #[utoipa::path(post, path = "/tokens", request_body = NewToken,
-    responses((status = 201, body = IssuedToken), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
-async fn create_token(State(s): S, p: Principal, Json(b): Json<NewToken>) -> Result<Response, ApiError> {
+    responses((status = 413, body = ApiError), (status = 415, body = ApiError), (status = 201, body = IssuedToken), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+async fn create_token(
+    State(s): S,
+    p: Principal,
+    JsonBody(b): JsonBody<NewToken>,
+) -> Result<Response, ApiError> {
     let jot = Jot::default();
     let r = async {
         session_only(&p)?;
@@ -550,8 +580,8 @@ pub(crate) struct AccountView {
 
 /// A patient accepts their invitation and sets a password; they can then log in.
 #[utoipa::path(post, path = "/invitations/accept", request_body = AcceptBody, security(()),
-    responses((status = 201, body = AccountView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
-async fn accept_invitation(State(s): S, Json(b): Json<AcceptBody>) -> Result<Response, ApiError> {
+    responses((status = 413, body = ApiError), (status = 415, body = ApiError), (status = 201, body = AccountView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn accept_invitation(State(s): S, JsonBody(b): JsonBody<AcceptBody>) -> Result<Response, ApiError> {
     let password = Zeroizing::new(b.password);
     let account = auth::accept_invitation(s.meta(), &b.invitation, &password).await?;
     let actor = account.subject.clone().unwrap_or_else(|| account.username.clone());
@@ -639,8 +669,12 @@ fn is_date(s: &str) -> bool {
 
 /// Adds a subject; their details are sealed under their own data key.
 #[utoipa::path(post, path = "/subjects", request_body = NewSubject,
-    responses((status = 201, body = Created), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
-async fn create_subject(State(s): S, p: Principal, Json(b): Json<NewSubject>) -> Result<Response, ApiError> {
+    responses((status = 413, body = ApiError), (status = 415, body = ApiError), (status = 201, body = Created), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+async fn create_subject(
+    State(s): S,
+    p: Principal,
+    JsonBody(b): JsonBody<NewSubject>,
+) -> Result<Response, ApiError> {
     let jot = Jot::default();
     let r = async {
         s.gate(&p, &jot, CARE, "subject.add", "subject:new".into(), None)?;

@@ -581,13 +581,19 @@ async fn health_metrics_openapi_and_errors() {
     );
     // A malformed body names what is wrong.
     let r = send(&f.app, json_req(Method::POST, "/api/login", None, &json!({"username": 3}))).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!((r.status, r.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("body")), "{}", r.body);
     assert!(r.body["message"].as_str().unwrap().contains("username"), "{}", r.body);
+    let no_type = Request::post("/api/login").body(Body::from("{}")).unwrap();
+    let r = send(&f.app, no_type).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type"))
+    );
 
     let res = f.app.clone().oneshot(get("/metrics", None)).await.unwrap();
     let text = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-    assert!(text.contains("facevault_http_requests_total 7"), "{text}");
-    assert!(text.contains("facevault_http_errors_total 4"), "{text}");
+    assert!(text.contains("facevault_http_requests_total 8"), "{text}");
+    assert!(text.contains("facevault_http_errors_total 5"), "{text}");
 
     let doc = send(&f.app, get("/openapi.json", None)).await.body;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
@@ -626,5 +632,13 @@ fn configuration_from_file_and_environment() {
     assert!(err.to_string().contains("FACEVAULT_LISTEN"), "{err}");
     let err = Config::load(None, |v| (v == "FACEVAULT_TLS_CERT").then(|| "cert.pem".to_owned())).unwrap_err();
     assert!(err.to_string().contains("tls_key"), "{err}");
+    // TLS is not served yet: asking for it is refused, never silently ignored.
+    let both = |v: &str| match v {
+        "FACEVAULT_TLS_CERT" => Some("cert.pem".to_owned()),
+        "FACEVAULT_TLS_KEY" => Some("key.pem".to_owned()),
+        _ => None,
+    };
+    let err = Config::load(None, both).unwrap_err();
+    assert!(err.to_string().contains("TLS is not built into this version"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
