@@ -159,7 +159,7 @@ impl Modify for Security {
         Every access to a subject's data is decided for a purpose by the clinic's policy and written \
         to the verifiable audit log before the response is sent."),
     paths(health, ready, metrics),
-    nest((path = "/api", api = api::Api)),
+    nest((path = "/api", api = api::Api), (path = "/api", api = api::GovernanceApi), (path = "/api", api = api::ClinicalApi)),
     components(schemas(ApiError, Health)),
     modifiers(&Security)
 )]

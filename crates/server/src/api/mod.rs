@@ -31,20 +31,26 @@ use crate::error::ApiError;
 use crate::journal::Record;
 use crate::AppState;
 
-type S = State<Arc<AppState>>;
+mod clinical;
+mod governance;
+
+pub(crate) use clinical::Api as ClinicalApi;
+pub(crate) use governance::Api as GovernanceApi;
+
+pub(crate) type S = State<Arc<AppState>>;
 
 /// Staff who work with patients' records.
-const CARE: &[Role] =
+pub(crate) const CARE: &[Role] =
     &[Role::Surgeon, Role::ClinicalStaff, Role::FrontDesk, Role::PrivacyOfficer, Role::Admin];
 /// Staff who capture scans.
-const CAPTURE: &[Role] = &[Role::Surgeon, Role::ClinicalStaff];
+pub(crate) const CAPTURE: &[Role] = &[Role::Surgeon, Role::ClinicalStaff];
 /// Who records and withdraws consents (the patient too: withdrawing is as easy as giving).
-const CONSENT: &[Role] =
+pub(crate) const CONSENT: &[Role] =
     &[Role::Surgeon, Role::ClinicalStaff, Role::FrontDesk, Role::PrivacyOfficer, Role::Admin, Role::Patient];
 /// The privacy office.
-const COMPLIANCE: &[Role] = &[Role::PrivacyOfficer, Role::Admin];
+pub(crate) const COMPLIANCE: &[Role] = &[Role::PrivacyOfficer, Role::Admin];
 /// The default purpose of a clinical read.
-const CLINICAL: &str = "treatment-planning";
+pub(crate) const CLINICAL: &str = "treatment-planning";
 /// How long a patient's invitation stays open.
 /// How long a break-glass access lasts.
 const BREAK_GLASS_MINUTES: i64 = 60;
@@ -94,33 +100,41 @@ pub(crate) fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/audit/consistency", get(audit_consistency))
         .route("/audit/verify", get(audit_verify))
         .route("/audit/entries", get(audit_entries))
+        .merge(governance::routes())
+        .merge(clinical::routes())
 }
 
 // ---------------------------------------------------------------- the journal of a request
 
 /// The audit records one request makes; appended in one go when it ends.
 #[derive(Default)]
-struct Jot(Mutex<Vec<Record>>);
+pub(crate) struct Jot(Mutex<Vec<Record>>);
 
 impl Jot {
-    fn push(&self, r: Record) {
+    pub(crate) fn push(&self, r: Record) {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).push(r);
     }
-    fn change(&self, action: &'static str, purpose: &str, object: String, reason: impl Into<String>) {
+    pub(crate) fn change(
+        &self,
+        action: &'static str,
+        purpose: &str,
+        object: String,
+        reason: impl Into<String>,
+    ) {
         self.push(Record::change(action, purpose, object, reason));
     }
 }
 
 impl AppState {
     /// Appends what a request journaled, before its response leaves.
-    async fn commit(&self, p: &Principal, jot: Jot) -> Result<(), ApiError> {
+    pub(crate) async fn commit(&self, p: &Principal, jot: Jot) -> Result<(), ApiError> {
         let records = jot.0.into_inner().unwrap_or_else(PoisonError::into_inner);
         self.journal.append(&p.actor, p.role.as_str(), records).await.map(|_| ()).map_err(ApiError::internal)
     }
 
     /// The whole decision of an access, journaled; the grant or a 403 naming every reason.
     #[allow(clippy::too_many_arguments)]
-    async fn decide(
+    pub(crate) async fn decide(
         &self,
         p: &Principal,
         jot: &Jot,
@@ -165,7 +179,7 @@ impl AppState {
 
     /// A role gate for what the policy does not decide (listings, metadata, governance
     /// changes): the role must be listed, and a patient may act only on their own subject.
-    fn gate(
+    pub(crate) fn gate(
         &self,
         p: &Principal,
         jot: &Jot,
@@ -206,19 +220,19 @@ async fn audited<T>(
     result
 }
 
-fn now_ms() -> chrono::DateTime<chrono::Utc> {
+pub(crate) fn now_ms() -> chrono::DateTime<chrono::Utc> {
     let ms = chrono::Utc::now().timestamp_millis();
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
-fn utc(ts: Timestamp) -> String {
+pub(crate) fn utc(ts: Timestamp) -> String {
     chrono::DateTime::from_timestamp_millis(ts.0)
         .map_or_else(|| ts.0.to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 /// A JSON request body whose every rejection is an [`ApiError`]: 415 without a JSON content
 /// type, 413 over the body limit, 400 naming what is wrong with the body otherwise.
-pub(crate) struct JsonBody<T>(T);
+pub(crate) struct JsonBody<T>(pub(crate) T);
 
 impl<T: serde::de::DeserializeOwned, St: Send + Sync> axum::extract::FromRequest<St> for JsonBody<T> {
     type Rejection = ApiError;
@@ -242,7 +256,7 @@ impl<T: serde::de::DeserializeOwned, St: Send + Sync> axum::extract::FromRequest
     }
 }
 
-fn parse_id<T: std::str::FromStr>(field: &str, s: &str) -> Result<T, ApiError> {
+pub(crate) fn parse_id<T: std::str::FromStr>(field: &str, s: &str) -> Result<T, ApiError> {
     s.parse().map_err(|_| ApiError::field(field, format!("{s:?} is not an id (32 hex digits)")))
 }
 
@@ -251,10 +265,10 @@ fn parse_id<T: std::str::FromStr>(field: &str, s: &str) -> Result<T, ApiError> {
 #[into_params(parameter_in = Query)]
 pub(crate) struct PurposeQuery {
     /// A purpose of the catalogue (GET /api/purposes); default `treatment-planning`.
-    purpose: Option<String>,
+    pub(crate) purpose: Option<String>,
     /// Emergency access (HIPAA break-glass): the reason, reviewed by the privacy officer.
     /// Do not name the patient. Valid for one hour.
-    break_glass: Option<String>,
+    pub(crate) break_glass: Option<String>,
 }
 
 // ---------------------------------------------------------------- accounts and sessions
@@ -406,12 +420,12 @@ pub(crate) struct TokenView {
     revoked: bool,
 }
 
-fn secs_utc(s: i64) -> String {
+pub(crate) fn secs_utc(s: i64) -> String {
     chrono::DateTime::from_timestamp(s, 0).map_or_else(|| s.to_string(), |t| t.to_rfc3339())
 }
 
 /// Only a logged-in person (not a token) manages tokens and accounts.
-fn session_only(p: &Principal) -> Result<(), ApiError> {
+pub(crate) fn session_only(p: &Principal) -> Result<(), ApiError> {
     match p.via {
         Via::Session { .. } => Ok(()),
         Via::Token { .. } => Err(ApiError::forbidden("API tokens cannot manage tokens or accounts; log in")),
@@ -663,7 +677,7 @@ pub(crate) struct Created {
     id: String,
 }
 
-fn is_date(s: &str) -> bool {
+pub(crate) fn is_date(s: &str) -> bool {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() && s.len() == 10
 }
 
@@ -726,7 +740,7 @@ pub(crate) struct ScanView {
     imported_at: String,
 }
 
-fn scan_view(x: &facevault_vault::Scan) -> ScanView {
+pub(crate) fn scan_view(x: &facevault_vault::Scan) -> ScanView {
     ScanView {
         id: x.id.to_string(),
         subject: x.subject.to_string(),
@@ -753,7 +767,7 @@ pub(crate) struct DerivativeView {
     created_at: String,
 }
 
-fn derivative_view(d: &facevault_vault::Derivative) -> DerivativeView {
+pub(crate) fn derivative_view(d: &facevault_vault::Derivative) -> DerivativeView {
     DerivativeView {
         id: d.id.to_string(),
         subject: d.subject.to_string(),
