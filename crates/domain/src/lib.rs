@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod consent;
+pub mod consent_form;
 pub mod documents;
 mod error;
 pub mod fhir;
@@ -18,6 +19,7 @@ pub mod posture;
 pub mod purpose;
 pub mod request;
 pub mod retention;
+pub mod settings;
 mod time;
 pub mod vendor;
 

@@ -29,10 +29,10 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Requests handled at once; more wait (default 256).
     pub max_concurrent: usize,
-    /// TLS certificate chain (PEM). Not served by this version: giving it is refused at start
-    /// (terminate TLS at a reverse proxy on the same host until rustls is wired in).
+    /// TLS certificate chain (PEM). With `tls_key`, the server speaks HTTPS only (rustls),
+    /// and the session cookie is marked Secure.
     pub tls_cert: Option<PathBuf>,
-    /// TLS private key (PEM); see `tls_cert`.
+    /// TLS private key (PEM, PKCS#8, PKCS#1 or SEC1).
     pub tls_key: Option<PathBuf>,
     /// A session unused this long is logged off (default 15 minutes; HIPAA automatic logoff).
     pub session_idle_minutes: u64,
@@ -143,14 +143,6 @@ impl Config {
             return Err(ConfigError::File {
                 file: "configuration".into(),
                 message: "tls_cert and tls_key go together: give both or neither".into(),
-            });
-        }
-        if c.tls_cert.is_some() {
-            return Err(ConfigError::File {
-                file: "configuration".into(),
-                message: "tls_cert/tls_key: TLS is not built into this version yet; listen on loopback \
-                          behind a TLS-terminating reverse proxy"
-                    .into(),
             });
         }
         Ok(c)

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 /// A failed request. `code` is stable and machine-readable: `bad_request`, `unauthenticated`,
 /// `session_expired`, `bad_credentials`, `totp_required`, `locked_out`, `csrf`, `forbidden`,
 /// `denied`, `out_of_scope`, `not_found`, `conflict`, `payload_too_large`, `malformed_mesh`,
+/// `analysis_failed`, `unsupported_media_type`,
 /// `timeout`, `unavailable`, `internal`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApiError {

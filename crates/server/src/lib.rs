@@ -41,11 +41,13 @@ pub mod auth;
 mod config;
 mod error;
 pub mod journal;
+mod tls;
 
 pub use auth::{accept_invitation, add_staff, invite_patient, totp_now, AccountsKey, Principal};
 pub use config::{Config, ConfigError, DEFAULT_LISTEN};
 pub use error::ApiError;
 pub use journal::{Journal, Record, SignedLog};
+pub use tls::{server_config as tls_config, TlsError, TlsListener};
 
 /// The vault the server runs on: SQL metadata, blob files, the key provider the binary chose.
 pub type ServerVault = facevault_vault::Vault<SqlStore, ObjectBlobStore, Box<dyn KeyProvider>, SystemClock>;
@@ -159,12 +161,21 @@ impl Modify for Security {
         Every access to a subject's data is decided for a purpose by the clinic's policy and written \
         to the verifiable audit log before the response is sent."),
     paths(health, ready, metrics),
-    nest((path = "/api", api = api::Api), (path = "/api", api = api::GovernanceApi), (path = "/api", api = api::ClinicalApi)),
     components(schemas(ApiError, Health)),
-    modifiers(&Security)
+    modifiers(&Security),
+    security(("session" = []), ("token" = []))
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
+
+/// The whole OpenAPI document: the endpoints of every `api` module merged (operations on one
+/// path from two modules are kept side by side), nested under `/api`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut endpoints = api::Api::openapi();
+    endpoints.merge(api::GovernanceApi::openapi());
+    endpoints.merge(api::ClinicalApi::openapi());
+    ApiDoc::openapi().nest("/api", endpoints)
+}
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/health", responses((status = 200, body = Health)))]
@@ -247,7 +258,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .nest("/api", api::routes(&state))
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi()))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(c.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -259,12 +270,25 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serves on `listener` until `shutdown` resolves, then finishes the requests in flight.
+/// Serves on `listener` until `shutdown` resolves, then finishes the requests in flight:
+/// HTTPS when the configuration names a certificate and key, else plain HTTP.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tls = match (&state.config.tls_cert, &state.config.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(tls::server_config(cert, key).map_err(|e| std::io::Error::other(e.to_string()))?)
+        }
+        _ => None,
+    };
     let app = router(state);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    match tls {
+        Some(config) => {
+            let listener = TlsListener::new(listener, config)?;
+            axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+        }
+        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
+    }
 }

@@ -632,13 +632,64 @@ fn configuration_from_file_and_environment() {
     assert!(err.to_string().contains("FACEVAULT_LISTEN"), "{err}");
     let err = Config::load(None, |v| (v == "FACEVAULT_TLS_CERT").then(|| "cert.pem".to_owned())).unwrap_err();
     assert!(err.to_string().contains("tls_key"), "{err}");
-    // TLS is not served yet: asking for it is refused, never silently ignored.
     let both = |v: &str| match v {
         "FACEVAULT_TLS_CERT" => Some("cert.pem".to_owned()),
         "FACEVAULT_TLS_KEY" => Some("key.pem".to_owned()),
         _ => None,
     };
-    let err = Config::load(None, both).unwrap_err();
-    assert!(err.to_string().contains("TLS is not built into this version"), "{err}");
+    let c = Config::load(None, both).unwrap();
+    assert_eq!(c.tls_key.as_deref(), Some(std::path::Path::new("key.pem")));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_when_a_certificate_is_configured() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let (cert, key) = (fixtures.join("localhost-cert.pem"), fixtures.join("localhost-key.pem"));
+    let f = fixture("tls", |c| {
+        c.tls_cert = Some(cert.clone());
+        c.tls_key = Some(key.clone());
+    })
+    .await;
+    // The session cookie is Secure under TLS.
+    let r = f.try_login("surgeon", &password("surgeon"), None).await;
+    let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    assert!(set.contains("; Secure"), "{set}");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(facevault_server::serve_on(listener, f.state.clone(), async {
+        let _ = stopped.await;
+    }));
+    // A client that trusts the test certificate gets /health over TLS.
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    use rustls_pki_types::pem::PemObject;
+    for c in rustls_pki_types::CertificateDer::pem_file_iter(fixtures.join("test-ca.pem")).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.unwrap();
+    tls.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut out = Vec::new();
+    tls.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 200") && text.contains("\"status\":\"ok\""), "{text}");
+    // Plain HTTP on the same port gets no HTTP answer.
+    let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
+    plain.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut buf)).await;
+    assert!(!String::from_utf8_lossy(&buf).contains("HTTP/1.1 200"), "plain HTTP was answered");
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
 }

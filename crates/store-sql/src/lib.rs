@@ -657,6 +657,25 @@ impl MetadataStore for SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn subject_stamp(&self, subject: SubjectId) -> Result<Option<String>, StoreError> {
+        // One statement over the indexes by subject: the same fingerprint as the memory store.
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT COUNT(*) || ':' || COALESCE(MAX(recorded_at), 0) || ':' || COUNT(withdrawn_at) \
+                       || ':' || COALESCE(MAX(withdrawn_at), 0) FROM consents WHERE subject_id = ?1) \
+               || '|' || COALESCE((SELECT version FROM governance WHERE subject_id = ?1), 0) \
+               || '|' || (SELECT COUNT(*) || ':' || COALESCE(MAX(imported_at), 0) FROM scans WHERE subject_id = ?1) \
+               || '|' || (SELECT COUNT(*) || ':' || COALESCE(MAX(created_at), 0) FROM derivatives \
+                          WHERE subject_id = ?1) AS stamp \
+             FROM subjects WHERE id = ?1",
+        )
+        .bind(subject.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable("subject stamp"))?;
+        row.map(|r| get::<String>(&r, "stamp")).transpose()
+    }
+
     async fn governance(&self, subject: SubjectId) -> Result<Option<GovernanceRow>, StoreError> {
         let row = sqlx::query("SELECT version, updated_at, sealed FROM governance WHERE subject_id = ?")
             .bind(subject.to_string())

@@ -283,3 +283,58 @@ fn a_crash_at_any_step_of_import_or_shred_on_disk_is_repairable() {
         }
     }
 }
+
+/// Two vaults on one database stand for two processes (the server and a CLI command): a
+/// change made through one is seen by the next decision of the other, whose decision inputs
+/// are cached by the subject's stamp.
+#[test]
+fn a_change_by_another_process_reaches_the_next_decision() {
+    use facevault_policy::{Action, Role};
+    use facevault_vault::{Ask, Restriction, Target};
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let keys = keys();
+        let server = open_vault(dir.path(), &keys).await;
+        let cli = open_vault(dir.path(), &keys).await;
+        let details =
+            SubjectDetails { name: "Stamp".into(), date_of_birth: None, contact: None, jurisdiction: None };
+        let subject = server.new_subject(&details).await.unwrap();
+        let capture = Capture {
+            device: "t".into(),
+            captured_on: "2023-11-14".into(),
+            purpose: Purpose("treatment-planning".into()),
+        };
+        let scan = server.import_scan(subject, &face(500, 1), capture.clone()).await.unwrap();
+        let policy = facevault_vault::testing::default_policy();
+        let ask = |action, target| Ask {
+            actor: "dr",
+            role: Role::Surgeon,
+            action,
+            purpose: "treatment-planning",
+            target,
+            break_glass: None,
+        };
+        let read = ask(Action::Read, Target::Node(Node::Scan(scan)));
+        let share = ask(Action::Share, Target::Node(Node::Scan(scan)));
+        for _ in 0..3 {
+            assert!(server.authorize(policy, &read).await.unwrap().allowed());
+        }
+        assert!(server.authorize(policy, &share).await.unwrap().allowed());
+        // The other process opts the subject out of sharing: the next share is refused.
+        cli.set_restriction(subject, Restriction::OptOut, true).await.unwrap();
+        assert!(!server.authorize(policy, &share).await.unwrap().allowed());
+        assert!(server.authorize(policy, &read).await.unwrap().allowed());
+        // A scan imported elsewhere is decided on at once.
+        let second = cli.import_scan(subject, &face(500, 2), capture).await.unwrap();
+        let read2 = ask(Action::Read, Target::Node(Node::Scan(second)));
+        assert!(server.authorize(policy, &read2).await.unwrap().allowed());
+        // Consent withdrawn elsewhere: every later decision is a refusal.
+        cli.withdraw_consent(subject).await.unwrap();
+        assert!(!server.authorize(policy, &read).await.unwrap().allowed());
+        assert!(!server.authorize(policy, &read2).await.unwrap().allowed());
+        // Shredded elsewhere: the subject is gone for the other process too.
+        cli.shred(subject).await.unwrap();
+        let gone = server.authorize(policy, &ask(Action::Read, Target::Subject(subject))).await;
+        assert!(matches!(gone, Err(VaultError::UnknownSubject { .. })), "{gone:?}");
+    });
+}

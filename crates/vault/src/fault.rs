@@ -200,6 +200,9 @@ impl<M: MetadataStore> MetadataStore for FaultyMetadata<M> {
     async fn governance(&self, subject: SubjectId) -> Result<Option<GovernanceRow>, StoreError> {
         self.plan.read(self.inner.governance(subject)).await
     }
+    async fn subject_stamp(&self, subject: SubjectId) -> Result<Option<String>, StoreError> {
+        self.plan.read(self.inner.subject_stamp(subject)).await
+    }
     async fn put_governance(&self, row: GovernanceRow) -> Result<bool, StoreError> {
         self.plan.write(self.inner.put_governance(row)).await
     }

@@ -15,7 +15,8 @@
 //! The audit entries of these decisions and changes are written by the caller (the CLI, the
 //! server): every function here returns what happened, allowed or denied.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use facevault_crypto::{self as crypto, Id, ObjectKind};
@@ -161,6 +162,38 @@ pub struct StoredConsent {
     pub id: Id,
     pub recorded_at: Timestamp,
     pub record: ConsentRecord,
+}
+
+/// What an access decision reads about one subject.
+#[derive(Debug)]
+pub(crate) struct DecisionInputs {
+    consent: Option<StoredConsent>,
+    gov: GovernanceState,
+    retention: Option<domain::SubjectRetention>,
+}
+
+/// Decision inputs per subject with the store's stamp they were read under. A hit needs the
+/// stamp read now to be the same, so a change by any process (another server, the CLI) is
+/// seen by the next decision; the cache only saves decrypting and re-deriving unchanged state.
+#[derive(Debug, Default)]
+pub(crate) struct DecisionCache(Mutex<HashMap<SubjectId, (String, Arc<DecisionInputs>)>>);
+
+/// Subjects whose inputs are kept at most; the cache empties when it is full.
+const DECISION_CACHE_SUBJECTS: usize = 10_000;
+
+impl DecisionCache {
+    fn get(&self, subject: SubjectId, stamp: &str) -> Option<Arc<DecisionInputs>> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(&subject).filter(|(s, _)| s == stamp).map(|(_, i)| i.clone())
+    }
+
+    fn put(&self, subject: SubjectId, stamp: String, inputs: Arc<DecisionInputs>) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= DECISION_CACHE_SUBJECTS {
+            map.clear();
+        }
+        map.insert(subject, (stamp, inputs));
+    }
 }
 
 /// A subject's planned destructions, or why it has none.
@@ -652,18 +685,14 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         Ok(r)
     }
 
-    /// Decide one access. Every decision, allowed or denied, is returned for the caller to
-    /// append to the audit log; only an allowed one carries the grant.
-    pub async fn authorize(&self, policy: &Policy, ask: &Ask<'_>) -> Result<Decision, VaultError> {
-        let subject = match ask.target {
-            Target::Subject(s) => {
-                self.subject_record(s).await?;
-                s
-            }
-            Target::Node(n) => self.subject_of_node(n).await?,
-        };
-        let now = chrono_ts(self.clock.now());
-        let object = ask.target.object_id();
+    /// What a decision reads about `subject`: from the cache while the store's stamp of the
+    /// subject is unchanged (one read), else from the store (and cached).
+    async fn decision_inputs(&self, subject: SubjectId) -> Result<Arc<DecisionInputs>, VaultError> {
+        let stamp =
+            self.meta.subject_stamp(subject).await?.ok_or(VaultError::UnknownSubject { id: subject })?;
+        if let Some(hit) = self.decisions.get(subject, &stamp) {
+            return Ok(hit);
+        }
         let consent = self.consent(subject).await?;
         let gov = self.governance(subject).await?;
         // One read of the consent and the governance state serves every check.
@@ -671,15 +700,34 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
             Some(c) => Some(self.retention_from(subject, c.clone(), gov.clone()).await?),
             None => None,
         };
-        let retained_until = match retention {
+        let inputs = Arc::new(DecisionInputs { consent, gov, retention });
+        // Cache what was read only if nothing changed while it was read.
+        if self.meta.subject_stamp(subject).await?.as_deref() == Some(stamp.as_str()) {
+            self.decisions.put(subject, stamp, inputs.clone());
+        }
+        Ok(inputs)
+    }
+
+    /// Decide one access. Every decision, allowed or denied, is returned for the caller to
+    /// append to the audit log; only an allowed one carries the grant.
+    pub async fn authorize(&self, policy: &Policy, ask: &Ask<'_>) -> Result<Decision, VaultError> {
+        let subject = match ask.target {
+            Target::Subject(s) => s,
+            Target::Node(n) => self.subject_of_node(n).await?,
+        };
+        let now = chrono_ts(self.clock.now());
+        let object = ask.target.object_id();
+        let inputs = self.decision_inputs(subject).await?;
+        let (consent, gov) = (&inputs.consent, &inputs.gov);
+        let retained_until = match &inputs.retention {
             Some(r) => {
-                let plan = domain::plan(&r, now.date_naive());
+                let plan = domain::plan(r, now.date_naive());
                 let own =
                     plan.iter().find(|d| matches!(&d.target, domain::Target::Object(o, _) if *o == object));
                 let whole = plan.iter().find(|d| matches!(d.target, domain::Target::Subject(_)));
                 // A legal hold keeps data past its day, but does not extend its use.
                 let kept = own.or(whole).map_or(Date::MAX, |d| d.due);
-                kept.min(use_ends(&r, ask.purpose, now.date_naive()))
+                kept.min(use_ends(r, ask.purpose, now.date_naive()))
             }
             None => Date::MAX,
         };

@@ -21,9 +21,11 @@ mod ports;
 mod requests;
 mod vault;
 
+pub mod analyses;
 pub mod conformance;
 pub mod fault;
 pub mod memory;
+pub mod oversight;
 pub mod testing;
 
 pub use error::{StoreError, VaultError};

@@ -288,6 +288,28 @@ impl MetadataStore for MemoryMetadata {
         Ok(lock(&self.0, "get governance")?.governance.get(&subject).cloned())
     }
 
+    async fn subject_stamp(&self, subject: SubjectId) -> Result<Option<String>, StoreError> {
+        let s = lock(&self.0, "subject stamp")?;
+        if !s.subjects.contains_key(&subject) {
+            return Ok(None);
+        }
+        let consents: Vec<_> = s.consents.iter().filter(|c| c.subject == subject).collect();
+        let scans: Vec<_> = s.scans.values().filter(|x| x.subject == subject).collect();
+        let derived: Vec<_> = s.derivatives.values().filter(|d| d.subject == subject).collect();
+        Ok(Some(format!(
+            "{}:{}:{}:{}|{}|{}:{}|{}:{}",
+            consents.len(),
+            consents.iter().map(|c| c.recorded_at.0).max().unwrap_or(0),
+            consents.iter().filter(|c| c.withdrawn_at.is_some()).count(),
+            consents.iter().filter_map(|c| c.withdrawn_at.map(|t| t.0)).max().unwrap_or(0),
+            s.governance.get(&subject).map_or(0, |g| g.version),
+            scans.len(),
+            scans.iter().map(|x| x.imported_at.0).max().unwrap_or(0),
+            derived.len(),
+            derived.iter().map(|d| d.created_at.0).max().unwrap_or(0),
+        )))
+    }
+
     async fn put_governance(&self, row: GovernanceRow) -> Result<bool, StoreError> {
         let mut s = lock(&self.0, "put governance")?;
         if !s.subjects.contains_key(&row.subject) {

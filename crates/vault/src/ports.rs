@@ -126,6 +126,13 @@ pub trait MetadataStore: Send + Sync {
         &self,
         subject: SubjectId,
     ) -> impl Future<Output = Result<Option<GovernanceRow>, StoreError>> + Send;
+    /// A fingerprint of everything an access decision reads about a subject (its consents and
+    /// their withdrawals, its governance version, its scans and derivatives), in one read: it
+    /// changes whenever any of them does, by any process. `None` if the subject is gone.
+    fn subject_stamp(
+        &self,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
     /// Store a subject's governance state if its version is `expected + 1` (compare and swap,
     /// `expected` 0 for the first): `false` if someone else updated it meanwhile.
     fn put_governance(&self, row: GovernanceRow) -> impl Future<Output = Result<bool, StoreError>> + Send;

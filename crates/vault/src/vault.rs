@@ -29,6 +29,8 @@ pub struct Vault<M, B, K, C> {
     pub(crate) keys: K,
     pub(crate) clock: C,
     pub(crate) id: Id,
+    /// What access decisions read about each subject, kept while its stamp is unchanged.
+    pub(crate) decisions: crate::governance::DecisionCache,
 }
 
 impl<M, B, K, C> fmt::Debug for Vault<M, B, K, C> {
@@ -76,7 +78,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
     /// Open a vault over its stores, giving a new store a fresh vault id.
     pub async fn open(meta: M, blobs: B, keys: K, clock: C) -> Result<Self, VaultError> {
         let id = meta.vault_id_or_init(Id::random()?).await?;
-        Ok(Vault { meta, blobs, keys, clock, id })
+        Ok(Vault { meta, blobs, keys, clock, id, decisions: Default::default() })
     }
 
     pub fn id(&self) -> Id {

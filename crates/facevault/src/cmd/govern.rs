@@ -8,15 +8,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
-use facevault_domain::{
-    ConsentDraft, Date, Destruction, Notice, NoticeCovers, PurposeGrant, PurposeId, Signature,
-    Target as DomainTarget,
-};
+use facevault_domain::consent_form::ConsentForm;
+use facevault_domain::{ConsentDraft, Date, Destruction, PurposeId, Target as DomainTarget};
 use facevault_policy::Role;
-use facevault_vault::{
-    parse_hold_kind, parse_jurisdiction_code, parse_signature_method, Enforced, Node, Restriction, SubjectId,
-};
-use serde::Deserialize;
+use facevault_vault::{parse_hold_kind, Enforced, Node, Restriction, SubjectId};
 use zeroize::Zeroizing;
 
 use super::audit::Record;
@@ -102,64 +97,6 @@ pub enum RetentionCommand {
     Enforce,
 }
 
-/// The consent file (TOML).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConsentFile {
-    jurisdiction: String,
-    #[serde(default)]
-    collect: bool,
-    #[serde(default)]
-    share: bool,
-    #[serde(default)]
-    limit_use: bool,
-    expires: Option<String>,
-    notice: NoticeFile,
-    signature: Option<SignatureFile>,
-    #[serde(default, rename = "purpose")]
-    purposes: Vec<PurposeFile>,
-    sale_authorization: Option<SaleFile>,
-}
-
-/// MHMDA's separate sale authorization (only for purposes marked `sale`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SaleFile {
-    buyer: String,
-    /// RFC 3339.
-    signed: String,
-    /// YYYY-MM-DD, at most a year after signing.
-    expires: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoticeFile {
-    version: String,
-    text: Option<String>,
-    /// A file holding the text, relative to the consent file.
-    file: Option<PathBuf>,
-    #[serde(default)]
-    covers: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignatureFile {
-    method: String,
-    typed_name: String,
-    /// RFC 3339; default now.
-    at: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PurposeFile {
-    id: String,
-    /// The retention the consent states, e.g. "3y", "18m", "30d"; required.
-    retention: Option<String>,
-}
-
 fn input(msg: String) -> anyhow::Error {
     Failure::Input(msg).into()
 }
@@ -173,7 +110,8 @@ fn sha256_hex(s: &str) -> String {
     sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads and checks the consent file: every problem names the file and the field.
+/// Reads and checks the consent file (the domain's `ConsentForm` in TOML): every problem names
+/// the file and the field.
 fn read_consent(
     ctx: &Ctx<'_>,
     path: &Path,
@@ -187,88 +125,12 @@ fn read_consent(
     } else {
         std::fs::read_to_string(path).map_err(|e| input(format!("{name}: {e}")))?
     });
-    let f: ConsentFile = toml::from_str(&text).map_err(|e| input(format!("{name}: {e}")))?;
-    let j = parse_jurisdiction_code(&f.jurisdiction).ok_or_else(|| {
-        input(format!("{name}: jurisdiction {:?}: use IL, TX, WA, CA, EU or other", f.jurisdiction))
-    })?;
-    let notice_text = match (&f.notice.text, &f.notice.file) {
-        (Some(t), None) => t.clone(),
-        (None, Some(file)) => {
-            let at = path.parent().unwrap_or(Path::new(".")).join(file);
-            std::fs::read_to_string(&at)
-                .map_err(|e| input(format!("{name}: notice file {}: {e}", at.display())))?
-        }
-        _ => return Err(input(format!("{name}: [notice] needs exactly one of `text` or `file`"))),
+    let form: ConsentForm = toml::from_str(&text).map_err(|e| input(format!("{name}: {e}")))?;
+    let read_notice = |file: &str| {
+        let at = path.parent().unwrap_or(Path::new(".")).join(file);
+        std::fs::read_to_string(&at).map_err(|e| format!("notice file {}: {e}", at.display()))
     };
-    let mut covers = NoticeCovers::default();
-    for c in &f.notice.covers {
-        match c.as_str() {
-            "purposes" => covers.purposes = true,
-            "retention" => covers.retention = true,
-            "withdrawal" => covers.withdrawal = true,
-            "limit-use" => covers.limit_use = true,
-            other => {
-                return Err(input(format!(
-                    "{name}: notice.covers {other:?}: use purposes, retention, withdrawal, limit-use"
-                )))
-            }
-        }
-    }
-    let catalogue = ctx.policy.catalogue();
-    let mut purposes = Vec::new();
-    for p in &f.purposes {
-        let purpose = catalogue.get(&p.id).filter(|p| p.enabled).ok_or_else(|| {
-            input(format!("{name}: purpose {:?} is not an enabled purpose of the catalogue", p.id))
-        })?;
-        let retention = match &p.retention {
-            Some(r) => Some(r.parse().map_err(|e| input(format!("{name}: purpose {:?}: {e}", p.id)))?),
-            None => None,
-        };
-        purposes.push(PurposeGrant { purpose: purpose.clone(), retention });
-    }
-    let signature = match &f.signature {
-        None => None,
-        Some(s) => Some(Signature {
-            method: parse_signature_method(&s.method).ok_or_else(|| {
-                input(format!(
-                    "{name}: signature.method {:?}: use handwritten, electronic or verbal",
-                    s.method
-                ))
-            })?,
-            typed_name: s.typed_name.clone(),
-            at: match &s.at {
-                None => now,
-                Some(t) => chrono::DateTime::parse_from_rfc3339(t)
-                    .map_err(|e| input(format!("{name}: signature.at {t:?}: {e}")))?
-                    .with_timezone(&chrono::Utc),
-            },
-        }),
-    };
-    let expires = f.expires.as_deref().map(|e| parse_day(e, "expires")).transpose()?;
-    let sale_authorization = match &f.sale_authorization {
-        None => None,
-        Some(a) => Some(facevault_domain::SaleAuthorization {
-            buyer: a.buyer.clone(),
-            signed: chrono::DateTime::parse_from_rfc3339(&a.signed)
-                .map_err(|e| input(format!("{name}: sale_authorization.signed {:?}: {e}", a.signed)))?
-                .with_timezone(&chrono::Utc),
-            expires: parse_day(&a.expires, "sale_authorization.expires")?,
-        }),
-    };
-    let notice = Notice::new(f.notice.version.clone(), notice_text, covers);
-    Ok((
-        j,
-        ConsentDraft {
-            notice: Some(notice),
-            purposes,
-            collect: f.collect,
-            share: f.share,
-            limit_use: f.limit_use,
-            signature,
-            expires,
-            sale_authorization,
-        },
-    ))
+    form.draft(ctx.policy.catalogue(), now, read_notice).map_err(|e| input(format!("{name}: {e}")))
 }
 
 /// Governance changes are not reads of scan data, so Cedar (role x action x purpose) does not

@@ -9,11 +9,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Subcommand;
-use facevault_domain::request::{
-    due_within, find_duplicate, overdue, DuplicatePolicy, HolidayCalendar, Law, NewRequest, Request,
-    RequestId, RequestKind, Requester,
-};
+use facevault_domain::request::{due_within, overdue, HolidayCalendar, Request, RequestKind, Requester};
 use facevault_policy::{Action, Role};
+use facevault_vault::oversight::{parse_law, Opened, RequestIntake};
 use facevault_vault::{parse_level, parse_request_kind, Restriction, SubjectDetails, SubjectId, Target};
 
 use super::audit::Record;
@@ -101,8 +99,7 @@ fn input(msg: String) -> anyhow::Error {
 }
 
 pub(crate) fn calendar() -> HolidayCalendar {
-    let year = chrono::Datelike::year(&chrono::Utc::now());
-    HolidayCalendar::us_federal(year - 2..=year + 2)
+    facevault_domain::settings::request_calendar(chrono::Datelike::year(&chrono::Utc::now()))
 }
 
 /// Who handles requests: the privacy officer (and admin); the front desk and the patient may
@@ -185,38 +182,23 @@ pub(crate) async fn request(vault: &Vault, ctx: &Ctx<'_>, cmd: RequestCommand) -
             let kind = parse_request_kind(&kind).ok_or_else(|| {
                 input(format!("--kind {kind:?}: use access, delete, correct, opt-out or limit-use"))
             })?;
-            let law = match law {
-                Some(l) => Law::ALL.into_iter().find(|x| x.to_string().eq_ignore_ascii_case(&l)).ok_or_else(
-                    || input(format!("--law {l:?}: use CCPA, GDPR, MHMDA, BIPA, CUBI or other")),
-                )?,
-                None => match vault.consent(subject).await.map_err(fail)? {
-                    Some(c) => Law::for_jurisdiction(c.record.consent().jurisdiction()),
-                    None => Law::Other,
-                },
-            };
+            let law = law
+                .map(|l| {
+                    parse_law(&l).ok_or_else(|| {
+                        input(format!("--law {l:?}: use CCPA, GDPR, MHMDA, BIPA, CUBI or other"))
+                    })
+                })
+                .transpose()?;
             let received = match received {
                 Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
                     .map_err(|e| input(format!("--received {t:?}: {e}")))?
                     .with_timezone(&chrono::Utc),
                 None => now,
             };
-            let involves_biometric = !vault.scans_of(subject).await.map_err(fail)?.is_empty();
-            let requester = match agent {
-                Some(agent_id) => Requester::Agent { agent_id, proof_of_authority: false },
-                None => Requester::Subject,
-            };
-            let candidate = NewRequest {
-                id: RequestId("new".into()),
-                subject: facevault_domain::SubjectId(subject.to_string()),
-                kind,
-                law,
-                requester,
-                involves_biometric,
-                received,
-            };
-            let existing = vault.requests(&cal).await.map_err(fail)?;
-            if let Some(dup) = find_duplicate(&existing, &candidate, &DuplicatePolicy::default()) {
-                if !allow_duplicate {
+            let intake = RequestIntake { subject, kind, law, agent, received };
+            let r = match vault.open_request_checked(intake, allow_duplicate, &cal).await.map_err(fail)? {
+                Opened::Opened(r) => r,
+                Opened::Duplicate(dup) => {
                     let reason = format!("duplicate of request {} ({:?})", dup.of, dup.reason);
                     ctx.push(Record {
                         action: "request.open",
@@ -230,8 +212,8 @@ pub(crate) async fn request(vault: &Vault, ctx: &Ctx<'_>, cmd: RequestCommand) -
                     ))
                     .into());
                 }
-            }
-            let r = vault.open_request(candidate, &cal).await.map_err(fail)?;
+            };
+            let law = r.law();
             ctx.push(Record::change(
                 "request.open",
                 "request",

@@ -1035,41 +1035,6 @@ async fn scan(vault: &Vault, ctx: &Ctx<'_>, cmd: ScanCommand) -> Result<()> {
     Ok(())
 }
 
-fn producer(analysis: &str) -> String {
-    format!("facevault-analysis {} {analysis}", env!("CARGO_PKG_VERSION"))
-}
-
-/// Store an analysis report (JSON) and a result mesh as derivatives of `parents`.
-async fn store_results(
-    vault: &Vault,
-    grants: &[&AccessGrant],
-    analysis: &str,
-    parents: Vec<Node>,
-    parameters: serde_json::Value,
-    report: &impl serde::Serialize,
-    mesh: &facevault_mesh::Mesh,
-) -> Result<(facevault_vault::DerivativeId, facevault_vault::DerivativeId)> {
-    let content = serde_json::to_vec(report)?;
-    let measured = vault
-        .add_derivative(
-            grants,
-            facevault_vault::NewDerivative {
-                kind: facevault_vault::DerivativeKind::Measurements,
-                producer: producer(analysis),
-                parameters: parameters.clone(),
-                parents: parents.clone(),
-                content,
-            },
-        )
-        .await
-        .map_err(fail)?;
-    let meshed = vault
-        .add_mesh_derivative(grants, parents, producer(analysis), parameters, mesh)
-        .await
-        .map_err(fail)?;
-    Ok((measured, meshed))
-}
-
 async fn analyze(
     vault: &Vault,
     ctx: &Ctx<'_>,
@@ -1077,70 +1042,45 @@ async fn analyze(
     purpose: &str,
     break_glass: &Option<String>,
 ) -> Result<()> {
-    use facevault_analysis::{compare, symmetry, CompareOptions, SymmetryOptions};
-    let decide = |scan: ScanId| {
-        ctx.authorize(
-            vault,
-            "scan.analyze",
-            Action::Analyze,
-            purpose,
-            Target::Node(Node::Scan(scan)),
-            break_glass,
-        )
+    use facevault_vault::analyses::{Analysis, Report};
+    let analysis = match a {
+        ScanAnalysis::Symmetry { scan } => Analysis::Symmetry { scan },
+        ScanAnalysis::Compare { pre, post } => Analysis::Compare { pre, post },
     };
+    let mut grants = Vec::new();
+    for scan in analysis.scans() {
+        grants.push(
+            ctx.authorize(
+                vault,
+                "scan.analyze",
+                Action::Analyze,
+                purpose,
+                Target::Node(Node::Scan(scan)),
+                break_glass,
+            )
+            .await?,
+        );
+    }
+    let grants: Vec<&AccessGrant> = grants.iter().collect();
     let pb = bar(None, "analysing");
-    let mut stage = |_| pb.tick();
-    match a {
-        ScanAnalysis::Symmetry { scan } => {
-            let grant = decide(scan).await?;
-            let mesh = vault.scan_mesh(&grant, scan).await.map_err(fail)?;
-            let options = SymmetryOptions::default();
-            let result = symmetry(&mesh, &options, &mut stage)
-                .with_context(|| format!("symmetry analysis of scan {scan} failed"))?;
-            let params = serde_json::to_value(&options)?;
-            let (m, s) = store_results(
-                vault,
-                &[&grant],
-                "symmetry",
-                vec![Node::Scan(scan)],
-                params,
-                &result.report,
-                &result.symmetrized,
-            )
-            .await?;
-            pb.finish_and_clear();
-            println!("measurements {m}");
-            println!("mesh {s}");
-            eprintln!(
-                "scan {scan}: asymmetry index {:.2} mm RMS, {:.2} mm p95; report and symmetrized surface stored",
-                result.report.asymmetry_index_rms_mm, result.report.asymmetry_index_p95_mm
-            );
+    let job = vault.prepare_analysis(analysis, &grants).await.map_err(fail)?;
+    let outcome = job.run(&mut |_| pb.tick()).with_context(|| match analysis {
+        Analysis::Symmetry { scan } => format!("symmetry analysis of scan {scan} failed"),
+        Analysis::Compare { pre, post } => format!("comparison of scan {post} with scan {pre} failed"),
+    })?;
+    let stored = vault.store_analysis(&grants, &outcome).await.map_err(fail)?;
+    pb.finish_and_clear();
+    println!("measurements {}", stored.measurements);
+    println!("mesh {}", stored.mesh);
+    match (analysis, &outcome.report) {
+        (Analysis::Symmetry { scan }, Report::Symmetry(r)) => eprintln!(
+            "scan {scan}: asymmetry index {:.2} mm RMS, {:.2} mm p95; report and symmetrized surface stored",
+            r.asymmetry_index_rms_mm, r.asymmetry_index_p95_mm
+        ),
+        (Analysis::Compare { pre, post }, _) => {
+            eprintln!("scan {post} compared with scan {pre}; report and aligned post scan stored")
         }
-        ScanAnalysis::Compare { pre, post } => {
-            let pre_grant = decide(pre).await?;
-            let post_grant = decide(post).await?;
-            let pre_mesh = vault.scan_mesh(&pre_grant, pre).await.map_err(fail)?;
-            let post_mesh = vault.scan_mesh(&post_grant, post).await.map_err(fail)?;
-            let options = CompareOptions::default();
-            let result = compare(&pre_mesh, &post_mesh, None, &options, &mut stage)
-                .with_context(|| format!("comparison of scan {post} with scan {pre} failed"))?;
-            let params = serde_json::to_value(&options)?;
-            let parents = vec![Node::Scan(pre), Node::Scan(post)];
-            let (m, s) = store_results(
-                vault,
-                &[&pre_grant, &post_grant],
-                "compare",
-                parents,
-                params,
-                &result.report,
-                &result.aligned_post,
-            )
-            .await?;
-            pb.finish_and_clear();
-            println!("measurements {m}");
-            println!("mesh {s}");
-            eprintln!("scan {post} compared with scan {pre}; report and aligned post scan stored");
-        }
+        _ => {}
     }
     Ok(())
 }

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Subcommand;
+use facevault_domain::settings;
 use facevault_domain::{
-    check_disclosure, missing_terms, ClinicInfo, DataCategory, DisclosureKind, Documents, VendorConfig,
-    VendorRegistry,
+    check_disclosure, missing_terms, ClinicInfo, DataCategory, DisclosureKind, Documents, VendorRegistry,
 };
 use facevault_mesh::{FileFormat, ReadOptions};
 use facevault_policy::{Action, Role};
@@ -68,8 +68,7 @@ pub(crate) fn registry(ctx: &Ctx<'_>) -> Result<VendorRegistry> {
 }
 
 fn parse_registry(text: &str, ctx: &Ctx<'_>, path: &Path) -> Result<VendorRegistry> {
-    let config: VendorConfig = toml::from_str(text).map_err(|e| input(format!("{}: {e}", path.display())))?;
-    VendorRegistry::from_config(config, ctx.policy.catalogue())
+    settings::vendor_registry(text, ctx.policy.catalogue())
         .map_err(|e| input(format!("{}: {e}", path.display())))
 }
 
@@ -257,7 +256,7 @@ fn clinic(ctx: &Ctx<'_>) -> Result<ClinicInfo> {
             path.display()
         ))
     })?;
-    toml::from_str(&text).map_err(|e| input(format!("{}: {e}", path.display())))
+    settings::clinic_info(&text).map_err(|e| input(format!("{}: {e}", path.display())))
 }
 
 pub(crate) fn docs(ctx: &Ctx<'_>, cmd: DocsCommand) -> Result<()> {
