@@ -11,6 +11,8 @@
 //! Cedar sits in its own crate so that `facevault-domain` stays small and quick to build.
 #![forbid(unsafe_code)]
 
+pub mod gates;
+
 use std::fmt;
 use std::str::FromStr;
 

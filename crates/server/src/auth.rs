@@ -432,6 +432,47 @@ impl Lockout {
     }
 }
 
+/// Login attempts per client address in the current minute: a client over the limit waits
+/// for the next minute whatever names it tries (lockout protects a name; this, the server).
+#[derive(Default)]
+pub(crate) struct LoginRate {
+    map: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
+}
+
+impl std::fmt::Debug for LoginRate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginRate(..)")
+    }
+}
+
+impl LoginRate {
+    /// Counts an attempt from `ip`; an error once it is over `per_minute` in this minute.
+    pub(crate) fn admit(&self, ip: std::net::IpAddr, per_minute: u32, now: Instant) -> Result<(), ApiError> {
+        let minute = Duration::from_secs(60);
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| now.duration_since(*start) < minute);
+        }
+        let e = map.entry(ip).or_insert((now, 0));
+        if now.duration_since(e.0) >= minute {
+            *e = (now, 0);
+        }
+        e.1 += 1;
+        if e.1 > per_minute {
+            let wait = minute.saturating_sub(now.duration_since(e.0)).as_secs().max(1);
+            return Err(ApiError {
+                retry_after: Some(wait),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("too many login attempts from this address; try again in {wait} s"),
+                )
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Which TOTP steps have been used, so a code works once.
 #[derive(Debug, Default)]
 pub(crate) struct UsedCodes(Mutex<HashMap<String, u64>>);

@@ -42,6 +42,11 @@ pub struct Config {
     pub login_max_failures: u32,
     /// How long a locked account stays locked (default 15 minutes).
     pub lockout_minutes: u64,
+    /// Login attempts one client address may make per minute (default 30).
+    pub login_per_minute: u32,
+    /// How long a client may take to send a request's headers before the connection is closed
+    /// (default 30 seconds; slow-client protection).
+    pub header_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -59,6 +64,8 @@ impl Default for Config {
             session_max_hours: 8,
             login_max_failures: 5,
             lockout_minutes: 15,
+            login_per_minute: 30,
+            header_timeout_secs: 30,
         }
     }
 }
@@ -132,6 +139,8 @@ impl Config {
             c.session_max_hours,
             u64::from(c.login_max_failures),
             c.lockout_minutes,
+            u64::from(c.login_per_minute),
+            c.header_timeout_secs,
         ];
         if limits.contains(&0) {
             return Err(ConfigError::File {

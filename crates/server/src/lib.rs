@@ -47,7 +47,7 @@ pub use auth::{accept_invitation, add_staff, invite_patient, totp_now, AccountsK
 pub use config::{Config, ConfigError, DEFAULT_LISTEN};
 pub use error::ApiError;
 pub use journal::{Journal, Record, SignedLog};
-pub use tls::{server_config as tls_config, TlsError, TlsListener};
+pub use tls::{server_config as tls_config, Peer, TlsError};
 
 /// The vault the server runs on: SQL metadata, blob files, the key provider the binary chose.
 pub type ServerVault = facevault_vault::Vault<SqlStore, ObjectBlobStore, Box<dyn KeyProvider>, SystemClock>;
@@ -78,6 +78,7 @@ pub struct AppState {
     sessions: auth::Sessions,
     lockout: auth::Lockout,
     used_codes: auth::UsedCodes,
+    login_rate: auth::LoginRate,
     requests: AtomicU64,
     errors: AtomicU64,
 }
@@ -98,6 +99,7 @@ impl AppState {
             sessions: auth::Sessions::default(),
             lockout: auth::Lockout::default(),
             used_codes: auth::UsedCodes::default(),
+            login_rate: auth::LoginRate::default(),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
         }))
@@ -283,12 +285,6 @@ pub async fn serve_on(
         }
         _ => None,
     };
-    let app = router(state);
-    match tls {
-        Some(config) => {
-            let listener = TlsListener::new(listener, config)?;
-            axum::serve(listener, app).with_graceful_shutdown(shutdown).await
-        }
-        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
-    }
+    let headers = Duration::from_secs(state.config.header_timeout_secs);
+    tls::serve_connections(listener, router(state), tls, headers, shutdown).await
 }

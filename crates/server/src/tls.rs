@@ -1,6 +1,7 @@
-//! HTTPS when `tls_cert` and `tls_key` are configured: rustls (with ring) over the TCP
-//! listener. Handshakes run on their own tasks with a time limit, so a slow or silent client
-//! holds up nobody else; finished connections are handed to axum through [`TlsListener`].
+//! The connection loop: HTTP/1.1 over TCP, or over TLS when `tls_cert` and `tls_key` are
+//! configured (rustls with ring). Each connection runs on its own task, with time limits on the
+//! TLS handshake and on reading each request's headers, so a slow or silent client holds up
+//! nobody and cannot keep a connection forever. (`axum::serve` has no header-read timeout.)
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -9,16 +10,12 @@ use std::time::Duration;
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::net::TcpListener;
 use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
-/// Handshaken connections waiting for axum to take them.
-const BACKLOG: usize = 1024;
 
 /// A TLS problem at start-up, naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -50,58 +47,65 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
     Ok(Arc::new(config))
 }
 
-/// A listener that yields connections whose TLS handshake has finished.
-#[derive(Debug)]
-pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-}
+/// The client's address, as the request extensions carry it (`ConnectInfo<Peer>`).
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub SocketAddr);
 
-impl TlsListener {
-    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> std::io::Result<TlsListener> {
-        let local = tcp.local_addr()?;
-        let acceptor = TlsAcceptor::from(config);
-        let (done, ready) = mpsc::channel(BACKLOG);
-        tokio::spawn(async move {
-            loop {
-                let (stream, addr) = match tcp.accept().await {
-                    Ok(x) => x,
-                    // Out of descriptors and the like: wait and go on, as axum does.
-                    Err(_) => {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                if done.is_closed() {
-                    return;
+/// Serves `app` on `listener` until `shutdown` resolves, then lets the connections in flight
+/// finish: over TLS when `tls` is given. Each connection is HTTP/1.1 with a time limit on its
+/// TLS handshake and on reading each request's headers (`header_limit`; the body falls under
+/// the request timeout), and every request carries its
+/// client's address.
+pub async fn serve_connections(
+    listener: TcpListener,
+    app: axum::Router,
+    tls: Option<Arc<ServerConfig>>,
+    header_limit: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let acceptor = tls.map(TlsAcceptor::from);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(header_limit);
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(x) => x,
+                // Out of descriptors and the like: wait and go on, as axum does.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
                 }
-                let acceptor = acceptor.clone();
-                let sender = done.clone();
-                tokio::spawn(async move {
-                    if let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(stream)).await
-                    {
-                        let _ = sender.send((tls, addr)).await;
-                    }
-                });
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(Peer(addr)));
+            let mut app = app.clone();
+            async move { tower::Service::call(&mut app, req.map(axum::body::Body::new)).await }
+        });
+        let http = http.clone();
+        let acceptor = acceptor.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            match acceptor {
+                Some(acceptor) => {
+                    let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(tcp)).await
+                    else {
+                        return;
+                    };
+                    let _ = watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await;
+                }
+                None => {
+                    let _ = watcher.watch(http.serve_connection(TokioIo::new(tcp), service)).await;
+                }
             }
         });
-        Ok(TlsListener { ready, local })
     }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(conn) => conn,
-            // The accept task ended (the listener is being dropped): nothing more will come.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
-    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

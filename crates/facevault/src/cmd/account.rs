@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 
 use anyhow::Result;
 use clap::Subcommand;
-use facevault_policy::Role;
+use facevault_policy::{gates, Role};
 use facevault_server::{add_staff, AccountsKey};
 use zeroize::Zeroizing;
 
@@ -94,8 +94,7 @@ pub(crate) async fn account(vault: &Vault, ctx: &Ctx<'_>, cmd: AccountCommand) -
     }
     if let AccountCommand::Invite { subject } = cmd {
         let object = format!("subject:{subject}");
-        let roles = [Role::FrontDesk, Role::Surgeon, Role::ClinicalStaff, Role::PrivacyOfficer, Role::Admin];
-        ctx.require_role(&roles, "account.invite", object.clone(), "administration")?;
+        ctx.require_role(gates::INVITE, "account.invite", object.clone(), "administration")?;
         vault.scans_of(subject).await.map_err(super::vault::fail)?;
         let (username, secret, _) =
             facevault_server::invite_patient(meta, subject).await.map_err(server_failure)?;
@@ -110,12 +109,7 @@ pub(crate) async fn account(vault: &Vault, ctx: &Ctx<'_>, cmd: AccountCommand) -
         eprintln!("give the patient the invitation (valid 7 days); it is shown once");
         return Ok(());
     }
-    ctx.require_role(
-        &[Role::PrivacyOfficer, Role::Admin],
-        "account.manage",
-        "accounts".into(),
-        "administration",
-    )?;
+    ctx.require_role(gates::COMPLIANCE, "account.manage", "accounts".into(), "administration")?;
     match cmd {
         AccountCommand::Invite { .. } | AccountCommand::Accept => {}
         AccountCommand::Add { username, account_role, totp } => {

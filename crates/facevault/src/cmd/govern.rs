@@ -10,7 +10,7 @@ use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
 use facevault_domain::consent_form::ConsentForm;
 use facevault_domain::{ConsentDraft, Date, Destruction, PurposeId, Target as DomainTarget};
-use facevault_policy::Role;
+use facevault_policy::{gates, Role};
 use facevault_vault::{parse_hold_kind, Enforced, Node, Restriction, SubjectId};
 use zeroize::Zeroizing;
 
@@ -140,17 +140,6 @@ fn require_role(ctx: &Ctx<'_>, roles: &[Role], action: &'static str, object: Str
     ctx.require_role(roles, action, object, "administration")
 }
 
-/// Who records and withdraws consents: the care team, the front desk taking the form, the
-/// privacy officer, and the patient (withdrawal at least must be as easy as giving consent).
-const CONSENT_ROLES: &[Role] =
-    &[Role::Surgeon, Role::ClinicalStaff, Role::FrontDesk, Role::PrivacyOfficer, Role::Patient, Role::Admin];
-/// Who records a subject's restriction requests.
-const RESTRICTION_ROLES: &[Role] = &[Role::FrontDesk, Role::PrivacyOfficer, Role::Patient, Role::Admin];
-/// Who places and releases legal holds and runs retention.
-const COMPLIANCE_ROLES: &[Role] = &[Role::PrivacyOfficer, Role::Admin];
-/// Who records that a purpose is satisfied.
-const SATISFIED_ROLES: &[Role] = &[Role::Surgeon, Role::ClinicalStaff, Role::PrivacyOfficer, Role::Admin];
-
 fn subject_object(s: SubjectId) -> String {
     format!("subject:{s}")
 }
@@ -159,7 +148,7 @@ pub(crate) async fn consent(vault: &Vault, ctx: &Ctx<'_>, cmd: ConsentCommand) -
     let mut out = std::io::stdout().lock();
     match cmd {
         ConsentCommand::Add { subject, file } => {
-            require_role(ctx, CONSENT_ROLES, "consent.add", subject_object(subject))?;
+            require_role(ctx, gates::CONSENT, "consent.add", subject_object(subject))?;
             let now = super::now_ms();
             let (j, draft) = read_consent(ctx, &file, now)?;
             match vault.record_consent(subject, j, &draft).await {
@@ -188,7 +177,7 @@ pub(crate) async fn consent(vault: &Vault, ctx: &Ctx<'_>, cmd: ConsentCommand) -
             }
         }
         ConsentCommand::Show { subject } => {
-            require_role(ctx, CONSENT_ROLES, "consent.read", subject_object(subject))?;
+            require_role(ctx, gates::CONSENT, "consent.read", subject_object(subject))?;
             let c =
                 vault.consent(subject).await.map_err(fail)?.ok_or_else(|| {
                     Failure::NotFound(format!("subject {subject} has no consent on record"))
@@ -221,7 +210,7 @@ pub(crate) async fn consent(vault: &Vault, ctx: &Ctx<'_>, cmd: ConsentCommand) -
             ctx.push(Record::change("consent.read", "consent", subject_object(subject), "consent shown"));
         }
         ConsentCommand::Fhir { subject } => {
-            require_role(ctx, CONSENT_ROLES, "consent.read", subject_object(subject))?;
+            require_role(ctx, gates::CONSENT, "consent.read", subject_object(subject))?;
             let c =
                 vault.consent(subject).await.map_err(fail)?.ok_or_else(|| {
                     Failure::NotFound(format!("subject {subject} has no consent on record"))
@@ -242,7 +231,7 @@ pub(crate) async fn consent(vault: &Vault, ctx: &Ctx<'_>, cmd: ConsentCommand) -
             ));
         }
         ConsentCommand::Withdraw { subject } => {
-            require_role(ctx, CONSENT_ROLES, "consent.withdraw", subject_object(subject))?;
+            require_role(ctx, gates::CONSENT, "consent.withdraw", subject_object(subject))?;
             let at = vault.withdraw_consent(subject).await.map_err(fail)?;
             ctx.push(Record::change(
                 "consent.withdraw",
@@ -266,7 +255,7 @@ pub(crate) async fn restrict(
     what: RestrictionArg,
     lift: bool,
 ) -> Result<()> {
-    require_role(ctx, RESTRICTION_ROLES, "restriction.set", subject_object(subject))?;
+    require_role(ctx, gates::RESTRICTION, "restriction.set", subject_object(subject))?;
     let (r, name) = match what {
         RestrictionArg::OptOut => (Restriction::OptOut, "opt-out"),
         RestrictionArg::LimitUse => (Restriction::LimitUse, "limit-use"),
@@ -281,7 +270,7 @@ pub(crate) async fn restrict(
 pub(crate) async fn hold(vault: &Vault, ctx: &Ctx<'_>, cmd: HoldCommand) -> Result<()> {
     match cmd {
         HoldCommand::Place { subject, kind, reference, reason } => {
-            require_role(ctx, COMPLIANCE_ROLES, "hold.place", subject_object(subject))?;
+            require_role(ctx, gates::COMPLIANCE, "hold.place", subject_object(subject))?;
             let k = parse_hold_kind(&kind)
                 .ok_or_else(|| input(format!("--kind {kind:?}: use warrant, subpoena or litigation")))?;
             if reference.trim().is_empty() || reason.trim().is_empty() {
@@ -297,7 +286,7 @@ pub(crate) async fn hold(vault: &Vault, ctx: &Ctx<'_>, cmd: HoldCommand) -> Resu
             eprintln!("subject {subject}: {kind} hold placed; destruction is suspended until it is released");
         }
         HoldCommand::Release { subject, reference } => {
-            require_role(ctx, COMPLIANCE_ROLES, "hold.release", subject_object(subject))?;
+            require_role(ctx, gates::COMPLIANCE, "hold.release", subject_object(subject))?;
             vault.release_hold(subject, &reference).await.map_err(fail)?;
             ctx.push(Record::change(
                 "hold.release",
@@ -334,7 +323,7 @@ pub(crate) async fn purpose(vault: &Vault, ctx: &Ctx<'_>, cmd: PurposeCommand) -
             }
         }
         PurposeCommand::Satisfied { subject, purpose, on } => {
-            require_role(ctx, SATISFIED_ROLES, "purpose.satisfied", subject_object(subject))?;
+            require_role(ctx, gates::SATISFIED, "purpose.satisfied", subject_object(subject))?;
             let today = chrono::Utc::now().date_naive();
             let day = match on {
                 Some(d) => parse_day(&d, "--on")?,
@@ -385,7 +374,7 @@ fn destruction_json(d: &Destruction) -> serde_json::Value {
 pub(crate) async fn retention(vault: &Vault, ctx: &Ctx<'_>, cmd: RetentionCommand) -> Result<()> {
     match cmd {
         RetentionCommand::Plan { at, json } => {
-            require_role(ctx, COMPLIANCE_ROLES, "retention.plan", "vault".into())?;
+            require_role(ctx, gates::COMPLIANCE, "retention.plan", "vault".into())?;
             let at = match at {
                 Some(d) => parse_day(&d, "--at")?,
                 None => chrono::Utc::now().date_naive(),
@@ -443,7 +432,7 @@ pub(crate) async fn retention(vault: &Vault, ctx: &Ctx<'_>, cmd: RetentionComman
             }
         }
         RetentionCommand::Enforce => {
-            require_role(ctx, COMPLIANCE_ROLES, "retention.enforce", "vault".into())?;
+            require_role(ctx, gates::COMPLIANCE, "retention.enforce", "vault".into())?;
             let today = chrono::Utc::now().date_naive();
             let done = vault.enforce_retention(today).await.map_err(fail)?;
             if done.is_empty() {

@@ -18,7 +18,7 @@ use facevault_audit::{AuditEntry, LogStore};
 use facevault_domain::posture::{assess, BreakGlassUse, RiskCriteria};
 use facevault_domain::settings;
 use facevault_domain::Timestamp;
-use facevault_policy::Role;
+use facevault_policy::gates;
 use facevault_store_sql::SqlLogStore;
 use facevault_vault::oversight::break_glass_use;
 
@@ -45,12 +45,7 @@ fn input(msg: String) -> anyhow::Error {
 }
 
 fn require(ctx: &Ctx<'_>) -> Result<()> {
-    ctx.require_role(
-        &[Role::PrivacyOfficer, Role::Admin],
-        "posture.report",
-        "posture".into(),
-        "administration",
-    )
+    ctx.require_role(gates::COMPLIANCE, "posture.report", "posture".into(), "administration")
 }
 
 /// The criteria from `posture.toml`, else the defaults.

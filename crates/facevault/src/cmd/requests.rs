@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Subcommand;
 use facevault_domain::request::{due_within, overdue, HolidayCalendar, Request, RequestKind, Requester};
-use facevault_policy::{Action, Role};
+use facevault_policy::{gates, Action, Role};
 use facevault_vault::oversight::{parse_law, Opened, RequestIntake};
 use facevault_vault::{parse_level, parse_request_kind, Restriction, SubjectDetails, SubjectId, Target};
 
@@ -108,11 +108,10 @@ fn allowed(ctx: &Ctx<'_>, action: &'static str, subject: Option<SubjectId>) -> R
     let opening = action == "request.open";
     let own =
         subject.is_some_and(|s| ctx.who.actor == s.to_string() || ctx.who.actor == format!("subject:{s}"));
-    let ok = match ctx.role {
-        Role::PrivacyOfficer | Role::Admin => true,
-        Role::FrontDesk => opening,
-        Role::Patient => opening && own,
-        _ => false,
+    let ok = if opening {
+        gates::REQUEST_OPEN.contains(&ctx.role) && (ctx.role != Role::Patient || own)
+    } else {
+        gates::COMPLIANCE.contains(&ctx.role)
     };
     if ok {
         return Ok(());

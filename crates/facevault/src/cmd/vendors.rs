@@ -15,7 +15,7 @@ use facevault_domain::{
     check_disclosure, missing_terms, ClinicInfo, DataCategory, DisclosureKind, Documents, VendorRegistry,
 };
 use facevault_mesh::{FileFormat, ReadOptions};
-use facevault_policy::{Action, Role};
+use facevault_policy::{gates, Action, Role};
 use facevault_vault::{Node, ScanId, Target, VaultError};
 use zeroize::Zeroizing;
 
@@ -79,7 +79,7 @@ fn require(ctx: &Ctx<'_>, roles: &[Role], action: &'static str) -> Result<()> {
 pub(crate) fn vendor(ctx: &Ctx<'_>, cmd: VendorCommand) -> Result<()> {
     match cmd {
         VendorCommand::Add { file } => {
-            require(ctx, &[Role::PrivacyOfficer, Role::Admin], "vendor.add")?;
+            require(ctx, gates::COMPLIANCE, "vendor.add")?;
             let added =
                 std::fs::read_to_string(&file).map_err(|e| input(format!("{}: {e}", file.display())))?;
             // Check the file alone first, so an error names the file it is in.

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use facevault_domain::consent_form::ConsentForm;
-use facevault_policy::{AccessGrant, Action, Role};
+use facevault_policy::{gates, AccessGrant, Action};
 use facevault_vault::analyses::{Analysis, Outcome};
 use facevault_vault::{parse_hold_kind, Node, Restriction, ScanId, SubjectId, Target, VaultError};
 use serde::{Deserialize, Serialize};
@@ -31,9 +31,6 @@ use crate::auth::{sha256_hex, Principal};
 use crate::error::ApiError;
 use crate::journal::Record;
 use crate::AppState;
-
-/// Who records a subject's restriction requests (as `facevault restrict`).
-const RESTRICTION: &[Role] = &[Role::FrontDesk, Role::PrivacyOfficer, Role::Patient, Role::Admin];
 
 #[derive(OpenApi)]
 #[openapi(
@@ -319,7 +316,7 @@ async fn set_restriction(
     let r = async {
         let subject: SubjectId = parse_id("id", &id)?;
         let object = format!("subject:{subject}");
-        s.gate(&p, &jot, RESTRICTION, "restriction.set", object.clone(), Some(subject))?;
+        s.gate(&p, &jot, gates::RESTRICTION, "restriction.set", object.clone(), Some(subject))?;
         let (r, name) = match b.restriction.as_str() {
             "opt-out" => (Restriction::OptOut, "opt-out"),
             "limit-use" => (Restriction::LimitUse, "limit-use"),

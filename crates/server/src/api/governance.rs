@@ -33,7 +33,7 @@ use facevault_domain::posture::{assess, PostureReport};
 use facevault_domain::request::{due_within, overdue, HolidayCalendar, Request, RequestState, Requester};
 use facevault_domain::settings::{self, SettingsError};
 use facevault_domain::{missing_terms, Documents, VendorRegistry};
-use facevault_policy::Role;
+use facevault_policy::{gates, Role};
 use facevault_vault::oversight::{break_glass_use, parse_law, Opened, RequestIntake};
 use facevault_vault::{parse_level, parse_request_kind, RequestUpdateError, SubjectId};
 use serde::{Deserialize, Serialize};
@@ -50,9 +50,6 @@ const VENDORS_FILE: &str = "vendors.toml";
 const CLINIC_FILE: &str = "clinic.toml";
 /// The clinic's risk acceptance criteria.
 const POSTURE_FILE: &str = "posture.toml";
-
-/// Who may open a request: the front desk, the privacy office, and a patient (their own).
-const OPEN: &[Role] = &[Role::FrontDesk, Role::PrivacyOfficer, Role::Admin, Role::Patient];
 
 #[derive(OpenApi)]
 #[openapi(
@@ -345,7 +342,7 @@ async fn open_request(
         let subject: SubjectId =
             b.subject.parse().map_err(|_| ApiError::field("subject", "not a subject id (32 hex digits)"))?;
         let object = format!("subject:{subject}");
-        s.gate(&p, &jot, OPEN, "request.open", object.clone(), Some(subject))?;
+        s.gate(&p, &jot, gates::REQUEST_OPEN, "request.open", object.clone(), Some(subject))?;
         let kind = parse_request_kind(&b.kind)
             .ok_or_else(|| ApiError::field("kind", "one of access, delete, correct, opt-out, limit-use"))?;
         let law = b

@@ -39,16 +39,8 @@ pub(crate) use governance::Api as GovernanceApi;
 
 pub(crate) type S = State<Arc<AppState>>;
 
-/// Staff who work with patients' records.
-pub(crate) const CARE: &[Role] =
-    &[Role::Surgeon, Role::ClinicalStaff, Role::FrontDesk, Role::PrivacyOfficer, Role::Admin];
-/// Staff who capture scans.
-pub(crate) const CAPTURE: &[Role] = &[Role::Surgeon, Role::ClinicalStaff];
-/// Who records and withdraws consents (the patient too: withdrawing is as easy as giving).
-pub(crate) const CONSENT: &[Role] =
-    &[Role::Surgeon, Role::ClinicalStaff, Role::FrontDesk, Role::PrivacyOfficer, Role::Admin, Role::Patient];
-/// The privacy office.
-pub(crate) const COMPLIANCE: &[Role] = &[Role::PrivacyOfficer, Role::Admin];
+/// Who may do what the policy does not decide: the lists the CLI uses too.
+pub(crate) use facevault_policy::gates::{CAPTURE, CARE, COMPLIANCE, CONSENT};
 /// The default purpose of a clinical read.
 pub(crate) const CLINICAL: &str = "treatment-planning";
 /// How long a patient's invitation stays open.
@@ -298,14 +290,37 @@ pub(crate) struct LoginView {
 #[utoipa::path(post, path = "/login", request_body = LoginBody, security(()),
     responses((status = 413, body = ApiError), (status = 415, body = ApiError), (status = 200, body = LoginView), (status = 400, body = ApiError), (status = 401, body = ApiError),
               (status = 429, body = ApiError)))]
-async fn login(State(s): S, JsonBody(b): JsonBody<LoginBody>) -> Result<Response, ApiError> {
+async fn login(
+    State(s): S,
+    ext: axum::http::Extensions,
+    JsonBody(b): JsonBody<LoginBody>,
+) -> Result<Response, ApiError> {
     let name = b.username.trim().to_owned();
-    let outcome = auth::login(
-        &s,
-        auth::Login { username: name.clone(), password: Zeroizing::new(b.password), totp: b.totp },
-    )
-    .await;
-    let object = format!("account:{}", facevault_audit::Token::from_text(&name).as_str());
+    // The client's address when the server knows it (over a socket; not in-process tests
+    // that do not set it): too many attempts from one address are refused before any check.
+    let peer = ext.get::<axum::extract::ConnectInfo<crate::Peer>>().map(|c| c.0 .0.ip());
+    let outcome = match peer
+        .map(|ip| s.login_rate.admit(ip, s.config.login_per_minute, std::time::Instant::now()))
+    {
+        Some(Err(e)) => Err(e),
+        _ => {
+            auth::login(
+                &s,
+                auth::Login { username: name.clone(), password: Zeroizing::new(b.password), totp: b.totp },
+            )
+            .await
+        }
+    };
+    // A name that is no account is not logged: people type passwords into the name field.
+    let known = match &outcome {
+        Ok(_) => true,
+        Err(_) => s.meta().account(&name).await.map_err(ApiError::internal)?.is_some(),
+    };
+    let object = if known {
+        format!("account:{}", facevault_audit::Token::from_text(&name).as_str())
+    } else {
+        "account:unknown".to_owned()
+    };
     let (actor, role, allowed, reason) = match &outcome {
         Ok(l) => (l.session.username.clone(), l.session.role.as_str(), true, "logged in".to_owned()),
         Err(e) => ("anonymous".to_owned(), "none", false, format!("login refused: {}", e.code)),
@@ -561,14 +576,7 @@ async fn invite(State(s): S, p: Principal, Path(id): Path<String>) -> Result<Res
         session_only(&p)?;
         let subject: SubjectId = parse_id("id", &id)?;
         let object = format!("subject:{subject}");
-        s.gate(
-            &p,
-            &jot,
-            &[Role::FrontDesk, Role::Surgeon, Role::ClinicalStaff, Role::PrivacyOfficer, Role::Admin],
-            "account.invite",
-            object.clone(),
-            Some(subject),
-        )?;
+        s.gate(&p, &jot, facevault_policy::gates::INVITE, "account.invite", object.clone(), Some(subject))?;
         s.vault.scans_of(subject).await?;
         let (username, secret, expires) = auth::invite_patient(s.meta(), subject).await?;
         jot.change("account.invite", "administration", object, format!("patient account {username} invited"));

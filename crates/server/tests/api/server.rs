@@ -3,178 +3,24 @@
 //! in, sessions, tokens and uploads, and the plumbing (health, metrics, OpenAPI, errors,
 //! configuration).
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use facevault_audit::AuditLog;
-use facevault_crypto::{KeyProvider, MemoryKeys};
-use facevault_policy::Role;
-use facevault_server::{router, totp_now, AppState, Backend, Config, ServerVault, SignedLog};
-use facevault_store_blob::ObjectBlobStore;
-use facevault_store_sql::{SqlLogStore, SqlStore, TokenRow};
-use facevault_vault::{ScanId, SubjectDetails, SubjectId, SystemClock};
+use facevault_server::{totp_now, Config};
+use facevault_store_sql::TokenRow;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-struct Fixture {
-    app: axum::Router,
-    state: Arc<AppState>,
-    dir: PathBuf,
-    a: SubjectId,
-    b: SubjectId,
-    scan_a: ScanId,
-    secrets: std::collections::HashMap<String, String>,
-}
+use crate::common::{self, get, json_req, password, send, small_ply, Fixture, Subjects, Who, STAFF};
 
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-const STAFF: [Role; 7] = [
-    Role::Surgeon,
-    Role::ClinicalStaff,
-    Role::FrontDesk,
-    Role::Marketing,
-    Role::PrivacyOfficer,
-    Role::Vendor,
-    Role::Admin,
-];
-
-fn password(user: &str) -> String {
-    format!("test-{user}-password")
-}
-
-fn small_ply() -> Vec<u8> {
-    let face = facevault_synthface::generate(&facevault_synthface::FaceParams::default(), 1500);
-    facevault_mesh::to_bytes(&face.mesh, facevault_mesh::FileFormat::PlyBinaryLittleEndian)
-}
-
+/// Patients A and B in Illinois, each with a scan.
 async fn fixture(name: &str, tweak: impl FnOnce(&mut Config)) -> Fixture {
-    let dir = std::env::temp_dir().join(format!("facevault-server-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("vault.db");
-    let keys: Box<dyn KeyProvider> = Box::new(MemoryKeys::generate().unwrap());
-    let meta = SqlStore::open_sqlite(&db).await.unwrap();
-    let blobs = ObjectBlobStore::local(&dir).unwrap();
-    let vault: ServerVault = facevault_vault::Vault::open(meta, blobs, keys, SystemClock).await.unwrap();
-    let details = |name: &str| SubjectDetails {
-        name: name.into(),
-        date_of_birth: None,
-        contact: None,
-        jurisdiction: Some("US-IL".into()),
-    };
-    let a = vault.new_subject(&details("Patient A")).await.unwrap();
-    let b = vault.new_subject(&details("Patient B")).await.unwrap();
-    let face = facevault_synthface::generate(&facevault_synthface::FaceParams::default(), 1500);
-    let capture = |p: &str| facevault_vault::Capture {
-        device: "test".into(),
-        captured_on: "2026-11-01".into(),
-        purpose: facevault_vault::Purpose(p.into()),
-    };
-    let scan_a = vault.import_scan(a, &face.mesh, capture("treatment-planning")).await.unwrap();
-    vault.import_scan(b, &face.mesh, capture("treatment-planning")).await.unwrap();
-    let origin = format!("facevault.vault/{}", vault.id());
-    let key = facevault_audit::SigningKey::generate(&origin).unwrap();
-    let store = {
-        let db = db.clone();
-        // The SQL log store runs its own runtime: open it off this one.
-        tokio::task::spawn_blocking(move || SqlLogStore::open_sqlite(&db).unwrap()).await.unwrap()
-    };
-    let log = SignedLog { log: AuditLog::open(store).unwrap(), key, origin };
-    let policy = facevault_policy::Policy::default_for(facevault_domain::Catalogue::defaults()).unwrap();
-    let mut config = Config { vault: dir.clone(), ..Config::default() };
-    tweak(&mut config);
-    let state = AppState::open(config, Backend { vault, policy, log }).await.unwrap();
-    let mut secrets = std::collections::HashMap::new();
-    let meta = state.vault().metadata_store();
-    for role in STAFF {
-        let user = role.as_str();
-        let secret =
-            facevault_server::add_staff(meta, state.accounts_key(), user, role, &password(user), false)
-                .await
-                .unwrap();
-        if let Some(s) = secret {
-            secrets.insert(user.to_owned(), s);
-        }
-    }
-    for (user, subject) in [("patient-a", a), ("patient-b", b)] {
-        let (_, invitation, _) = facevault_server::invite_patient(meta, subject).await.unwrap();
-        let acc = facevault_server::accept_invitation(meta, &invitation, &password(user)).await.unwrap();
-        secrets.insert(user.to_owned(), acc.username);
-    }
-    Fixture { app: router(state.clone()), state, dir, a, b, scan_a, secrets }
-}
-
-/// A logged-in caller: the cookie and the CSRF token.
-#[derive(Clone, Debug)]
-struct Who {
-    cookie: String,
-    csrf: String,
-}
-
-struct Reply {
-    status: StatusCode,
-    body: Value,
-    headers: axum::http::HeaderMap,
-}
-
-async fn send(app: &axum::Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply { status, body, headers }
-}
-
-fn json_req(method: Method, path: &str, who: Option<&Who>, body: &Value) -> Request<Body> {
-    let mut r = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
-    if let Some(w) = who {
-        r = r.header(header::COOKIE, &w.cookie).header("x-csrf-token", &w.csrf);
-    }
-    r.body(Body::from(body.to_string())).unwrap()
-}
-
-fn get(path: &str, who: Option<&Who>) -> Request<Body> {
-    let mut r = Request::get(path);
-    if let Some(w) = who {
-        r = r.header(header::COOKIE, &w.cookie);
-    }
-    r.body(Body::empty()).unwrap()
-}
-
-impl Fixture {
-    /// The login name of `user` (a patient's is generated).
-    fn username(&self, user: &str) -> String {
-        if user.starts_with("patient") {
-            self.secrets[user].clone()
-        } else {
-            user.to_owned()
-        }
-    }
-
-    async fn try_login(&self, user: &str, password: &str, totp: Option<String>) -> Reply {
-        let body = json!({"username": self.username(user), "password": password, "totp": totp});
-        send(&self.app, json_req(Method::POST, "/api/login", None, &body)).await
-    }
-
-    async fn login(&self, user: &str) -> Who {
-        let totp = self.secrets.get(user).filter(|_| !user.starts_with("patient")).and_then(|s| totp_now(s));
-        let r = self.try_login(user, &password(user), totp).await;
-        assert_eq!(r.status, StatusCode::OK, "{user}: {}", r.body);
-        let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
-        assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
-        let cookie = set.split(';').next().unwrap().to_owned();
-        Who { cookie, csrf: r.body["csrf_token"].as_str().unwrap().to_owned() }
-    }
+    let subjects = Subjects { jurisdiction: "US-IL", b_scanned: true };
+    common::fixture(&format!("server-{name}"), subjects, tweak).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -690,6 +536,68 @@ async fn https_when_a_certificate_is_configured() {
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut buf)).await;
     assert!(!String::from_utf8_lossy(&buf).contains("HTTP/1.1 200"), "plain HTTP was answered");
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_are_rate_limited_per_address_and_unknown_names_are_not_logged() {
+    let f = fixture("rate", |c| c.login_per_minute = 4).await;
+    let from = |ip: [u8; 4], user: &str, pw: &str| {
+        let body = json!({"username": f.username(user), "password": pw});
+        let mut req = json_req(Method::POST, "/api/login", None, &body);
+        let peer = std::net::SocketAddr::from((ip, 40_000));
+        req.extensions_mut().insert(axum::extract::ConnectInfo(facevault_server::Peer(peer)));
+        req
+    };
+    // One address trying many names: the fifth attempt in the minute is refused before any
+    // password is checked, even with the right password.
+    for i in 0..4 {
+        let r = send(&f.app, from([10, 0, 0, 1], "front_desk", &format!("wrong-{i}"))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    }
+    let r = send(&f.app, from([10, 0, 0, 1], "surgeon", &password("surgeon"))).await;
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
+    assert!(r.headers.get(header::RETRY_AFTER).is_some());
+    // Another address is not held up.
+    let r = send(&f.app, from([10, 0, 0, 2], "surgeon", &password("surgeon"))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // A password typed into the name field is not written to the audit log.
+    let typed = "my-Secret-passw0rd";
+    let r = send(&f.app, from([10, 0, 0, 3], typed, "whatever")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let po = f.login("privacy_officer").await;
+    let entries = send(&f.app, get("/api/audit/entries?limit=1000", Some(&po))).await.body;
+    let text = entries.to_string();
+    assert!(!text.to_lowercase().contains(&typed.to_lowercase()), "{text}");
+    assert!(text.contains("account:unknown") && text.contains("account:front_desk"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let f = fixture("slow", |c| c.header_timeout_secs = 1).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(facevault_server::serve_on(listener, f.state.clone(), async {
+        let _ = stopped.await;
+    }));
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the connection was still open after 10 s");
+    assert!(started.elapsed() < Duration::from_secs(5), "closed after {:?}", started.elapsed());
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+    // A client that sends its headers in time is served meanwhile.
+    let mut ok = tokio::net::TcpStream::connect(addr).await.unwrap();
+    ok.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut out = Vec::new();
+    ok.read_to_end(&mut out).await.unwrap();
+    assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 200"));
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }

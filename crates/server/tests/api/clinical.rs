@@ -3,220 +3,16 @@
 //! consents recorded over HTTP and checked per jurisdiction, restrictions and legal holds, each
 //! with the roles the CLI allows.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use facevault_audit::AuditLog;
-use facevault_crypto::{KeyProvider, MemoryKeys};
-use facevault_policy::Role;
-use facevault_server::{router, totp_now, AppState, Backend, Config, ServerVault, SignedLog};
-use facevault_store_blob::ObjectBlobStore;
-use facevault_store_sql::{SqlLogStore, SqlStore};
-use facevault_vault::{ScanId, SubjectDetails, SubjectId, SystemClock};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-struct Fixture {
-    app: axum::Router,
-    state: Arc<AppState>,
-    dir: PathBuf,
-    /// A consenting subject (jurisdiction "other") with two scans; another's scan.
-    a: SubjectId,
-    scan_a: ScanId,
-    post_a: ScanId,
-    scan_b: ScanId,
-    /// An Illinois subject with no consent on record.
-    c: SubjectId,
-    secrets: std::collections::HashMap<String, String>,
-    /// One login per user: a TOTP code is accepted once.
-    logins: std::sync::Mutex<std::collections::HashMap<String, Who>>,
-}
+use crate::common::{self, get, json_req, post_empty, send, small_ply, Fixture, Reply, Subjects, Who};
 
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-const STAFF: [Role; 7] = [
-    Role::Surgeon,
-    Role::ClinicalStaff,
-    Role::FrontDesk,
-    Role::Marketing,
-    Role::PrivacyOfficer,
-    Role::Vendor,
-    Role::Admin,
-];
-
-fn password(user: &str) -> String {
-    format!("test-{user}-password")
-}
-
-fn small_ply() -> Vec<u8> {
-    let face = facevault_synthface::generate(&facevault_synthface::FaceParams::default(), 1500);
-    facevault_mesh::to_bytes(&face.mesh, facevault_mesh::FileFormat::PlyBinaryLittleEndian)
-}
-
+/// Patients A and B in California, each with a scan.
 async fn fixture(name: &str) -> Fixture {
-    let dir = std::env::temp_dir().join(format!("facevault-clinical-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("vault.db");
-    let keys: Box<dyn KeyProvider> = Box::new(MemoryKeys::generate().unwrap());
-    let meta = SqlStore::open_sqlite(&db).await.unwrap();
-    let blobs = ObjectBlobStore::local(&dir).unwrap();
-    let vault: ServerVault = facevault_vault::Vault::open(meta, blobs, keys, SystemClock).await.unwrap();
-    let details = |name: &str, j: &str| SubjectDetails {
-        name: name.into(),
-        date_of_birth: None,
-        contact: None,
-        jurisdiction: Some(j.into()),
-    };
-    let a = vault.new_subject(&details("Patient A", "US-CA")).await.unwrap();
-    let b = vault.new_subject(&details("Patient B", "US-CA")).await.unwrap();
-    let c = vault.create_subject(&details("Patient C", "US-IL")).await.unwrap();
-    let face = facevault_synthface::generate(&facevault_synthface::FaceParams::default(), 1500);
-    let reduced = facevault_synthface::nasal_dorsum_reduction(&face, 2.0, 8.0);
-    let capture = |p: &str| facevault_vault::Capture {
-        device: "test".into(),
-        captured_on: "2026-11-01".into(),
-        purpose: facevault_vault::Purpose(p.into()),
-    };
-    let scan_a = vault.import_scan(a, &face.mesh, capture("treatment-planning")).await.unwrap();
-    let post_a = vault.import_scan(a, &reduced.mesh, capture("post-op-tracking")).await.unwrap();
-    let scan_b = vault.import_scan(b, &face.mesh, capture("treatment-planning")).await.unwrap();
-    let origin = format!("facevault.vault/{}", vault.id());
-    let key = facevault_audit::SigningKey::generate(&origin).unwrap();
-    let store = {
-        let db = db.clone();
-        // The SQL log store runs its own runtime: open it off this one.
-        tokio::task::spawn_blocking(move || SqlLogStore::open_sqlite(&db).unwrap()).await.unwrap()
-    };
-    let log = SignedLog { log: AuditLog::open(store).unwrap(), key, origin };
-    let policy = facevault_policy::Policy::default_for(facevault_domain::Catalogue::defaults()).unwrap();
-    let config = Config { vault: dir.clone(), ..Config::default() };
-    let state = AppState::open(config, Backend { vault, policy, log }).await.unwrap();
-    let mut secrets = std::collections::HashMap::new();
-    let meta = state.vault().metadata_store();
-    for role in STAFF {
-        let user = role.as_str();
-        let secret =
-            facevault_server::add_staff(meta, state.accounts_key(), user, role, &password(user), false)
-                .await
-                .unwrap();
-        if let Some(s) = secret {
-            secrets.insert(user.to_owned(), s);
-        }
-    }
-    for (user, subject) in [("patient-a", a), ("patient-b", b), ("patient-c", c)] {
-        let (_, invitation, _) = facevault_server::invite_patient(meta, subject).await.unwrap();
-        let acc = facevault_server::accept_invitation(meta, &invitation, &password(user)).await.unwrap();
-        secrets.insert(user.to_owned(), acc.username);
-    }
-    Fixture {
-        app: router(state.clone()),
-        state,
-        dir,
-        a,
-        scan_a,
-        post_a,
-        scan_b,
-        c,
-        secrets,
-        logins: Default::default(),
-    }
-}
-
-/// A logged-in caller: the cookie and the CSRF token.
-#[derive(Clone, Debug)]
-struct Who {
-    cookie: String,
-    csrf: String,
-}
-
-struct Reply {
-    status: StatusCode,
-    body: Value,
-}
-
-async fn send(app: &axum::Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply { status, body }
-}
-
-fn json_req(method: Method, path: &str, who: Option<&Who>, body: &Value) -> Request<Body> {
-    let mut r = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
-    if let Some(w) = who {
-        r = r.header(header::COOKIE, &w.cookie).header("x-csrf-token", &w.csrf);
-    }
-    r.body(Body::from(body.to_string())).unwrap()
-}
-
-fn get(path: &str, who: Option<&Who>) -> Request<Body> {
-    let mut r = Request::get(path);
-    if let Some(w) = who {
-        r = r.header(header::COOKIE, &w.cookie);
-    }
-    r.body(Body::empty()).unwrap()
-}
-
-/// A POST without a body (the analyses take their arguments in the path and query).
-fn post(path: &str, who: &Who) -> Request<Body> {
-    Request::post(path)
-        .header(header::COOKIE, &who.cookie)
-        .header("x-csrf-token", &who.csrf)
-        .body(Body::empty())
-        .unwrap()
-}
-
-impl Fixture {
-    fn username(&self, user: &str) -> String {
-        if user.starts_with("patient") {
-            self.secrets[user].clone()
-        } else {
-            user.to_owned()
-        }
-    }
-
-    async fn login(&self, user: &str) -> Who {
-        if let Some(w) = self.logins.lock().unwrap().get(user) {
-            return w.clone();
-        }
-        let totp = self.secrets.get(user).filter(|_| !user.starts_with("patient")).and_then(|s| totp_now(s));
-        let body = json!({"username": self.username(user), "password": password(user), "totp": totp});
-        let res = self.app.clone().oneshot(json_req(Method::POST, "/api/login", None, &body)).await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "{user}");
-        let set = res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let v: Value = serde_json::from_slice(&bytes).unwrap();
-        let who = Who {
-            cookie: set.split(';').next().unwrap().to_owned(),
-            csrf: v["csrf_token"].as_str().unwrap().to_owned(),
-        };
-        self.logins.lock().unwrap().insert(user.to_owned(), who.clone());
-        who
-    }
-
-    /// Every audit entry, as the privacy officer reads them.
-    async fn audit(&self) -> Vec<Value> {
-        let po = self.login("privacy_officer").await;
-        let r = send(&self.app, get("/api/audit/entries?limit=1000", Some(&po))).await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        r.body.as_array().unwrap().clone()
-    }
-
-    async fn descendants(&self, scan: ScanId) -> Vec<String> {
-        let w = self.login("surgeon").await;
-        let r = send(&self.app, get(&format!("/api/lineage/{scan}"), Some(&w))).await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        r.body["descendants"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect()
-    }
+    let subjects = Subjects { jurisdiction: "US-CA", b_scanned: true };
+    common::fixture(&format!("clinical-{name}"), subjects, |_| ()).await
 }
 
 fn code(r: &Reply) -> (StatusCode, Option<&str>) {
@@ -228,9 +24,10 @@ fn code(r: &Reply) -> (StatusCode, Option<&str>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_surgeons_symmetry_analysis_stores_a_report_and_a_mesh_derived_from_the_scan() {
     let f = fixture("symmetry").await;
-    let w = f.login("surgeon").await;
+    let w = f.session("surgeon").await;
     let scan = f.scan_a;
-    let r = send(&f.app, post(&format!("/api/scans/{scan}/symmetry?purpose=treatment-planning"), &w)).await;
+    let r =
+        send(&f.app, post_empty(&format!("/api/scans/{scan}/symmetry?purpose=treatment-planning"), &w)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.body["analysis"], "symmetry");
     assert_eq!(r.body["scans"], json!([scan.to_string()]));
@@ -274,17 +71,17 @@ async fn a_surgeons_symmetry_analysis_stores_a_report_and_a_mesh_derived_from_th
     }
 
     // Bad and unknown ids.
-    let r = send(&f.app, post("/api/scans/nope/symmetry", &w)).await;
+    let r = send(&f.app, post_empty("/api/scans/nope/symmetry", &w)).await;
     assert_eq!((r.status, r.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("id")));
     let ghost = "00112233445566778899aabbccddeeff";
-    let r = send(&f.app, post(&format!("/api/scans/{ghost}/symmetry"), &w)).await;
+    let r = send(&f.app, post_empty(&format!("/api/scans/{ghost}/symmetry"), &w)).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compare_registers_two_scans_of_one_subject_and_refuses_two_subjects() {
     let f = fixture("compare").await;
-    let w = f.login("surgeon").await;
+    let w = f.session("surgeon").await;
     let (pre, post_scan) = (f.scan_a, f.post_a);
     let body = json!({"pre": pre.to_string(), "post": post_scan.to_string(), "purpose": "post-op-tracking"});
     let r = send(&f.app, json_req(Method::POST, "/api/compare", Some(&w), &body)).await;
@@ -303,10 +100,10 @@ async fn compare_registers_two_scans_of_one_subject_and_refuses_two_subjects() {
     assert!(f.descendants(post_scan).await.contains(&format!("derivative {m}")));
 
     // Two subjects' scans: refused before any work, and nothing is stored for b.
-    let body = json!({"pre": pre.to_string(), "post": f.scan_b.to_string()});
+    let body = json!({"pre": pre.to_string(), "post": f.scan_b().to_string()});
     let r = send(&f.app, json_req(Method::POST, "/api/compare", Some(&w), &body)).await;
     assert_eq!((r.status, r.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("post")), "{}", r.body);
-    assert!(f.descendants(f.scan_b).await.is_empty());
+    assert!(f.descendants(f.scan_b()).await.is_empty());
     // Malformed bodies.
     let r = send(&f.app, json_req(Method::POST, "/api/compare", Some(&w), &json!({"pre": "x", "post": "y"})))
         .await;
@@ -332,16 +129,16 @@ async fn analyses_are_refused_to_the_roles_the_policy_does_not_let_analyse() {
     let scan = f.scan_a;
     let path = format!("/api/scans/{scan}/symmetry");
     for user in ["patient-a", "patient-b", "front_desk", "marketing", "privacy_officer", "vendor", "admin"] {
-        let w = f.login(user).await;
-        let r = send(&f.app, post(&path, &w)).await;
+        let w = f.session(user).await;
+        let r = send(&f.app, post_empty(&path, &w)).await;
         assert_eq!(code(&r), (StatusCode::FORBIDDEN, Some("denied")), "{user}: {}", r.body);
         let body = json!({"pre": scan.to_string(), "post": f.post_a.to_string()});
         let r = send(&f.app, json_req(Method::POST, "/api/compare", Some(&w), &body)).await;
         assert_eq!(code(&r), (StatusCode::FORBIDDEN, Some("denied")), "{user}: {}", r.body);
     }
     // Marketing may not analyse even for its own purpose.
-    let w = f.login("marketing").await;
-    let r = send(&f.app, post(&format!("{path}?purpose=marketing-images"), &w)).await;
+    let w = f.session("marketing").await;
+    let r = send(&f.app, post_empty(&format!("{path}?purpose=marketing-images"), &w)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert!(f.descendants(scan).await.is_empty(), "a refused analysis stored something");
     let log = f.audit().await;
@@ -354,8 +151,8 @@ async fn analyses_are_refused_to_the_roles_the_policy_does_not_let_analyse() {
         assert!(denied.contains(role), "no denied scan.analyze audited for {role}: {denied:?}");
     }
     // Clinical staff may, for care.
-    let w = f.login("clinical_staff").await;
-    let r = send(&f.app, post(&path, &w)).await;
+    let w = f.session("clinical_staff").await;
+    let r = send(&f.app, post_empty(&path, &w)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(f.descendants(scan).await.len(), 2);
 }
@@ -387,7 +184,7 @@ async fn a_consent_is_recorded_over_http_only_when_the_jurisdiction_has_what_it_
     let f = fixture("consent").await;
     let c = f.c;
     let path = format!("/api/subjects/{c}/consent");
-    let surgeon = f.login("surgeon").await;
+    let surgeon = f.session("surgeon").await;
     let upload = |w: &Who, purpose: &str| {
         Request::post(format!("/api/subjects/{c}/scans?purpose={purpose}"))
             .header(header::COOKIE, &w.cookie)
@@ -399,7 +196,7 @@ async fn a_consent_is_recorded_over_http_only_when_the_jurisdiction_has_what_it_
     let r = send(&f.app, upload(&surgeon, "treatment-planning")).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
 
-    let desk = f.login("front_desk").await;
+    let desk = f.session("front_desk").await;
     // IL without a signature: refused naming the element and BIPA.
     let r = send(&f.app, json_req(Method::POST, &path, Some(&desk), &il_form(false))).await;
     assert_eq!(code(&r), (StatusCode::FORBIDDEN, Some("denied")), "{}", r.body);
@@ -430,7 +227,7 @@ async fn a_consent_is_recorded_over_http_only_when_the_jurisdiction_has_what_it_
 
     // Roles: not marketing, not another patient.
     for user in ["marketing", "vendor", "patient-a"] {
-        let w = f.login(user).await;
+        let w = f.session(user).await;
         let r = send(&f.app, json_req(Method::POST, &path, Some(&w), &il_form(true))).await;
         assert_eq!(code(&r), (StatusCode::FORBIDDEN, Some("forbidden")), "{user}: {}", r.body);
     }
@@ -457,7 +254,7 @@ async fn a_consent_is_recorded_over_http_only_when_the_jurisdiction_has_what_it_
     let r = send(&f.app, upload(&surgeon, "clinical-photography")).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     // The patient may give their own.
-    let w = f.login("patient-c").await;
+    let w = f.session("patient-c").await;
     let r = send(&f.app, json_req(Method::POST, &path, Some(&w), &il_form(true))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 
@@ -485,28 +282,28 @@ async fn restrictions_and_holds_take_the_cli_roles_and_apply() {
     let restrict = format!("/api/subjects/{a}/restrictions");
     let limit = json!({"restriction": "limit-use"});
     for user in ["surgeon", "clinical_staff", "marketing", "vendor", "patient-b"] {
-        let w = f.login(user).await;
+        let w = f.session(user).await;
         let r = send(&f.app, json_req(Method::POST, &restrict, Some(&w), &limit)).await;
         assert_eq!(code(&r), (StatusCode::FORBIDDEN, Some("forbidden")), "{user}: {}", r.body);
     }
     // Limit-use keeps the data to care: marketing's read, allowed before, is refused after.
-    let marketing = f.login("marketing").await;
+    let marketing = f.session("marketing").await;
     let read = format!("/api/scans/{}?purpose=marketing-images", f.scan_a);
     let before = send(&f.app, get(&read, Some(&marketing))).await.status;
     assert_eq!(before, StatusCode::OK);
-    let desk = f.login("front_desk").await;
+    let desk = f.session("front_desk").await;
     let r = send(&f.app, json_req(Method::POST, &restrict, Some(&desk), &limit)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!((r.body["restriction"].as_str(), r.body["active"].as_bool()), (Some("limit-use"), Some(true)));
     let r = send(&f.app, get(&read, Some(&marketing))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     // The patient lifts it themself.
-    let pa = f.login("patient-a").await;
+    let pa = f.session("patient-a").await;
     let lift = json!({"restriction": "limit-use", "lift": true});
     let r = send(&f.app, json_req(Method::POST, &restrict, Some(&pa), &lift)).await;
     assert_eq!((r.status, r.body["active"].as_bool()), (StatusCode::OK, Some(false)), "{}", r.body);
     assert_eq!(send(&f.app, get(&read, Some(&marketing))).await.status, StatusCode::OK);
-    let po = f.login("privacy_officer").await;
+    let po = f.session("privacy_officer").await;
     let r =
         send(&f.app, json_req(Method::POST, &restrict, Some(&po), &json!({"restriction": "opt-out"}))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -519,7 +316,7 @@ async fn restrictions_and_holds_take_the_cli_roles_and_apply() {
     let reference = "Case 26-CV-0042 Doe";
     let hold = json!({"kind": "litigation", "reference": reference, "reason": "preservation letter"});
     for user in ["surgeon", "front_desk", "clinical_staff", "marketing", "patient-a"] {
-        let w = f.login(user).await;
+        let w = f.session(user).await;
         let r = send(&f.app, json_req(Method::POST, &holds, Some(&w), &hold)).await;
         assert_eq!(code(&r), (StatusCode::FORBIDDEN, Some("forbidden")), "{user}: {}", r.body);
         let r = send(
@@ -547,7 +344,7 @@ async fn restrictions_and_holds_take_the_cli_roles_and_apply() {
     assert_eq!(f.state.vault().governance(a).await.unwrap().open_hold(), Some(reference));
     let r = send(&f.app, json_req(Method::POST, &holds, Some(&po), &hold)).await;
     assert_eq!(code(&r), (StatusCode::CONFLICT, Some("conflict")), "{}", r.body);
-    let admin = f.login("admin").await;
+    let admin = f.session("admin").await;
     let release = json!({"reference": reference});
     let r = send(&f.app, json_req(Method::POST, &format!("{holds}/release"), Some(&admin), &release)).await;
     assert_eq!((r.status, r.body["status"].as_str()), (StatusCode::OK, Some("released")), "{}", r.body);
