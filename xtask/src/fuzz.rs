@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-pub const TARGETS: [&str; 3] = ["read_ply", "read_obj", "read_stl"];
+pub const TARGETS: [&str; 4] = ["read_ply", "read_obj", "read_stl", "consent_form"];
 
 pub fn run(args: &[&str]) -> Result<()> {
     let mut seconds = 600u64;
