@@ -129,7 +129,7 @@ def age_decrypt(src, dst, passphrase):
 def clinic(tmp_path_factory):
     d = tmp_path_factory.mktemp("access-export")
     vault = d / "vault"
-    subprocess.run([FACEVAULT, "demo", "--dir", str(d / "demo"), "--vertices", "6000"], check=True, capture_output=True)
+    subprocess.run([FACEVAULT, "demo", "--dir", str(d / "demo"), "--vertices", "6000", "--no-serve"], check=True, capture_output=True, timeout=600)
     (d / "notice.txt").write_text(NOTICE)
     fv(vault, "admin", "init")
     a = make_subject(d, vault, NAME_A, TYPED_A, "Lab Alpha")
