@@ -4,7 +4,7 @@
 //! retention plan, vendors missing terms, overdue requests, disclosures the consent did not
 //! cover, outputs of automated processing, consents that no longer pass their jurisdiction's
 //! capture check). The audit log's break-glass entries are read by the caller, which owns the
-//! log, and turned into findings by [`break_glass_use`].
+//! log, and turned into findings by [`break_glass_uses`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -63,12 +63,49 @@ pub fn break_glass_use(
     reason: &str,
     at: String,
 ) -> Option<BreakGlassUse> {
-    (reason.contains("BREAK-GLASS") || reason.contains("break-glass")).then(|| BreakGlassUse {
+    is_break_glass(reason).then(|| BreakGlassUse {
         entry,
         actor: format!("{actor} ({role})"),
         object: object.to_owned(),
         at,
     })
+}
+
+/// Whether an audit reason records an emergency (break-glass) access.
+pub fn is_break_glass(reason: &str) -> bool {
+    reason.contains("BREAK-GLASS") || reason.contains("break-glass")
+}
+
+/// Every break-glass access the audit log records, in order: the whole log is read once. An
+/// entry that does not decode is an error naming its index.
+pub fn break_glass_uses<S: facevault_audit::LogStore>(store: &S) -> Result<Vec<BreakGlassUse>, String> {
+    let size = store.size().map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    let mut bad = None;
+    let mut index = 0u64;
+    store
+        .for_each_entry(0, size, &mut |bytes| {
+            let i = index;
+            index += 1;
+            match facevault_audit::AuditEntry::decode(bytes) {
+                Ok(e) => out.extend(break_glass_use(
+                    i,
+                    e.actor.as_str(),
+                    e.role.as_str(),
+                    e.object.as_str(),
+                    e.reason.as_str(),
+                    e.time.to_string(),
+                )),
+                Err(e) => {
+                    bad.get_or_insert(format!("entry {i}: {e}"));
+                }
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    match bad {
+        Some(why) => Err(why),
+        None => Ok(out),
+    }
 }
 
 fn chrono_ts(t: crate::ids::Timestamp) -> facevault_domain::Timestamp {
@@ -119,7 +156,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
     }
 
     /// The live data of the privacy posture report as of `at`, from the vault and the vendor
-    /// registry; `break_glass` comes from the audit log (see [`break_glass_use`]). Every
+    /// registry; `break_glass` comes from the audit log (see [`break_glass_uses`]). Every
     /// object in the vault is a face scan or computed from one, so all of it is biometric.
     pub async fn posture_input(
         &self,

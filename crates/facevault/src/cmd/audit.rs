@@ -242,9 +242,7 @@ struct Filter {
 
 impl Filter {
     fn keeps(&self, e: &AuditEntry) -> bool {
-        (!self.flagged
-            || e.reason.as_str().contains("BREAK-GLASS")
-            || e.reason.as_str().contains("break-glass"))
+        (!self.flagged || facevault_vault::oversight::is_break_glass(e.reason.as_str()))
             && (!self.denied || e.decision == Decision::Denied)
             && self.object.as_ref().is_none_or(|o| e.object.as_str() == o)
     }

@@ -14,13 +14,12 @@
 use std::path::Path;
 
 use anyhow::Result;
-use facevault_audit::{AuditEntry, LogStore};
 use facevault_domain::posture::{assess, BreakGlassUse, RiskCriteria};
 use facevault_domain::settings;
 use facevault_domain::Timestamp;
 use facevault_policy::gates;
 use facevault_store_sql::SqlLogStore;
-use facevault_vault::oversight::break_glass_use;
+use facevault_vault::oversight::break_glass_uses;
 
 use super::audit::Record;
 use super::vault::{fail, Ctx, Vault, DB_FILE};
@@ -102,37 +101,7 @@ pub(crate) async fn posture(vault: &Vault, ctx: &Ctx<'_>, args: PostureArgs) -> 
 fn read_break_glass(dir: &Path) -> Result<Vec<BreakGlassUse>> {
     let damaged = |e: &dyn std::fmt::Display| Failure::Damaged(format!("audit log: {e}"));
     let store = SqlLogStore::open_sqlite(&dir.join(DB_FILE)).map_err(|e| damaged(&e))?;
-    let size = match store.size() {
-        Ok(n) => n,
-        Err(e) => {
-            store.close();
-            return Err(damaged(&e).into());
-        }
-    };
-    let mut out = Vec::new();
-    let mut index = 0u64;
-    let mut bad = None;
-    let read = store.for_each_entry(0, size, &mut |bytes| {
-        let i = index;
-        index += 1;
-        match AuditEntry::decode(bytes) {
-            Ok(e) => out.extend(break_glass_use(
-                i,
-                e.actor.as_str(),
-                e.role.as_str(),
-                e.object.as_str(),
-                e.reason.as_str(),
-                e.time.to_string(),
-            )),
-            Err(e) => {
-                bad.get_or_insert(format!("entry {i}: {e}"));
-            }
-        }
-    });
+    let uses = break_glass_uses(&store);
     store.close();
-    read.map_err(|e| damaged(&e))?;
-    if let Some(why) = bad {
-        return Err(damaged(&why).into());
-    }
-    Ok(out)
+    uses.map_err(|e| damaged(&e).into())
 }

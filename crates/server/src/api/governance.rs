@@ -28,13 +28,12 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use facevault_audit::{AuditEntry, LogStore};
 use facevault_domain::posture::{assess, PostureReport};
 use facevault_domain::request::{due_within, overdue, HolidayCalendar, Request, RequestState, Requester};
 use facevault_domain::settings::{self, SettingsError};
 use facevault_domain::{missing_terms, Documents, VendorRegistry};
 use facevault_policy::{gates, Role};
-use facevault_vault::oversight::{break_glass_use, parse_law, Opened, RequestIntake};
+use facevault_vault::oversight::{break_glass_uses, parse_law, Opened, RequestIntake};
 use facevault_vault::{parse_level, parse_request_kind, RequestUpdateError, SubjectId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -799,36 +798,7 @@ async fn posture(
         let reg = registry(&s).await?;
         let break_glass = s
             .journal
-            .read(|l| -> Result<_, String> {
-                let store = l.log.store();
-                let size = store.size().map_err(|e| e.to_string())?;
-                let mut out = Vec::new();
-                let mut bad = None;
-                let mut index = 0u64;
-                store
-                    .for_each_entry(0, size, &mut |bytes| {
-                        let i = index;
-                        index += 1;
-                        match AuditEntry::decode(bytes) {
-                            Ok(e) => out.extend(break_glass_use(
-                                i,
-                                e.actor.as_str(),
-                                e.role.as_str(),
-                                e.object.as_str(),
-                                e.reason.as_str(),
-                                e.time.to_string(),
-                            )),
-                            Err(e) => {
-                                bad.get_or_insert(format!("entry {i}: {e}"));
-                            }
-                        }
-                    })
-                    .map_err(|e| e.to_string())?;
-                match bad {
-                    Some(why) => Err(why),
-                    None => Ok(out),
-                }
-            })
+            .read(|l| break_glass_uses(l.log.store()))
             .await
             .map_err(ApiError::internal)?
             .map_err(|e| ApiError::internal(format!("audit log: {e}")))?;

@@ -1581,7 +1581,7 @@ async fn audit_entries(
                     let e = l.log.entry(i).map_err(ApiError::internal)?;
                     let keep = object.as_deref().is_none_or(|o| e.object.as_str() == o)
                         && (!denied || e.decision == AuditDecision::Denied)
-                        && (!flagged || e.reason.as_str().contains("break-glass"));
+                        && (!flagged || facevault_vault::oversight::is_break_glass(e.reason.as_str()));
                     if keep {
                         out.push(EntryView {
                             index: i,
