@@ -264,6 +264,18 @@ impl Decision {
     pub fn reasons(&self) -> &[Reason] {
         &self.reasons
     }
+    /// Why a refusal refused, for the person refused: every reason but the role permission
+    /// (a role allowed by Cedar can still be refused by consent, retention or a restriction),
+    /// joined by "; ".
+    pub fn refusal(&self) -> String {
+        let why: Vec<String> = self
+            .reasons
+            .iter()
+            .filter(|r| !matches!(r, Reason::RolePermitted { .. }))
+            .map(ToString::to_string)
+            .collect();
+        why.join("; ")
+    }
     pub fn grant(&self) -> Option<&AccessGrant> {
         self.grant.as_ref()
     }

@@ -397,17 +397,11 @@ impl Ctx<'_> {
         if decision.flagged_for_privacy_officer() {
             eprintln!("BREAK-GLASS access to {object} recorded and flagged for the privacy officer");
         }
-        let why: Vec<String> = decision
-            .reasons()
-            .iter()
-            .filter(|r| !matches!(r, facevault_policy::Reason::RolePermitted { .. }))
-            .map(ToString::to_string)
-            .collect();
+        let why = decision.refusal();
         decision.into_grant().ok_or_else(|| {
             Failure::Denied(format!(
                 "{action} of {object} for {purpose} by role {} denied: {}",
-                self.role,
-                why.join("; ")
+                self.role, why
             ))
             .into()
         })

@@ -154,17 +154,12 @@ impl AppState {
             allowed: decision.allowed(),
             reason: decision.reasons().iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
         });
-        let why: Vec<String> = decision
-            .reasons()
-            .iter()
-            .filter(|r| !matches!(r, facevault_policy::Reason::RolePermitted { .. }))
-            .map(ToString::to_string)
-            .collect();
+        let why = decision.refusal();
         decision.into_grant().ok_or_else(|| {
             ApiError::new(
                 StatusCode::FORBIDDEN,
                 "denied",
-                format!("{action} of {object} for {purpose} by role {} denied: {}", p.role, why.join("; ")),
+                format!("{action} of {object} for {purpose} by role {} denied: {}", p.role, why),
             )
         })
     }
