@@ -18,8 +18,10 @@ use sha2::{Digest, Sha256};
 use crate::entry::{AuditEntry, Decision, Timestamp, Token, MAX_REASON};
 use crate::error::EntryError;
 use crate::hash::{leaf_hash, Hash};
+use crate::log::AuditLog;
 use crate::note::{open_note, Checkpoint, NoteError, SigningKey, VerifierKey};
 use crate::proof::{verify_inclusion, InclusionProof, ProofError};
+use crate::store::LogStore;
 
 /// The certificate format this build writes and reads.
 pub const CERTIFICATE_FORMAT: u32 = 1;
@@ -160,6 +162,8 @@ pub enum CertificateError {
     EntryReason { index: u64, expected: String, found: String },
     #[error("entry {index} was written at {entry}, not at destroyed_at {certificate}")]
     EntryTime { index: u64, certificate: String, entry: String },
+    #[error("audit entry {index}: {reason}")]
+    Log { index: u64, reason: String },
 }
 
 /// The reason text the vault writes into a deletion's audit entry:
@@ -365,6 +369,32 @@ pub fn issue(
     // will check it.
     verify(&cert, Some(&verifier))?;
     Ok(cert)
+}
+
+/// Issues the certificate of `deletion` for entry `index` of `log` (already appended) against
+/// the signed checkpoint `note` (already signed by `key` over a tree that holds the entry):
+/// reads the entry and builds its inclusion proof to the note's size, then [`issue`]. What
+/// both front ends call after their deletion's entry is durable.
+pub fn issue_from_log<S: LogStore>(
+    log: &AuditLog<S>,
+    note: &str,
+    key: &SigningKey,
+    index: u64,
+    deletion: &Deletion,
+) -> Result<DeletionCertificate, CertificateError> {
+    let failed = |reason: String| CertificateError::Log { index, reason };
+    let text = open_note(note, &key.verifier()).map_err(CertificateError::Checkpoint)?;
+    let cp = Checkpoint::parse(text).map_err(CertificateError::Checkpoint)?;
+    if index >= cp.size {
+        return Err(failed(format!("the checkpoint covers only {} entries", cp.size)));
+    }
+    let entry = log
+        .store()
+        .entry(index)
+        .map_err(|e| failed(e.to_string()))?
+        .ok_or_else(|| failed("the entry is missing from the audit log".into()))?;
+    let proof = log.inclusion_proof(index, cp.size).map_err(|e| failed(e.to_string()))?;
+    issue(deletion, &entry, &proof, note, key)
 }
 
 /// Verifies a certificate offline, in the order of `docs/audit-log.md`: its fields' shape, its

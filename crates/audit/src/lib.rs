@@ -29,9 +29,9 @@ pub mod tree;
 mod verify;
 
 pub use certificate::{
-    deletion_reason, issue as issue_certificate, verify as verify_certificate, CertificateError,
-    CertificateProof, Deletion, DeletionCertificate, Destroyed, VerifiedDeletion, CERTIFICATE_FORMAT,
-    MAX_DESTROYED, MAX_ID, MAX_RULE,
+    deletion_reason, issue as issue_certificate, issue_from_log, verify as verify_certificate,
+    CertificateError, CertificateProof, Deletion, DeletionCertificate, Destroyed, VerifiedDeletion,
+    CERTIFICATE_FORMAT, MAX_DESTROYED, MAX_ID, MAX_RULE,
 };
 pub use entry::{AuditEntry, Decision, Reason, Timestamp, Token, ENCODING_VERSION, MAX_REASON, MAX_TOKEN};
 pub use error::{AuditError, EntryError};

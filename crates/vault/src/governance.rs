@@ -449,6 +449,16 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
     }
 
     /// The subject's current consent (the latest recorded), unsealed and checked again.
+    /// The purpose a delete of `subject` names when none is given: the first its consent
+    /// grants, else treatment planning (deletion stays possible without a consent).
+    pub async fn delete_purpose(&self, subject: SubjectId) -> Result<String, VaultError> {
+        Ok(match self.consent(subject).await? {
+            Some(c) => c.record.consent().purposes().first().map(|(p, _)| p.id.as_str().to_owned()),
+            None => None,
+        }
+        .unwrap_or_else(|| "treatment-planning".into()))
+    }
+
     pub async fn consent(&self, subject: SubjectId) -> Result<Option<StoredConsent>, VaultError> {
         let record = self.subject_record(subject).await?;
         let Some(row) =

@@ -62,6 +62,16 @@ impl Node {
             Node::Derivative(d) => d.0,
         }
     }
+
+    /// This object as a deletion certificate lists it (`scan:<id>` or `derivative:<id>`).
+    pub fn destroyed(self) -> facevault_audit::Destroyed {
+        match self {
+            Node::Scan(s) => facevault_audit::Destroyed { id: format!("scan:{s}"), kind: "scan".into() },
+            Node::Derivative(d) => {
+                facevault_audit::Destroyed { id: format!("derivative:{d}"), kind: "derivative".into() }
+            }
+        }
+    }
 }
 
 impl fmt::Display for Node {

@@ -27,6 +27,11 @@ use crate::model::DerivativeKind;
 use crate::ports::{BlobStore, Clock, KeyProvider, MetadataStore};
 use crate::vault::Vault;
 
+/// What a completed erasure keeps, as both front ends record it: the law requires these, and
+/// they name the subject only by pseudonymous id.
+pub const ERASURE_KEEPS: &str = "kept: audit entries (HIPAA 164.316(b)(2), 6 years), this request's record, \
+                                 disclosure records; all pseudonymous, none holds biometric data";
+
 /// Parses a law as a front end takes it, in any case: CCPA, GDPR, MHMDA, BIPA, CUBI, other.
 pub fn parse_law(s: &str) -> Option<Law> {
     Law::ALL.into_iter().find(|x| x.to_string().eq_ignore_ascii_case(s))
@@ -113,6 +118,14 @@ fn chrono_ts(t: crate::ids::Timestamp) -> facevault_domain::Timestamp {
 }
 
 impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C> {
+    /// Every vendor that received data of `subject` (sorted, once each): an erasure notifies
+    /// each of them before the key that could read the data goes.
+    pub async fn disclosed_vendors(&self, subject: SubjectId) -> Result<Vec<String>, VaultError> {
+        let vendors: BTreeSet<String> =
+            self.disclosures_of(subject).await?.into_iter().filter_map(|d| d.vendor).collect();
+        Ok(vendors.into_iter().collect())
+    }
+
     /// Opens a data-subject request: the law defaults to the one of the subject's consent,
     /// biometric data is involved when the subject has scans (which decides the verification
     /// it needs), and a duplicate of an earlier request (an open one of the same kind, a

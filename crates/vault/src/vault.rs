@@ -59,6 +59,20 @@ pub struct ShredReport {
     pub removed: Vec<Node>,
 }
 
+impl ShredReport {
+    /// What the crypto-shred destroyed, for its certificate: the data key, the details, and
+    /// every scan and derivative removed.
+    pub fn destroyed(&self) -> Vec<facevault_audit::Destroyed> {
+        let s = self.subject;
+        let mut destroyed = vec![
+            facevault_audit::Destroyed { id: format!("subject-key:{s}"), kind: "data-key".into() },
+            facevault_audit::Destroyed { id: format!("subject:{s}"), kind: "subject-details".into() },
+        ];
+        destroyed.extend(self.removed.iter().map(|n| n.destroyed()));
+        destroyed
+    }
+}
+
 const SUBJECT_DETAILS_VERSION: u32 = 1;
 const OBJECT_VERSION: u32 = 1;
 /// Purged blobs are dequeued in batches: a crash repeats at most one batch of deletes.

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Subcommand;
 use facevault_audit::{
-    issue_certificate, open_note, verify_certificate, AuditLog, Checkpoint, Deletion, DeletionCertificate,
-    Destroyed, LogStore, SigningKey, VerifiedDeletion, VerifierKey,
+    issue_from_log, verify_certificate, AuditLog, Deletion, DeletionCertificate, Destroyed, SigningKey,
+    VerifiedDeletion, VerifierKey,
 };
 use facevault_store_sql::SqlLogStore;
 use serde::Serialize;
@@ -163,21 +163,9 @@ pub fn issue_for_entry(
     rule: &str,
     key_id: Option<String>,
 ) -> Result<DeletionCertificate> {
-    let failed =
-        |why: String| Failure::Damaged(format!("deletion certificate for audit entry {index}: {why}"));
-    let text = open_note(note, &key.verifier()).map_err(|e| failed(format!("checkpoint: {e}")))?;
-    let cp = Checkpoint::parse(text).map_err(|e| failed(format!("checkpoint: {e}")))?;
-    if index >= cp.size {
-        return Err(failed(format!("the checkpoint covers only {} entries", cp.size)).into());
-    }
-    let entry = log
-        .store()
-        .entry(index)
-        .map_err(|e| failed(format!("audit log: {e}")))?
-        .ok_or_else(|| failed("the entry is missing from the audit log".into()))?;
-    let proof = log.inclusion_proof(index, cp.size).map_err(|e| failed(format!("audit log: {e}")))?;
     let deletion = Deletion { subject: subject.to_owned(), destroyed, rule: rule.to_owned(), key_id };
-    issue_certificate(&deletion, &entry, &proof, note, key).map_err(|e| failed(e.to_string()).into())
+    issue_from_log(log, note, key, index, &deletion)
+        .map_err(|e| Failure::Damaged(format!("deletion certificate for audit entry {index}: {e}")).into())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use clap::{Subcommand, ValueEnum};
 use facevault_domain::consent_form::ConsentForm;
 use facevault_domain::{ConsentDraft, Date, Destruction, PurposeId, Target as DomainTarget};
 use facevault_policy::{gates, Role};
-use facevault_vault::{parse_hold_kind, Enforced, Node, Restriction, SubjectId};
+use facevault_vault::{parse_hold_kind, Enforced, Restriction, SubjectId};
 use zeroize::Zeroizing;
 
 use super::audit::Record;
@@ -447,7 +447,7 @@ pub(crate) async fn retention(vault: &Vault, ctx: &Ctx<'_>, cmd: RetentionComman
             for e in done {
                 match e {
                     Enforced::Shredded { destruction, report } => {
-                        let destroyed = shredded(&report);
+                        let destroyed = report.destroyed();
                         ctx.deletion(
                             report.subject,
                             &destruction.rule.to_string(),
@@ -468,7 +468,7 @@ pub(crate) async fn retention(vault: &Vault, ctx: &Ctx<'_>, cmd: RetentionComman
                         let mut rules: Vec<String> =
                             destructions.iter().map(|d| d.rule.to_string()).collect();
                         rules.dedup();
-                        let destroyed = removed.iter().map(node_destroyed).collect();
+                        let destroyed = removed.iter().map(|n| n.destroyed()).collect();
                         ctx.deletion(subject, &rules.join("+"), "retention.delete", destroyed, false);
                         eprintln!(
                             "subject {subject}: {} object(s) deleted under {}",
@@ -487,32 +487,7 @@ pub(crate) async fn retention(vault: &Vault, ctx: &Ctx<'_>, cmd: RetentionComman
     Ok(())
 }
 
-/// What a crypto-shred destroyed, for its certificate: the data key, the details, and every
-/// scan and derivative removed.
-pub(crate) fn shredded(report: &facevault_vault::ShredReport) -> Vec<facevault_audit::Destroyed> {
-    let s = report.subject;
-    let mut destroyed = vec![
-        facevault_audit::Destroyed { id: format!("subject-key:{s}"), kind: "data-key".into() },
-        facevault_audit::Destroyed { id: format!("subject:{s}"), kind: "subject-details".into() },
-    ];
-    destroyed.extend(report.removed.iter().map(node_destroyed));
-    destroyed
-}
-
 /// The purpose a delete of `subject` names when none is given: the first its consent grants.
 pub(crate) async fn held_for(vault: &Vault, subject: SubjectId) -> Result<String> {
-    Ok(match vault.consent(subject).await.map_err(fail)? {
-        Some(c) => c.record.consent().purposes().first().map(|(p, _)| p.id.as_str().to_owned()),
-        None => None,
-    }
-    .unwrap_or_else(|| "treatment-planning".into()))
-}
-
-pub(crate) fn node_destroyed(n: &Node) -> facevault_audit::Destroyed {
-    match n {
-        Node::Scan(s) => facevault_audit::Destroyed { id: format!("scan:{s}"), kind: "scan".into() },
-        Node::Derivative(d) => {
-            facevault_audit::Destroyed { id: format!("derivative:{d}"), kind: "derivative".into() }
-        }
-    }
+    vault.delete_purpose(subject).await.map_err(fail)
 }

@@ -362,20 +362,12 @@ async fn carry_out(
                 .into());
             }
             // Every vendor that received data is told, before the key that could read it goes.
-            let mut vendors: Vec<String> = vault
-                .disclosures_of(subject)
-                .await
-                .map_err(fail)?
-                .into_iter()
-                .filter_map(|d| d.vendor)
-                .collect();
-            vendors.sort();
-            vendors.dedup();
+            let vendors = vault.disclosed_vendors(subject).await.map_err(fail)?;
             let grant = ctx
                 .authorize(vault, "subject.delete", Action::Delete, &purpose, Target::Subject(subject), &None)
                 .await?;
             let report = vault.shred_subject(&grant, subject).await.map_err(fail)?;
-            let destroyed = super::govern::shredded(&report);
+            let destroyed = report.destroyed();
             ctx.deletion(subject, &format!("request:{}", r.id()), "request.erasure", destroyed, true);
             for v in &vendors {
                 vault.notify_vendor(&r.id().0, subject, v).await.map_err(fail)?;
@@ -388,8 +380,7 @@ async fn carry_out(
                 eprintln!("deletion notice to vendor {v}: pending until it confirms (`facevault request vendor-confirmed`)");
             }
             // What the law requires keeping, which names the subject only by pseudonymous id.
-            let kept = "kept: audit entries (HIPAA 164.316(b)(2), 6 years), this request's record, \
-                        disclosure records; all pseudonymous, none holds biometric data";
+            let kept = facevault_vault::oversight::ERASURE_KEEPS;
             ctx.push(Record::change(
                 "request.erasure-exceptions",
                 "request",

@@ -901,7 +901,7 @@ async fn subject(vault: &Vault, ctx: &Ctx<'_>, cmd: SubjectCommand) -> Result<()
                 confirm_shred(subject, scans)?;
             }
             let report = vault.shred_subject(&grant, subject).await.map_err(fail)?;
-            ctx.deletion(subject, &rule, "subject.shred", govern::shredded(&report), true);
+            ctx.deletion(subject, &rule, "subject.shred", report.destroyed(), true);
             eprintln!(
                 "subject {} shredded: data key, details, {} scan(s) and {} derivative(s) destroyed",
                 report.subject, report.scans, report.derivatives

@@ -4,9 +4,7 @@
 //!   `POST /requests` (the front desk, the privacy office, and a patient for their own subject;
 //!   the duplicate, agent and verification rules of `facevault request open`), and the simple
 //!   moves `POST /requests/{id}/agent-authority|verify|start|extend|deny|cancel` (privacy
-//!   officer, admin). Completing a request (`facevault request complete`: the access package,
-//!   an erasure with its certificate and vendor notices, a correction, a restriction) is left to
-//!   the CLI: it writes files and certificates beside the vault and is not offered here.
+//!   officer, admin). Completing a request is `completion.rs`.
 //! - `GET /vendors`: the vendor registry (`vendors.toml` in the vault directory) with the
 //!   contract terms each vendor lacks (privacy officer, admin); `GET /subjects/{id}/disclosures`
 //!   (care roles, and the patient themself).
@@ -110,7 +108,7 @@ async fn registry(s: &AppState) -> Result<VendorRegistry, ApiError> {
     }
 }
 
-fn calendar() -> HolidayCalendar {
+pub(crate) fn calendar() -> HolidayCalendar {
     settings::request_calendar(chrono::Datelike::year(&chrono::Utc::now()))
 }
 
@@ -184,7 +182,7 @@ fn level(l: facevault_domain::VerificationLevel) -> String {
     format!("{l:?}").to_lowercase()
 }
 
-fn request_view(r: &Request, now: facevault_domain::Timestamp) -> RequestView {
+pub(crate) fn request_view(r: &Request, now: facevault_domain::Timestamp) -> RequestView {
     let d = r.deadlines();
     let late: Vec<RequestDue> = overdue(std::slice::from_ref(r), now)
         .into_iter()
@@ -225,7 +223,7 @@ fn request_view(r: &Request, now: facevault_domain::Timestamp) -> RequestView {
 }
 
 /// A request id: what `POST /requests` returned (32 hex digits).
-fn request_id(id: &str) -> Result<String, ApiError> {
+pub(crate) fn request_id(id: &str) -> Result<String, ApiError> {
     let raw: facevault_crypto::Id = parse_id("id", id)?;
     Ok(raw.to_string())
 }
@@ -397,7 +395,7 @@ async fn open_request(
 
 /// Applies one move to a request (privacy officer, admin), journals it, and returns the
 /// request. A move its state does not allow is a 409 naming why.
-async fn transition(
+pub(crate) async fn transition(
     s: &AppState,
     p: &Principal,
     id: &str,

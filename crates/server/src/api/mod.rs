@@ -32,9 +32,11 @@ use crate::journal::Record;
 use crate::AppState;
 
 mod clinical;
+mod completion;
 mod governance;
 
 pub(crate) use clinical::Api as ClinicalApi;
+pub(crate) use completion::Api as CompletionApi;
 pub(crate) use governance::Api as GovernanceApi;
 
 pub(crate) type S = State<Arc<AppState>>;
@@ -93,6 +95,7 @@ pub(crate) fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/audit/verify", get(audit_verify))
         .route("/audit/entries", get(audit_entries))
         .merge(governance::routes())
+        .merge(completion::routes())
         .merge(clinical::routes())
 }
 
@@ -105,6 +108,13 @@ pub(crate) struct Jot(Mutex<Vec<Record>>);
 impl Jot {
     pub(crate) fn push(&self, r: Record) {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).push(r);
+    }
+    /// Pushes `r` and returns its place in the request's journal (its audit index is the
+    /// journal's first index plus this).
+    pub(crate) fn push_at(&self, r: Record) -> usize {
+        let mut records = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        records.push(r);
+        records.len() - 1
     }
     pub(crate) fn change(
         &self,
@@ -120,8 +130,13 @@ impl Jot {
 impl AppState {
     /// Appends what a request journaled, before its response leaves.
     pub(crate) async fn commit(&self, p: &Principal, jot: Jot) -> Result<(), ApiError> {
+        self.commit_at(p, jot).await.map(|_| ())
+    }
+
+    /// As [`AppState::commit`]; returns the audit index of the journal's first record.
+    pub(crate) async fn commit_at(&self, p: &Principal, jot: Jot) -> Result<u64, ApiError> {
         let records = jot.0.into_inner().unwrap_or_else(PoisonError::into_inner);
-        self.journal.append(&p.actor, p.role.as_str(), records).await.map(|_| ()).map_err(ApiError::internal)
+        self.journal.append(&p.actor, p.role.as_str(), records).await.map_err(ApiError::internal)
     }
 
     /// The whole decision of an access, journaled; the grant or a 403 naming every reason.

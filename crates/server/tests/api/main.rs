@@ -3,5 +3,6 @@
 
 mod clinical;
 mod common;
+mod completion;
 mod governance;
 mod server;
