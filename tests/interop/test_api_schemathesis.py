@@ -13,6 +13,13 @@ response must:
 - have the documented content type;
 - match the documented response schema.
 The test fails with Schemathesis' report (each failure with a curl command reproducing it).
+
+Path ids are drawn half the time from the demo vault's real subjects, scans, derivatives and
+requests (Schemathesis dictionaries), so the data paths behind them are fuzzed too, not only
+the 404 of an unknown id.
+
+The same demo server first answers the `curl` commands `facevault demo` prints, run as printed:
+they log in with a printed login and list the sample subjects.
 """
 import json
 import os
@@ -181,80 +188,178 @@ def api_token(base, directory):
     return issued["token"]
 
 
-def test_api_conforms_to_its_openapi_document():
-    schemathesis = Path(sys.executable).with_name("schemathesis")
-    assert schemathesis.exists(), f"{schemathesis} is missing: install tests/interop/requirements.txt"
+@pytest.fixture(scope="module")
+def demo():
+    """`facevault demo` serving on a free port: (base URL, its folder, the server)."""
     directory = Path(tempfile.mkdtemp(prefix="facevault-schemathesis-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = Server(directory, port)
     try:
         server.wait(base)
-        token = api_token(base, directory)
-        command = [
-            str(schemathesis),
-            "run",
-            f"{base}/openapi.json",
-            "--header",
-            f"Authorization: Bearer {token}",
-            "--checks",
-            CHECKS,
-            "--phases",
-            "examples,coverage,fuzzing,stateful",
-            "--max-examples",
-            str(MAX_EXAMPLES),
-            # One worker: CPython 3.11 before 3.11.8 can fail `ast.parse` when two threads run it
-            # at once ("AST constructor recursion depth mismatch", gh-106905), which Hypothesis
-            # does while describing the strategies of the coverage phase.
-            "--workers",
-            "1",
-            # Every distinct failure of an operation, not only its first one.
-            "--continue-on-failure",
-            "--request-timeout",
-            "30",
-            "--wait-for-schema",
-            "30",
-            "--generation-database",
-            "none",
-            # A fixed seed: CI reruns the same cases (change it to explore others).
-            "--seed",
-            "20261123",
-            "--no-color",
-            "--output-truncate",
-            "false",
-        ]
-        started = time.monotonic()
-        proc = subprocess.Popen(
-            command,
-            cwd=directory,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            report, _ = proc.communicate(timeout=RUN_SECS)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGINT)
-            try:
-                report, _ = proc.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                report, _ = proc.communicate()
-            pytest.fail(f"schemathesis ran over {RUN_SECS} s:\n{report}")
-        took = time.monotonic() - started
-        if proc.returncode != 0:
-            pytest.fail(
-                f"schemathesis exited with {proc.returncode} after {took:.0f} s:\n{report}\n\n"
-                f"facevault demo:\n{server.log()}",
-                pytrace=False,
-            )
-        # Shown with `pytest -s`: what was run, for the record.
-        print(report)
-        print(f"schemathesis took {took:.0f} s")
-        # A run that tested nothing must not pass.
-        assert re.search(r"\b[1-9]\d* passed\b", report), report
-        assert healthy(base), "the server no longer answers after the run"
+        yield base, directory, server
     finally:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def printed_curls(output):
+    """The `curl` commands the demo prints under "Try:", joined where a line ends in a backslash."""
+    lines = output[output.rindex("\nTry:") :].splitlines()[2:]
+    commands, current = [], ""
+    for line in lines:
+        line = line.strip()
+        if not line:
+            break
+        current += line[:-1] + " " if line.endswith("\\") else line
+        if not line.endswith("\\"):
+            commands.append(current)
+            current = ""
+    return [c for c in commands if c.startswith("curl ")]
+
+
+def test_the_demos_printed_curl_lists_the_sample_subjects(demo):
+    base, _, server = demo
+    assert shutil.which("curl"), "curl is missing"
+    assert server.ready.wait(30), server.log()
+    output = server.log()
+    assert f"FaceVault demo server: {base}" in output, output
+    curls = printed_curls(output)
+    assert len(curls) == 2, curls
+    login, subjects = curls
+    assert "/api/login" in login and subjects.endswith("/api/subjects"), curls
+    try:
+        done = subprocess.run(["bash", "-c", login], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["role"] == "surgeon", done.stdout
+        done = subprocess.run(["bash", "-c", subjects], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        listed = json.loads(done.stdout)
+    finally:
+        Path("/tmp/facevault.cookies").unlink(missing_ok=True)
+    # The three sample patients, by pseudonymous id only, with their scans.
+    assert len(listed) == 3, listed
+    assert all(re.fullmatch(r"[0-9a-f]{32}", s["id"]) for s in listed), listed
+    assert sorted(s["scans"] for s in listed) == [1, 1, 2], listed
+    assert not any("Demo Patient" in json.dumps(s) for s in listed), "a name in a listing"
+
+
+def real_ids(base, token):
+    """Ids of the demo vault's objects: subjects, scans, derivatives and requests."""
+    auth = {"Authorization": f"Bearer {token}"}
+    status, _, subjects = request("GET", f"{base}/api/subjects", headers=auth)
+    assert status == 200, (status, subjects)
+    ids = {"subjects": [s["id"] for s in subjects], "scans": [], "derivatives": []}
+    for subject in ids["subjects"]:
+        status, _, record = request("GET", f"{base}/api/subjects/{subject}", headers=auth)
+        assert status == 200, (status, record)
+        ids["scans"] += [x["id"] for x in record["scans"]]
+        ids["derivatives"] += [x["id"] for x in record["derivatives"]]
+    status, _, requests = request("GET", f"{base}/api/requests", headers=auth)
+    assert status == 200, (status, requests)
+    ids["requests"] = [r["id"] for r in requests]
+    assert all(ids.values()), ids
+    return ids
+
+
+# Which dictionary each path's `{id}` draws from (half the time; else Schemathesis' own).
+ID_PATHS = {
+    "subjects": r"^/api/subjects/\{id\}",
+    "scans": r"^/api/scans/\{id\}",
+    "derivatives": r"^/api/derivatives/\{id\}",
+    "requests": r"^/api/requests/\{id\}",
+}
+
+
+def config_with_ids(directory, ids):
+    """A schemathesis.toml binding the path ids to the demo vault's real ones."""
+    text = []
+    for name, values in ids.items():
+        text.append(f"[dictionaries.{name}]\nvalues = {json.dumps(values)}\n")
+    for name, regex in ID_PATHS.items():
+        text.append(
+            f"[[operations]]\ninclude-path-regex = {json.dumps(regex)}\n"
+            f'parameters = {{ "path.id" = {{ dictionary = "{name}", probability = 0.5 }} }}\n'
+        )
+    # Lineage takes a scan or a derivative.
+    text.append(
+        '[[operations]]\ninclude-path = "/api/lineage/{id}"\n'
+        'parameters = { "path.id" = { dictionary = "scans", probability = 0.5 } }\n'
+    )
+    path = Path(directory) / "schemathesis.toml"
+    path.write_text("\n".join(text))
+    return path
+
+
+def test_api_conforms_to_its_openapi_document(demo):
+    base, directory, server = demo
+    schemathesis = Path(sys.executable).with_name("schemathesis")
+    assert schemathesis.exists(), f"{schemathesis} is missing: install tests/interop/requirements.txt"
+    token = api_token(base, directory)
+    config = config_with_ids(directory, real_ids(base, token))
+    command = [
+        str(schemathesis),
+        "--config-file",
+        str(config),
+        "run",
+        f"{base}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        CHECKS,
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        # One worker: CPython 3.11 before 3.11.8 can fail `ast.parse` when two threads run it
+        # at once ("AST constructor recursion depth mismatch", gh-106905), which Hypothesis
+        # does while describing the strategies of the coverage phase.
+        "--workers",
+        "1",
+        # Every distinct failure of an operation, not only its first one.
+        "--continue-on-failure",
+        "--request-timeout",
+        "30",
+        "--wait-for-schema",
+        "30",
+        "--generation-database",
+        "none",
+        # A fixed seed: CI reruns the same cases (change it to explore others).
+        "--seed",
+        "20261123",
+        "--no-color",
+        "--output-truncate",
+        "false",
+    ]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        command,
+        cwd=directory,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        report, _ = proc.communicate(timeout=RUN_SECS)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+        try:
+            report, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            report, _ = proc.communicate()
+        pytest.fail(f"schemathesis ran over {RUN_SECS} s:\n{report}")
+    took = time.monotonic() - started
+    if proc.returncode != 0:
+        pytest.fail(
+            f"schemathesis exited with {proc.returncode} after {took:.0f} s:\n{report}\n\n"
+            f"facevault demo:\n{server.log()}",
+            pytrace=False,
+        )
+    # Shown with `pytest -s`: what was run, for the record.
+    print(report)
+    print(f"schemathesis took {took:.0f} s")
+    # A run that tested nothing must not pass.
+    assert re.search(r"\b[1-9]\d* passed\b", report), report
+    assert healthy(base), "the server no longer answers after the run"
