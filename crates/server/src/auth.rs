@@ -68,7 +68,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// A new secret as URL-safe base64 with `prefix`, and its hash as stored.
 pub(crate) fn new_secret(prefix: &str) -> Result<(Zeroizing<String>, String), ApiError> {
     let bytes = random::<32>()?;
-    let secret = Zeroizing::new(format!("{prefix}{}", B64URL.encode(bytes.as_ref())));
+    let secret = Zeroizing::new(format!("{prefix}{}", B64URL.encode(&bytes[..])));
     let hash = sha256_hex(secret.as_bytes());
     Ok((secret, hash))
 }

@@ -194,6 +194,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     endpoints.merge(api::GovernanceApi::openapi());
     endpoints.merge(api::ClinicalApi::openapi());
     endpoints.merge(api::CompletionApi::openapi());
+    endpoints.merge(api::PackageApi::openapi());
     ApiDoc::openapi().nest("/api", endpoints)
 }
 

@@ -10,8 +10,8 @@
 //!     written to the vault's `certificates/` folder, as the CLI does;
 //!   - correct: the corrected identity fields in the body replace the stored ones (sealed);
 //!   - opt-out, limit-use: the restriction is set, for every decision from then on;
-//!   - access: the encrypted access package is a file for the patient, made by the CLI
-//!     (`facevault request complete ID --out FILE`); the API refuses it with 409 saying so.
+//!   - access: refused with 409 naming `POST /requests/{id}/package` (`package.rs`), which
+//!     answers with the encrypted package itself.
 //! - `POST /requests/{id}/vendor-confirmed` records a vendor's confirmation of its deletion.
 //! - `POST /requests/{id}/backups-purged` records that an MHMDA deletion reached the backups.
 //!
@@ -108,11 +108,11 @@ pub(crate) struct CompletionView {
     corrected: Option<Vec<String>>,
 }
 
-fn conflict(msg: String) -> ApiError {
+pub(crate) fn conflict(msg: String) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "conflict", msg)
 }
 
-fn subject_of(r: &Request) -> Result<SubjectId, ApiError> {
+pub(crate) fn subject_of(r: &Request) -> Result<SubjectId, ApiError> {
     r.subject().0.parse().map_err(|e: String| ApiError::internal(format!("request {}: {e}", r.id())))
 }
 
@@ -184,15 +184,16 @@ async fn carry_out(
     if b.details.is_some() && r.kind() != RequestKind::Correct {
         return Err(ApiError::field("details", "only a correction request takes corrected details"));
     }
-    let purpose = s.vault.delete_purpose(subject).await?;
+    // An API token acts only for its purposes, here too.
+    let purpose = p.purpose(None, &s.vault.delete_purpose(subject).await?)?;
     let mut pending = None;
     let mut corrected = None;
     let outcome = match r.kind() {
         RequestKind::Access => {
             return Err(conflict(format!(
-            "request {id} is an access request: its encrypted package is a file for the patient, made with \
-                 `facevault request complete {id} --out FILE`"
-        )))
+                "request {id} is an access request: POST /api/requests/{id}/package completes it and returns \
+                 the encrypted package"
+            )))
         }
         RequestKind::Delete => {
             pending = Some(erase(s, p, jot, &r, subject, &purpose).await?);

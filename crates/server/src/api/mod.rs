@@ -34,10 +34,12 @@ use crate::AppState;
 mod clinical;
 mod completion;
 mod governance;
+mod package;
 
 pub(crate) use clinical::Api as ClinicalApi;
 pub(crate) use completion::Api as CompletionApi;
 pub(crate) use governance::Api as GovernanceApi;
+pub(crate) use package::Api as PackageApi;
 
 pub(crate) type S = State<Arc<AppState>>;
 
@@ -96,6 +98,7 @@ pub(crate) fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/audit/entries", get(audit_entries))
         .merge(governance::routes())
         .merge(completion::routes())
+        .merge(package::routes())
         .merge(clinical::routes())
 }
 

@@ -1,6 +1,6 @@
 //! Completing data-subject requests over HTTP (`api/completion.rs`): an erasure with its legal
 //! hold exception, vendor notices and a signed deletion certificate; a correction; the
-//! restrictions; the access package left to the CLI; and who may do any of it.
+//! restrictions; access requests sent to their package; and who may do any of it.
 
 use axum::http::StatusCode;
 use facevault_audit::{verify_certificate, DeletionCertificate};
@@ -142,7 +142,7 @@ async fn an_erasure_over_http_waits_for_a_hold_then_shreds_with_a_certificate_an
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn corrections_and_restrictions_complete_over_http_and_access_packages_stay_with_the_cli() {
+async fn corrections_and_restrictions_complete_over_http_and_access_requests_are_sent_to_their_package() {
     let f = fixture("others").await;
     let b = f.b.to_string();
     let po = f.session("privacy_officer").await;
@@ -187,12 +187,12 @@ async fn corrections_and_restrictions_complete_over_http_and_access_packages_sta
     assert_eq!((r.status, r.body["outcome"].as_str()), (StatusCode::OK, Some("limit-use set")), "{}", r.text);
     assert!(f.state.vault().governance(f.b).await.unwrap().limit_use.is_some());
 
-    // The access package is a file for the patient: the API says to make it with the CLI, and
+    // An access request is completed by its package (`package.rs`): /complete says so, and
     // the request stays open.
     let id = verified(&f, &b, "access", "standard").await;
     let r = complete(&f, "privacy_officer", &id, &json!({})).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
-    assert!(r.body["message"].as_str().unwrap().contains("facevault request complete"), "{}", r.text);
+    assert!(r.body["message"].as_str().unwrap().contains(&format!("/api/requests/{id}/package")), "{}", r.text);
     let r = send(&f.app, get(&format!("/api/requests/{id}"), Some(&po))).await;
     assert_eq!(r.body["open"], true, "{}", r.text);
 

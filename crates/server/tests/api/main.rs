@@ -5,4 +5,5 @@ mod clinical;
 mod common;
 mod completion;
 mod governance;
+mod package;
 mod server;
