@@ -188,14 +188,97 @@ pub(crate) fn write_private(
 }
 
 /// The whole OpenAPI document: the endpoints of every `api` module merged (operations on one
-/// path from two modules are kept side by side), nested under `/api`.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// path from two modules are kept side by side), nested under `/api`, with the links of
+/// [`LINKS`]. JSON, because utoipa 5 writes a link's `operationId` as `operation_id`.
+pub fn openapi() -> serde_json::Value {
     let mut endpoints = api::Api::openapi();
     endpoints.merge(api::GovernanceApi::openapi());
     endpoints.merge(api::ClinicalApi::openapi());
     endpoints.merge(api::CompletionApi::openapi());
     endpoints.merge(api::PackageApi::openapi());
-    ApiDoc::openapi().nest("/api", endpoints)
+    let doc = ApiDoc::openapi().nest("/api", endpoints);
+    let mut doc = serde_json::to_value(&doc).unwrap_or_default();
+    for (from, field, to) in LINKS {
+        link(&mut doc, from, field, to);
+    }
+    doc
+}
+
+/// Operations as (method, path).
+type Targets = &'static [(&'static str, &'static str)];
+
+/// What an operation's created object leads to: (the creating POST, the field of its 201
+/// answer holding the id, the operations taking that id as `{id}`).
+const LINKS: &[(&str, &str, Targets)] = &[
+    (
+        "/api/subjects",
+        "id",
+        &[
+            ("get", "/api/subjects/{id}"),
+            ("get", "/api/subjects/{id}/consent"),
+            ("post", "/api/subjects/{id}/consent"),
+            ("post", "/api/subjects/{id}/scans"),
+            ("post", "/api/subjects/{id}/restrictions"),
+            ("post", "/api/subjects/{id}/holds"),
+            ("get", "/api/subjects/{id}/disclosures"),
+            ("post", "/api/subjects/{id}/invitation"),
+            ("post", "/api/subjects/{id}/export"),
+        ],
+    ),
+    (
+        "/api/subjects/{id}/scans",
+        "id",
+        &[
+            ("get", "/api/scans/{id}"),
+            ("get", "/api/scans/{id}/ply"),
+            ("post", "/api/scans/{id}/symmetry"),
+            ("get", "/api/lineage/{id}"),
+        ],
+    ),
+    (
+        "/api/scans/{id}/symmetry",
+        "measurements",
+        &[("get", "/api/derivatives/{id}"), ("get", "/api/lineage/{id}")],
+    ),
+    (
+        "/api/requests",
+        "id",
+        &[
+            ("get", "/api/requests/{id}"),
+            ("post", "/api/requests/{id}/agent-authority"),
+            ("post", "/api/requests/{id}/verify"),
+            ("post", "/api/requests/{id}/start"),
+            ("post", "/api/requests/{id}/extend"),
+            ("post", "/api/requests/{id}/deny"),
+            ("post", "/api/requests/{id}/cancel"),
+            ("post", "/api/requests/{id}/complete"),
+            ("post", "/api/requests/{id}/package"),
+            ("post", "/api/requests/{id}/vendor-confirmed"),
+            ("post", "/api/requests/{id}/backups-purged"),
+        ],
+    ),
+    ("/api/tokens", "id", &[("delete", "/api/tokens/{id}")]),
+];
+
+/// Adds OpenAPI links from the 201 answer of `POST from` to each of `to`, passing the answer's
+/// `field` as their `{id}` (so a client, and Schemathesis' stateful phase, can follow them).
+fn link(doc: &mut serde_json::Value, from: &str, field: &str, to: &[(&str, &str)]) {
+    let links: serde_json::Map<String, serde_json::Value> = to
+        .iter()
+        .filter_map(|(method, path)| {
+            let id = doc["paths"][path][method]["operationId"].as_str()?.to_owned();
+            let link = serde_json::json!({
+                "operationId": id,
+                "parameters": { "id": format!("$response.body#/{field}") },
+                "description": format!("{} {path} with this {field}", method.to_uppercase()),
+            });
+            Some((id, link))
+        })
+        .collect();
+    let pointer = format!("/paths/{}/post/responses/201", from.replace('~', "~0").replace('/', "~1"));
+    if let Some(created) = doc.pointer_mut(&pointer).and_then(serde_json::Value::as_object_mut) {
+        created.insert("links".into(), serde_json::Value::Object(links));
+    }
 }
 
 /// Liveness: the process answers.
@@ -279,7 +362,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .nest("/api", api::routes(&state))
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi()))
+        .merge(SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", openapi()))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(c.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

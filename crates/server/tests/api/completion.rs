@@ -192,7 +192,11 @@ async fn corrections_and_restrictions_complete_over_http_and_access_requests_are
     let id = verified(&f, &b, "access", "standard").await;
     let r = complete(&f, "privacy_officer", &id, &json!({})).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
-    assert!(r.body["message"].as_str().unwrap().contains(&format!("/api/requests/{id}/package")), "{}", r.text);
+    assert!(
+        r.body["message"].as_str().unwrap().contains(&format!("/api/requests/{id}/package")),
+        "{}",
+        r.text
+    );
     let r = send(&f.app, get(&format!("/api/requests/{id}"), Some(&po))).await;
     assert_eq!(r.body["open"], true, "{}", r.text);
 

@@ -601,3 +601,34 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+#[test]
+fn the_openapi_document_links_created_objects_to_what_takes_their_id() {
+    let doc = serde_json::to_value(facevault_server::openapi()).unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            if let Some(id) = op["operationId"].as_str() {
+                ids.insert(id.to_owned());
+            }
+        }
+    }
+    let links = |path: &str| doc["paths"][path]["post"]["responses"]["201"]["links"].as_object().cloned();
+    let expected = [
+        ("/api/subjects", 9, "$response.body#/id", "get_subject"),
+        ("/api/subjects/{id}/scans", 4, "$response.body#/id", "get_scan_ply"),
+        ("/api/scans/{id}/symmetry", 2, "$response.body#/measurements", "get_derivative"),
+        ("/api/requests", 11, "$response.body#/id", "package_request"),
+        ("/api/tokens", 1, "$response.body#/id", "revoke_token"),
+    ];
+    for (path, count, value, one) in expected {
+        let l = links(path).unwrap_or_else(|| panic!("POST {path} has no links"));
+        assert_eq!(l.len(), count, "POST {path}: {l:?}");
+        assert!(l.contains_key(one), "POST {path} does not link to {one}: {l:?}");
+        for (name, link) in &l {
+            let target = link["operationId"].as_str().unwrap_or_else(|| panic!("{name}: {link}"));
+            assert!(ids.contains(target), "POST {path} links to no operation {target}");
+            assert_eq!(link["parameters"]["id"], value, "{name}");
+        }
+    }
+}
