@@ -43,6 +43,8 @@ FACEVAULT = os.environ.get("FACEVAULT_BIN")
 STARTUP_SECS = 240
 # Test cases per operation and phase; the whole run is bounded by RUN_SECS besides.
 MAX_EXAMPLES = 25
+STATEFUL_EXAMPLES = 100
+STATEFUL_STEPS = 20
 RUN_SECS = 900
 READY_LINE = "Ctrl-C stops the server."
 CHECKS = ",".join(
@@ -273,7 +275,13 @@ ID_PATHS = {
 
 def config_with_ids(directory, ids):
     """A schemathesis.toml binding the path ids to the demo vault's real ones."""
-    text = []
+    # Cases per operation and phase; the stateful phase (sequences along the document's links)
+    # gets more, and longer sequences.
+    text = [
+        f"generation.max-examples = {MAX_EXAMPLES}\n",
+        f"[phases.stateful]\nmax-steps = {STATEFUL_STEPS}\n",
+        f"[phases.stateful.generation]\nmax-examples = {STATEFUL_EXAMPLES}\n",
+    ]
     for name, values in ids.items():
         text.append(f"[dictionaries.{name}]\nvalues = {json.dumps(values)}\n")
     for name, regex in ID_PATHS.items():
@@ -309,8 +317,6 @@ def test_api_conforms_to_its_openapi_document(demo):
         CHECKS,
         "--phases",
         "examples,coverage,fuzzing,stateful",
-        "--max-examples",
-        str(MAX_EXAMPLES),
         # One worker: CPython 3.11 before 3.11.8 can fail `ast.parse` when two threads run it
         # at once ("AST constructor recursion depth mismatch", gh-106905), which Hypothesis
         # does while describing the strategies of the coverage phase.
