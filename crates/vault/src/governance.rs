@@ -725,6 +725,34 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
             Target::Subject(s) => s,
             Target::Node(n) => self.subject_of_node(n).await?,
         };
+        self.decide_for(policy, ask, subject).await
+    }
+
+    /// [`Vault::authorize`] of an ask about `scan`, whose record the caller has just read: the
+    /// subject comes from it instead of a second read (one store round trip less for a
+    /// metadata read). Refused as [`VaultError::NotGranted`] if the ask is about anything else.
+    pub async fn authorize_scan(
+        &self,
+        policy: &Policy,
+        ask: &Ask<'_>,
+        scan: &crate::model::Scan,
+    ) -> Result<Decision, VaultError> {
+        if ask.target != Target::Node(Node::Scan(scan.id)) {
+            return Err(VaultError::NotGranted {
+                needed: ask.action.to_string(),
+                object: ask.target.object_id().0,
+                granted: format!("nothing: the record given is scan {}", scan.id),
+            });
+        }
+        self.decide_for(policy, ask, scan.subject).await
+    }
+
+    async fn decide_for(
+        &self,
+        policy: &Policy,
+        ask: &Ask<'_>,
+        subject: SubjectId,
+    ) -> Result<Decision, VaultError> {
         let now = chrono_ts(self.clock.now());
         let object = ask.target.object_id();
         let inputs = self.decision_inputs(subject).await?;

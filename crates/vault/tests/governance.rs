@@ -189,6 +189,54 @@ fn grants_only_open_what_they_were_decided_for() {
 }
 
 #[test]
+fn a_decision_on_a_scan_record_already_read_is_the_same_and_only_for_that_scan() {
+    let (v, clock) = world("2026-01-05");
+    let s = subject(&v);
+    v.record_consent(
+        s,
+        Jurisdiction::Ca,
+        &draft(&clock, &[("treatment-planning", RetentionPeriod::Years(3))]),
+    )
+    .block_on()
+    .unwrap();
+    let a = import(&v, s, "treatment-planning");
+    let b = import(&v, s, "treatment-planning");
+    let record = v.scan(a).block_on().unwrap();
+    for (role, purpose) in [
+        (Role::Surgeon, "treatment-planning"),
+        (Role::FrontDesk, "treatment-planning"),
+        (Role::Surgeon, "research"),
+    ] {
+        let q = ask(role, Action::Read, purpose, Target::Node(Node::Scan(a)));
+        let by_id = v.authorize(default_policy(), &q).block_on().unwrap();
+        let by_record = v.authorize_scan(default_policy(), &q, &record).block_on().unwrap();
+        assert_eq!(by_record.allowed(), by_id.allowed(), "{role:?} {purpose}");
+        assert_eq!(
+            format!("{:?}", by_record.reasons()),
+            format!("{:?}", by_id.reasons()),
+            "{role:?} {purpose}"
+        );
+    }
+    let grant = v
+        .authorize_scan(
+            default_policy(),
+            &ask(Role::Surgeon, Action::Read, "treatment-planning", Target::Node(Node::Scan(a))),
+            &record,
+        )
+        .block_on()
+        .unwrap()
+        .into_grant()
+        .unwrap();
+    assert!(v.scan_mesh(&grant, a).block_on().is_ok());
+    // The record must be the scan asked about: another scan's or the subject is refused.
+    for target in [Target::Node(Node::Scan(b)), Target::Subject(s)] {
+        let q = ask(Role::Surgeon, Action::Read, "treatment-planning", target);
+        let err = v.authorize_scan(default_policy(), &q, &record).block_on().unwrap_err();
+        assert!(matches!(err, VaultError::NotGranted { .. }), "{err}");
+    }
+}
+
+#[test]
 fn restrictions_and_holds_shape_decisions() {
     let (v, clock) = world("2026-01-05");
     let s = subject(&v);

@@ -154,6 +154,25 @@ impl AppState {
         target: Target,
         break_glass: Option<&str>,
     ) -> Result<AccessGrant, ApiError> {
+        self.decide_on(p, jot, audit_action, action, purpose, Known::Target(target), break_glass).await
+    }
+
+    /// [`AppState::decide`] about a target, or about a scan whose record was just read.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn decide_on(
+        &self,
+        p: &Principal,
+        jot: &Jot,
+        audit_action: &'static str,
+        action: Action,
+        purpose: &str,
+        known: Known<'_>,
+        break_glass: Option<&str>,
+    ) -> Result<AccessGrant, ApiError> {
+        let target = match known {
+            Known::Target(t) => t,
+            Known::Scan(scan) => Target::Node(Node::Scan(scan.id)),
+        };
         let glass = break_glass.map(str::trim).filter(|r| !r.is_empty()).map(|r| {
             let from = now_ms();
             BreakGlass {
@@ -163,7 +182,10 @@ impl AppState {
             }
         });
         let ask = Ask { actor: &p.actor, role: p.role, action, purpose, target, break_glass: glass.as_ref() };
-        let decision = self.vault.authorize(&self.policy, &ask).await?;
+        let decision = match known {
+            Known::Target(_) => self.vault.authorize(&self.policy, &ask).await?,
+            Known::Scan(scan) => self.vault.authorize_scan(&self.policy, &ask, scan).await?,
+        };
         let object = target.object_id().0;
         jot.push(Record {
             action: audit_action,
@@ -212,6 +234,13 @@ impl AppState {
         });
         Err(ApiError::forbidden(reason))
     }
+}
+
+/// What a decision is about: a target, or a scan whose record the endpoint has just read.
+#[derive(Clone, Copy)]
+pub(crate) enum Known<'a> {
+    Target(Target),
+    Scan(&'a facevault_vault::Scan),
 }
 
 /// Runs a request's work, then appends its journal whatever the outcome.
@@ -1012,17 +1041,20 @@ async fn get_scan(
     let r = async {
         let scan: ScanId = parse_id("id", &id)?;
         let purpose = p.purpose(q.purpose.as_deref(), CLINICAL)?;
-        s.decide(
+        // The record is read once: it names the subject the decision needs (an unknown scan
+        // is a 404 before any decision, as it would be from the decision's own read).
+        let record = s.vault.scan(scan).await?;
+        s.decide_on(
             &p,
             &jot,
             "scan.read",
             Action::Read,
             &purpose,
-            Target::Node(Node::Scan(scan)),
+            Known::Scan(&record),
             q.break_glass.as_deref(),
         )
         .await?;
-        Ok(scan_view(&s.vault.scan(scan).await?))
+        Ok(scan_view(&record))
     }
     .await;
     audited(&s, &p, jot, r).await.map(Json)
