@@ -17,6 +17,7 @@ mod blob;
 mod error;
 mod id;
 mod keyfile;
+mod private_file;
 mod provider;
 mod secret;
 mod wrap;
@@ -28,6 +29,7 @@ pub use blob::{
 pub use error::CryptoError;
 pub use id::Id;
 pub use keyfile::{KdfParams, KeyFile};
+pub use private_file::write_private;
 pub use provider::{EnvKey, KeyProvider, Keyring, MemoryKeys};
 pub use secret::{DataKey, Kek, KekVersion, Passphrase};
 pub use wrap::{KeyContext, WrappedKey, WRAPPED_KEY_LEN};

@@ -801,10 +801,16 @@ fn md(s: &str) -> String {
     out
 }
 
-/// Escapes text for HTML element content and attribute values.
+/// One line of text escaped for HTML element content and attribute values.
 fn html(s: &str) -> String {
+    escape_html(&one_line(s))
+}
+
+/// Text made safe for HTML element content and attribute values (`& < > " '`); the one escape
+/// of every HTML FaceVault generates (documents here, the access package's summary).
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in one_line(s).chars() {
+    for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),

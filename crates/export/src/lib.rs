@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use facevault_audit::{leaf_hash, AuditEntry, Decision, LogStore};
+use facevault_domain::documents::escape_html as esc;
 use facevault_domain::{ConsentStatus, SignatureMethod};
 use facevault_vault::{
     Derivative, DerivativeKind, Node, PackagedDerivative, StoredConsent, SubjectId, SubjectPackage, Target,
@@ -596,22 +597,6 @@ pub fn archive(p: &SubjectPackage, audit: &[Value]) -> Result<Zeroizing<Vec<u8>>
     tar.finish()?;
     drop(tar);
     Ok(buf)
-}
-
-/// Text made safe for HTML element content and attribute values.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A JSON value as plain text (strings without their quotes).

@@ -170,23 +170,6 @@ impl Modify for Security {
 #[derive(Debug)]
 pub struct ApiDoc;
 
-/// Writes `bytes` to `path` in `folder` (created if missing), readable by the owner only,
-/// replacing it atomically (a temporary file renamed into place).
-pub(crate) fn write_private(
-    folder: &std::path::Path,
-    path: &std::path::Path,
-    bytes: &[u8],
-) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    std::fs::create_dir_all(folder)?;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
-
 /// The whole OpenAPI document: the endpoints of every `api` module merged (operations on one
 /// path from two modules are kept side by side), nested under `/api`, with the links of
 /// [`LINKS`]. JSON, because utoipa 5 writes a link's `operationId` as `operation_id`.

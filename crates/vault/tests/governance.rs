@@ -164,8 +164,8 @@ fn capture_needs_a_consent_that_covers_its_purpose() {
     assert_eq!(del, "allowed");
 }
 
-#[test]
-fn grants_only_open_what_they_were_decided_for() {
+/// A California subject consenting to treatment planning for 3 years, with two scans for it.
+fn two_scans() -> (V, SubjectId, ScanId, ScanId) {
     let (v, clock) = world("2026-01-05");
     let s = subject(&v);
     v.record_consent(
@@ -177,6 +177,12 @@ fn grants_only_open_what_they_were_decided_for() {
     .unwrap();
     let a = import(&v, s, "treatment-planning");
     let b = import(&v, s, "treatment-planning");
+    (v, s, a, b)
+}
+
+#[test]
+fn grants_only_open_what_they_were_decided_for() {
+    let (v, s, a, b) = two_scans();
     let read_a = ask(Role::Surgeon, Action::Read, "treatment-planning", Target::Node(Node::Scan(a)));
     let grant = v.authorize(default_policy(), &read_a).block_on().unwrap().into_grant().unwrap();
     assert!(v.scan_mesh(&grant, a).block_on().is_ok());
@@ -190,17 +196,7 @@ fn grants_only_open_what_they_were_decided_for() {
 
 #[test]
 fn a_decision_on_a_scan_record_already_read_is_the_same_and_only_for_that_scan() {
-    let (v, clock) = world("2026-01-05");
-    let s = subject(&v);
-    v.record_consent(
-        s,
-        Jurisdiction::Ca,
-        &draft(&clock, &[("treatment-planning", RetentionPeriod::Years(3))]),
-    )
-    .block_on()
-    .unwrap();
-    let a = import(&v, s, "treatment-planning");
-    let b = import(&v, s, "treatment-planning");
+    let (v, s, a, b) = two_scans();
     let record = v.scan(a).block_on().unwrap();
     for (role, purpose) in [
         (Role::Surgeon, "treatment-planning"),

@@ -6,7 +6,6 @@
 //! module writes is the file `scan export` is asked for (0600, atomic); errors and output name
 //! ids and paths, never a subject's details or key material (`subject list` prints ids only).
 
-use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -1082,30 +1081,8 @@ async fn analyze(
 /// Write a file readable by the owner only, atomically: a partial file never appears under
 /// `path`, and a failed write leaves no partial plaintext behind.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let fail = |e: std::io::Error| Failure::Output(format!("{}: {e}", path.display()));
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(".facevault-partial");
-    let tmp = path.with_file_name(name);
-    let _ = std::fs::remove_file(&tmp);
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        // Make the rename durable.
-        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        File::open(parent)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(fail)?;
-    Ok(())
+    facevault_crypto::write_private(path, bytes)
+        .map_err(|e| Failure::Output(format!("{}: {e}", path.display())).into())
 }
 
 async fn lineage(vault: &Vault, id: Id) -> Result<()> {

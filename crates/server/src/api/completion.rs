@@ -21,18 +21,17 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use facevault_audit::{deletion_reason, issue_from_log, Deletion, Destroyed};
-use facevault_domain::request::{Request, RequestKind};
+use facevault_audit::{deletion_reason, issue_from_log, Deletion, DeletionCertificate, Destroyed};
+use facevault_domain::request::{HolidayCalendar, Request, RequestKind};
 use facevault_policy::Action;
 use facevault_vault::oversight::ERASURE_KEEPS;
-use facevault_vault::{RequestUpdateError, Restriction, SubjectId, Target};
+use facevault_vault::{Restriction, SubjectId, Target};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use super::governance::{calendar, request_id, request_view, RequestView};
+use super::governance::{calendar, conflict, request_id, request_view, update, RequestView};
 use super::{now_ms, Jot, JsonBody, COMPLIANCE, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -93,7 +92,7 @@ pub(crate) struct ErasureView {
     kept: String,
     /// The signed deletion certificate (check it with `facevault certificate verify`).
     #[schema(value_type = Object)]
-    certificate: serde_json::Value,
+    certificate: DeletionCertificate,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -108,12 +107,55 @@ pub(crate) struct CompletionView {
     corrected: Option<Vec<String>>,
 }
 
-pub(crate) fn conflict(msg: String) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, "conflict", msg)
+fn subject_of(r: &Request) -> Result<SubjectId, ApiError> {
+    r.subject().0.parse().map_err(|e: String| ApiError::internal(format!("request {}: {e}", r.id())))
 }
 
-pub(crate) fn subject_of(r: &Request) -> Result<SubjectId, ApiError> {
-    r.subject().0.parse().map_err(|e: String| ApiError::internal(format!("request {}: {e}", r.id())))
+/// A request about to be completed, after every check that comes before acting on the vault.
+pub(crate) struct Completing {
+    pub(crate) id: String,
+    /// `request:<id>`, as the audit log names it.
+    pub(crate) object: String,
+    pub(crate) request: Request,
+    pub(crate) subject: SubjectId,
+    /// The purpose its actions are decided for: the first the subject consented to.
+    pub(crate) purpose: String,
+    cal: HolidayCalendar,
+    now: facevault_domain::Timestamp,
+}
+
+/// Checks a completion of request `id` (privacy officer, admin): the request exists, passes
+/// `fits` (what this endpoint takes of its kind), may move to completed, and an API token is
+/// issued for the purpose its actions are decided for. Nothing is done to the vault yet.
+pub(crate) async fn begin(
+    s: &AppState,
+    p: &Principal,
+    jot: &Jot,
+    id: &str,
+    fits: impl FnOnce(&Request) -> Result<(), ApiError>,
+) -> Result<Completing, ApiError> {
+    let id = request_id(id)?;
+    let object = format!("request:{id}");
+    s.gate(p, jot, COMPLIANCE, "request.complete", object.clone(), None)?;
+    let cal = calendar();
+    let now = now_ms();
+    let request = s.vault.request(&id, &cal).await?;
+    let subject = subject_of(&request)?;
+    fits(&request)?;
+    request.clone().complete(now).map_err(|e| conflict(format!("request {id}: {e}")))?;
+    // An API token acts only for its purposes, here too.
+    let purpose = p.purpose(None, &s.vault.delete_purpose(subject).await?)?;
+    Ok(Completing { id, object, request, subject, purpose, cal, now })
+}
+
+impl Completing {
+    /// Moves the request to completed, once its work is done, and journals the move.
+    pub(crate) async fn finish(self, s: &AppState, jot: &Jot) -> Result<Request, ApiError> {
+        let now = self.now;
+        let r = update(s, &self.id, &self.cal, |r| r.complete(now)).await?;
+        jot.change("request.complete", "request", self.object, r.state().name());
+        Ok(r)
+    }
 }
 
 /// A corrected field's new value, if given; an empty one is refused naming the field.
@@ -138,7 +180,10 @@ fn given(
 struct PendingErasure {
     journal_index: usize,
     deletion: Deletion,
-    view: ErasureView,
+    scans: usize,
+    derivatives: usize,
+    blobs_purged: usize,
+    vendor_notices: Vec<String>,
 }
 
 /// Carries out the request on the vault and completes it (privacy officer, admin).
@@ -158,9 +203,14 @@ async fn complete_request(
     let (mut view, pending) = done?;
     if let Some(e) = pending {
         let index = first + e.journal_index as u64;
-        let mut erasure = e.view;
-        erasure.certificate = certify(&s, index, e.deletion).await?;
-        view.erasure = Some(erasure);
+        view.erasure = Some(ErasureView {
+            certificate: certify(&s, index, e.deletion).await?,
+            scans: e.scans,
+            derivatives: e.derivatives,
+            blobs_purged: e.blobs_purged,
+            vendor_notices: e.vendor_notices,
+            kept: ERASURE_KEEPS.into(),
+        });
     }
     Ok(Json(view))
 }
@@ -172,23 +222,17 @@ async fn carry_out(
     id: &str,
     b: CompleteBody,
 ) -> Result<(CompletionView, Option<PendingErasure>), ApiError> {
-    let id = request_id(id)?;
-    let object = format!("request:{id}");
-    s.gate(p, jot, COMPLIANCE, "request.complete", object.clone(), None)?;
-    let cal = calendar();
-    let now = now_ms();
-    let r = s.vault.request(&id, &cal).await?;
-    let subject = subject_of(&r)?;
-    // The move must be allowed before anything is done to the vault.
-    r.clone().complete(now).map_err(|e| conflict(format!("request {id}: {e}")))?;
-    if b.details.is_some() && r.kind() != RequestKind::Correct {
-        return Err(ApiError::field("details", "only a correction request takes corrected details"));
-    }
-    // An API token acts only for its purposes, here too.
-    let purpose = p.purpose(None, &s.vault.delete_purpose(subject).await?)?;
+    let c = begin(s, p, jot, id, |r| {
+        if b.details.is_some() && r.kind() != RequestKind::Correct {
+            return Err(ApiError::field("details", "only a correction request takes corrected details"));
+        }
+        Ok(())
+    })
+    .await?;
+    let (id, object, subject, purpose) = (&c.id, &c.object, c.subject, &c.purpose);
     let mut pending = None;
     let mut corrected = None;
-    let outcome = match r.kind() {
+    let outcome = match c.request.kind() {
         RequestKind::Access => {
             return Err(conflict(format!(
                 "request {id} is an access request: POST /api/requests/{id}/package completes it and returns \
@@ -196,7 +240,7 @@ async fn carry_out(
             )))
         }
         RequestKind::Delete => {
-            pending = Some(erase(s, p, jot, &r, subject, &purpose).await?);
+            pending = Some(erase(s, p, jot, &c.request, subject, purpose).await?);
             "erased"
         }
         RequestKind::Correct => {
@@ -205,7 +249,7 @@ async fn carry_out(
                 return Err(ApiError::field("details", "a correction needs the corrected fields"));
             }
             let grant = s
-                .decide(p, jot, "subject.correct", Action::Read, &purpose, Target::Subject(subject), None)
+                .decide(p, jot, "subject.correct", Action::Read, purpose, Target::Subject(subject), None)
                 .await?;
             let mut details = s.vault.subject(&grant, subject).await?.details;
             let mut changed = Vec::new();
@@ -252,11 +296,7 @@ async fn carry_out(
             "limit-use set"
         }
     };
-    let r = s.vault.update_request(&id, &cal, |r| r.complete(now)).await.map_err(|e| match e {
-        RequestUpdateError::Refused(e) => conflict(format!("request {id}: {e}")),
-        RequestUpdateError::Vault(e) => e.into(),
-    })?;
-    jot.change("request.complete", "request", object, r.state().name());
+    let r = c.finish(s, jot).await?;
     let view = CompletionView {
         request: request_view(&r, now_ms()),
         outcome: outcome.into(),
@@ -320,21 +360,17 @@ async fn erase(
             rule,
             key_id: Some(format!("subject-key:{subject}")),
         },
-        view: ErasureView {
-            scans: report.scans,
-            derivatives: report.derivatives,
-            blobs_purged: purged,
-            vendor_notices: vendors,
-            kept: ERASURE_KEEPS.into(),
-            certificate: serde_json::Value::Null,
-        },
+        scans: report.scans,
+        derivatives: report.derivatives,
+        blobs_purged: purged,
+        vendor_notices: vendors,
     })
 }
 
 /// Issues the certificate of the deletion journaled at `index` (durable by now) against a
-/// fresh signed checkpoint, writes it to `certificates/` and returns it as JSON.
-async fn certify(s: &AppState, index: u64, deletion: Deletion) -> Result<serde_json::Value, ApiError> {
-    let subject = deletion.subject.clone();
+/// fresh signed checkpoint and writes it to `certificates/`.
+async fn certify(s: &AppState, index: u64, deletion: Deletion) -> Result<DeletionCertificate, ApiError> {
+    let path = s.config().vault.join(CERTIFICATE_DIR).join(format!("{}-{index}.json", deletion.subject));
     let cert = s
         .journal
         .read(move |log| {
@@ -346,14 +382,16 @@ async fn certify(s: &AppState, index: u64, deletion: Deletion) -> Result<serde_j
         .map_err(ApiError::internal)?;
     let mut json = serde_json::to_vec_pretty(&cert).map_err(ApiError::internal)?;
     json.push(b'\n');
-    let folder = s.config().vault.join(CERTIFICATE_DIR);
-    let path = folder.join(format!("{subject}-{index}.json"));
-    let written = json.clone();
-    tokio::task::spawn_blocking(move || crate::write_private(&folder, &path, &written))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    serde_json::from_slice(&json).map_err(ApiError::internal)
+    tokio::task::spawn_blocking(move || {
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)?;
+        }
+        facevault_crypto::write_private(&path, &json)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok(cert)
 }
 
 #[derive(Deserialize, ToSchema)]

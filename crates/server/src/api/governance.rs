@@ -408,17 +408,30 @@ pub(crate) async fn transition(
         let object = format!("request:{id}");
         s.gate(p, &jot, COMPLIANCE, action, object.clone(), None)?;
         let cal = calendar();
-        let r = s.vault.update_request(&id, &cal, change).await.map_err(|e| match e {
-            RequestUpdateError::Refused(e) => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", format!("request {id}: {e}"))
-            }
-            RequestUpdateError::Vault(e) => e.into(),
-        })?;
+        let r = update(s, &id, &cal, change).await?;
         jot.change(action, "request", object, r.state().name());
         Ok(request_view(&r, now_ms()))
     }
     .await;
     audited(s, p, jot, r).await
+}
+
+/// Applies `change` to request `id` and returns it; a move its state does not allow is a 409
+/// naming why.
+pub(crate) async fn update(
+    s: &AppState,
+    id: &str,
+    cal: &HolidayCalendar,
+    change: impl FnOnce(&mut Request) -> Result<(), facevault_domain::RequestError>,
+) -> Result<Request, ApiError> {
+    s.vault.update_request(id, cal, change).await.map_err(|e| match e {
+        RequestUpdateError::Refused(e) => conflict(format!("request {id}: {e}")),
+        RequestUpdateError::Vault(e) => e.into(),
+    })
+}
+
+pub(crate) fn conflict(msg: String) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "conflict", msg)
 }
 
 /// Records the agent's proof of authority (the subject's signed permission).

@@ -23,14 +23,14 @@ use axum::Router;
 use facevault_domain::request::RequestKind;
 use facevault_export::{audit_about, objects_of, Seal};
 use facevault_policy::Action;
-use facevault_vault::{RequestUpdateError, SubjectId, Target};
+use facevault_vault::{SubjectId, Target};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 use zeroize::Zeroizing;
 
-use super::completion::{conflict, subject_of};
-use super::governance::{calendar, request_id};
-use super::{audited, now_ms, parse_id, Jot, JsonBody, PurposeQuery, COMPLIANCE, S};
+use super::completion::begin;
+use super::governance::conflict;
+use super::{audited, parse_id, Jot, JsonBody, PurposeQuery, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
@@ -158,28 +158,22 @@ async fn package_request(
 ) -> Result<Response, ApiError> {
     let jot = Jot::default();
     let r = async {
-        let id = request_id(&id)?;
-        let object = format!("request:{id}");
-        s.gate(&p, &jot, COMPLIANCE, "request.complete", object.clone(), None)?;
-        let cal = calendar();
-        let now = now_ms();
-        let r = s.vault.request(&id, &cal).await?;
-        if r.kind() != RequestKind::Access {
-            return Err(conflict(format!(
-                "request {id} is a {} request: POST /api/requests/{id}/complete carries it out",
-                r.kind()
-            )));
-        }
-        let subject = subject_of(&r)?;
-        r.clone().complete(now).map_err(|e| conflict(format!("request {id}: {e}")))?;
+        let c = begin(&s, &p, &jot, &id, |r| {
+            if r.kind() == RequestKind::Access {
+                return Ok(());
+            }
+            Err(conflict(format!(
+                "request {} is a {} request: POST /api/requests/{}/complete carries it out",
+                r.id(),
+                r.kind(),
+                r.id()
+            )))
+        })
+        .await?;
         let seal = b.seal()?;
-        let purpose = p.purpose(None, &s.vault.delete_purpose(subject).await?)?;
-        let sealed = build(&s, &p, &jot, subject, &purpose, seal, None).await?;
-        let r = s.vault.update_request(&id, &cal, |r| r.complete(now)).await.map_err(|e| match e {
-            RequestUpdateError::Refused(e) => conflict(format!("request {id}: {e}")),
-            RequestUpdateError::Vault(e) => e.into(),
-        })?;
-        jot.change("request.complete", "request", object, r.state().name());
+        let subject = c.subject;
+        let sealed = build(&s, &p, &jot, subject, &c.purpose, seal, None).await?;
+        let r = c.finish(&s, &jot).await?;
         Ok((subject, sealed, r.state().name()))
     }
     .await;
