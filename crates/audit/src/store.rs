@@ -31,6 +31,17 @@ pub trait LogStore {
     fn for_each_entry(&self, start: u64, end: u64, f: &mut dyn FnMut(&[u8])) -> Result<(), Self::Error>;
     /// The hash of a perfect subtree, if stored.
     fn node(&self, id: NodeId) -> Result<Option<Hash>, Self::Error>;
+    /// Stores a signed checkpoint note for the tree of `size` entries (the first one stored for
+    /// a size is kept).
+    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), Self::Error>;
+    /// The signed checkpoint note of the largest tree stored, if any.
+    fn latest_checkpoint(&self) -> Result<Option<String>, Self::Error>;
+    /// Releases the store (a database adapter checkpoints and closes its files).
+    fn close(self)
+    where
+        Self: Sized,
+    {
+    }
 }
 
 /// Reads subtree hashes from a store for the tree functions.
@@ -58,6 +69,8 @@ pub struct MemoryStore {
     /// `ends[i]` is the end of entry `i` in `data`.
     ends: Vec<usize>,
     levels: Vec<Vec<Hash>>,
+    /// Signed checkpoint notes by tree size.
+    checkpoints: std::collections::BTreeMap<u64, String>,
 }
 
 impl fmt::Debug for MemoryStore {
@@ -163,5 +176,14 @@ impl LogStore for MemoryStore {
     fn node(&self, id: NodeId) -> Result<Option<Hash>, Self::Error> {
         let Ok(i) = usize::try_from(id.index) else { return Ok(None) };
         Ok(self.levels.get(usize::from(id.level)).and_then(|l| l.get(i)).copied())
+    }
+
+    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), Self::Error> {
+        self.checkpoints.entry(size).or_insert_with(|| note.to_owned());
+        Ok(())
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<String>, Self::Error> {
+        Ok(self.checkpoints.last_key_value().map(|(_, n)| n.clone()))
     }
 }

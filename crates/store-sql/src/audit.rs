@@ -345,6 +345,18 @@ impl LogStore for SqlLogStore {
         let Ok(i) = usize::try_from(id.index) else { return Ok(None) };
         Ok(self.levels.get(usize::from(id.level)).and_then(|l| l.get(i)).copied())
     }
+
+    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), SqlLogError> {
+        SqlLogStore::put_checkpoint(self, size, note)
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<String>, SqlLogError> {
+        SqlLogStore::latest_checkpoint(self)
+    }
+
+    fn close(self) {
+        SqlLogStore::close(self);
+    }
 }
 
 #[cfg(test)]
