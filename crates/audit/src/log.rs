@@ -97,6 +97,12 @@ impl<S: LogStore> AuditLog<S> {
         &self.store
     }
 
+    /// The store, for what the log itself does not keep (signed checkpoints). Appending through
+    /// it would leave the log's frontier behind: append through the log.
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
     pub fn into_store(self) -> S {
         self.store
     }

@@ -1,0 +1,94 @@
+//! Access: the policy's decision on a purpose, and the role gate for what the policy does not
+//! decide. One ownership rule (a patient acts only on their own subject, [`Session::owns`]) and
+//! one break-glass window ([`crate::BREAK_GLASS_MINUTES`]) for both front ends. Each decision is
+//! journaled, allowed or denied.
+
+use facevault_policy::{AccessGrant, Action, BreakGlass, Role};
+use facevault_vault::{Ask, BlobStore, MetadataStore, Node, Scan, SubjectId, Target};
+
+use crate::error::AppError;
+use crate::journal::{Jot, Record};
+use crate::session::Session;
+use crate::App;
+
+/// What a decision is about: a target, or a scan whose record the use case has just read
+/// (one store read fewer).
+#[derive(Clone, Copy, Debug)]
+pub enum Known<'a> {
+    Target(Target),
+    Scan(&'a Scan),
+}
+
+impl<M: MetadataStore, B: BlobStore> App<M, B> {
+    /// The whole decision of an access, journaled as `audit_action`; the grant, or
+    /// [`crate::ErrorKind::Denied`] naming every reason.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn decide(
+        &self,
+        s: &Session,
+        jot: &Jot,
+        audit_action: &'static str,
+        action: Action,
+        purpose: &str,
+        known: Known<'_>,
+        break_glass: Option<&str>,
+    ) -> Result<AccessGrant, AppError> {
+        let target = match known {
+            Known::Target(t) => t,
+            Known::Scan(scan) => Target::Node(Node::Scan(scan.id)),
+        };
+        let glass = break_glass.map(str::trim).filter(|r| !r.is_empty()).map(|r| {
+            let from = crate::time::now_ms();
+            BreakGlass {
+                reason: r.to_owned(),
+                from,
+                until: from + chrono::TimeDelta::minutes(crate::BREAK_GLASS_MINUTES),
+            }
+        });
+        let ask = Ask { actor: &s.actor, role: s.role, action, purpose, target, break_glass: glass.as_ref() };
+        let decision = match known {
+            Known::Target(_) => self.vault.authorize(&self.policy, &ask).await?,
+            Known::Scan(scan) => self.vault.authorize_scan(&self.policy, &ask, scan).await?,
+        };
+        let object = target.object_id().0;
+        jot.push(Record {
+            action: audit_action,
+            purpose: purpose.to_owned(),
+            object: object.clone(),
+            allowed: decision.allowed(),
+            reason: decision.reasons().iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+        });
+        let why = decision.refusal();
+        decision.into_grant().ok_or_else(|| {
+            AppError::denied(format!("{action} of {object} for {purpose} by role {} denied: {why}", s.role))
+        })
+    }
+
+    /// A role gate for what the policy does not decide (listings, metadata, governance
+    /// changes): the role must be listed, and a patient may act only on their own subject. A
+    /// refusal is journaled as `action` on `object` for `purpose`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn gate(
+        &self,
+        s: &Session,
+        jot: &Jot,
+        roles: &[Role],
+        action: &'static str,
+        purpose: &str,
+        object: String,
+        subject: Option<SubjectId>,
+    ) -> Result<(), AppError> {
+        let own = s.owns(subject);
+        if roles.contains(&s.role) && own {
+            return Ok(());
+        }
+        let reason = if own {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            format!("role {} may not {action} (roles: {})", s.role, names.join(", "))
+        } else {
+            "a patient may act only on their own data".to_owned()
+        };
+        jot.push(Record::denied(action, purpose, object, reason.clone()));
+        Err(AppError::forbidden(reason))
+    }
+}

@@ -1,0 +1,291 @@
+//! Consent and the subject's own governance: recording a consent (checked against what the
+//! subject's jurisdiction requires), showing it, withdrawing it; restrictions (opt-out,
+//! limit-use); legal holds; purposes satisfied. These are not reads of scan data, so the role
+//! lists of `facevault_policy::gates` decide them; a patient acts only on their own.
+
+use facevault_crypto::Id;
+use facevault_domain::consent_form::ConsentForm;
+use facevault_domain::PurposeId;
+use facevault_policy::gates;
+use facevault_vault::{
+    parse_hold_kind, BlobStore, MetadataStore, Restriction, StoredConsent, SubjectId, Timestamp, VaultError,
+};
+
+use crate::error::AppError;
+use crate::journal::{Jot, Record};
+use crate::session::Session;
+use crate::App;
+
+/// A consent just recorded.
+#[derive(Clone, Debug)]
+pub struct ConsentRecorded {
+    pub id: Id,
+    pub subject: SubjectId,
+    pub jurisdiction: String,
+    pub purposes: Vec<String>,
+}
+
+fn object(s: SubjectId) -> String {
+    format!("subject:{s}")
+}
+
+/// The SHA-256 of a hold's reference, as the audit log and the replies name it.
+pub fn reference_sha256(reference: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(reference.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl<M: MetadataStore, B: BlobStore> App<M, B> {
+    /// Records a subject's consent from the form (it supersedes any earlier one); refused naming
+    /// the first element the subject's jurisdiction requires that is missing. `read_notice`
+    /// returns the text of a notice the form names as a file (the CLI reads it beside the form;
+    /// the server takes none).
+    pub async fn record_consent(
+        &self,
+        s: &Session,
+        subject: SubjectId,
+        form: &ConsentForm,
+        read_notice: impl FnOnce(&str) -> Result<String, String>,
+    ) -> Result<ConsentRecorded, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            self.gate(s, &jot, gates::CONSENT, "consent.add", "consent", object(subject), Some(subject))?;
+            self.vault.scans_of(subject).await?;
+            let (j, draft) = form
+                .draft(self.policy.catalogue(), crate::time::now_ms(), read_notice)
+                .map_err(|e| AppError::field(&e.field, e.message))?;
+            let purposes: Vec<String> =
+                draft.purposes.iter().map(|g| g.purpose.id.as_str().to_owned()).collect();
+            match self.vault.record_consent(subject, j, &draft).await {
+                Ok(id) => {
+                    jot.change(
+                        "consent.add",
+                        "consent",
+                        object(subject),
+                        format!("consent {id} ({j}) for {}", purposes.join(", ")),
+                    );
+                    Ok(ConsentRecorded { id, subject, jurisdiction: j.to_string(), purposes })
+                }
+                Err(VaultError::ConsentRefused { subject, reason }) => {
+                    jot.push(Record::denied("consent.add", "consent", object(subject), reason.clone()));
+                    Err(AppError::denied(format!("subject {subject}: {reason}")))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// The subject's consent on record; `how` says what the read was for (shown, exported as
+    /// FHIR), for the audit log.
+    pub async fn consent(
+        &self,
+        s: &Session,
+        subject: SubjectId,
+        how: &str,
+    ) -> Result<StoredConsent, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            self.gate(s, &jot, gates::CONSENT, "consent.read", "consent", object(subject), Some(subject))?;
+            self.vault.scans_of(subject).await?;
+            let c =
+                self.vault.consent(subject).await?.ok_or_else(|| {
+                    AppError::not_found(format!("subject {subject} has no consent on record"))
+                })?;
+            jot.change("consent.read", "consent", object(subject), how.to_owned());
+            Ok(c)
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// Withdraws a subject's consent now: every later access is refused at once (deletion
+    /// stays possible). A patient may withdraw their own.
+    pub async fn withdraw_consent(&self, s: &Session, subject: SubjectId) -> Result<Timestamp, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            self.gate(
+                s,
+                &jot,
+                gates::CONSENT,
+                "consent.withdraw",
+                "consent",
+                object(subject),
+                Some(subject),
+            )?;
+            let at = self.vault.withdraw_consent(subject).await?;
+            jot.change("consent.withdraw", "consent", object(subject), "consent withdrawn");
+            Ok(at)
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// Sets (or lifts) a restriction: the front desk, the privacy office, and a patient for
+    /// themself. It applies to every decision from then on.
+    pub async fn set_restriction(
+        &self,
+        s: &Session,
+        subject: SubjectId,
+        restriction: Restriction,
+        lift: bool,
+    ) -> Result<(), AppError> {
+        let jot = Jot::new();
+        let r = async {
+            let name = restriction_name(restriction);
+            self.gate(s, &jot, gates::RESTRICTION, "restriction.set", name, object(subject), Some(subject))?;
+            self.vault.scans_of(subject).await?;
+            self.vault.set_restriction(subject, restriction, !lift).await?;
+            let verb = if lift { "lifted" } else { "set" };
+            jot.change("restriction.set", name, object(subject), format!("{name} {verb}"));
+            Ok(())
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// Places a legal hold (the privacy office): every destruction of the subject's data is
+    /// suspended until it is released. Returns the SHA-256 of the reference.
+    pub async fn place_hold(
+        &self,
+        s: &Session,
+        subject: SubjectId,
+        kind: &str,
+        reference: &str,
+        reason: &str,
+    ) -> Result<String, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            self.gate(
+                s,
+                &jot,
+                gates::COMPLIANCE,
+                "hold.place",
+                "legal-hold",
+                object(subject),
+                Some(subject),
+            )?;
+            let k = parse_hold_kind(kind)
+                .ok_or_else(|| AppError::field("kind", "warrant, subpoena or litigation"))?;
+            if reference.trim().is_empty() || reference.len() > 1024 {
+                return Err(AppError::field("reference", "1 to 1024 bytes"));
+            }
+            if reason.trim().is_empty() || reason.len() > 4096 {
+                return Err(AppError::field("reason", "1 to 4096 bytes"));
+            }
+            self.vault.scans_of(subject).await?;
+            self.vault.place_hold(subject, k, reference, reason).await?;
+            let hash = reference_sha256(reference);
+            jot.change(
+                "hold.place",
+                "legal-hold",
+                object(subject),
+                format!("{kind} hold placed, reference sha256:{hash}"),
+            );
+            Ok(hash)
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// Releases a legal hold: what fell due meanwhile becomes due today. Returns the SHA-256 of
+    /// the reference.
+    pub async fn release_hold(
+        &self,
+        s: &Session,
+        subject: SubjectId,
+        reference: &str,
+    ) -> Result<String, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            self.gate(
+                s,
+                &jot,
+                gates::COMPLIANCE,
+                "hold.release",
+                "legal-hold",
+                object(subject),
+                Some(subject),
+            )?;
+            self.vault.scans_of(subject).await?;
+            self.vault.release_hold(subject, reference).await?;
+            let hash = reference_sha256(reference);
+            jot.change(
+                "hold.release",
+                "legal-hold",
+                object(subject),
+                format!("hold released, reference sha256:{hash}"),
+            );
+            Ok(hash)
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// Records that a purpose is satisfied for a subject on `day` (default today): its data
+    /// becomes due for destruction that day (BIPA: "when the initial purpose ... has been
+    /// satisfied").
+    pub async fn purpose_satisfied(
+        &self,
+        s: &Session,
+        subject: SubjectId,
+        purpose: &str,
+        day: Option<&str>,
+    ) -> Result<chrono::NaiveDate, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            self.gate(
+                s,
+                &jot,
+                gates::SATISFIED,
+                "purpose.satisfied",
+                "administration",
+                object(subject),
+                Some(subject),
+            )?;
+            let today = crate::time::today();
+            let day = match day {
+                Some(d) => crate::time::parse_date(d)
+                    .ok_or_else(|| AppError::field("on", format!("{d:?} is not a YYYY-MM-DD date")))?,
+                None => today,
+            };
+            if day > today {
+                return Err(AppError::field(
+                    "on",
+                    format!("{day}: a purpose is satisfied on a day that has come"),
+                ));
+            }
+            let id = PurposeId::new(purpose.to_owned())
+                .map_err(|e| AppError::field("purpose", format!("purpose {purpose:?}: {e}")))?;
+            if self.policy.catalogue().get(purpose).is_none() {
+                return Err(AppError::field(
+                    "purpose",
+                    format!("purpose {purpose:?} is not in the catalogue"),
+                ));
+            }
+            self.vault.mark_satisfied(subject, &id, day).await?;
+            jot.change("purpose.satisfied", purpose, object(subject), format!("purpose satisfied on {day}"));
+            Ok(day)
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+}
+
+/// A restriction's name, as the audit log and both front ends spell it.
+pub fn restriction_name(r: Restriction) -> &'static str {
+    match r {
+        Restriction::OptOut => "opt-out",
+        Restriction::LimitUse => "limit-use",
+    }
+}
+
+/// A restriction by its name (`opt-out`, `limit-use`).
+pub fn parse_restriction(name: &str) -> Option<Restriction> {
+    match name {
+        "opt-out" => Some(Restriction::OptOut),
+        "limit-use" => Some(Restriction::LimitUse),
+        _ => None,
+    }
+}
