@@ -175,10 +175,24 @@ pub struct ApiDoc;
 /// [`LINKS`]. JSON, because utoipa 5 writes a link's `operationId` as `operation_id`.
 pub fn openapi() -> serde_json::Value {
     let mut endpoints = api::Api::openapi();
-    endpoints.merge(api::GovernanceApi::openapi());
-    endpoints.merge(api::ClinicalApi::openapi());
-    endpoints.merge(api::CompletionApi::openapi());
-    endpoints.merge(api::PackageApi::openapi());
+    for part in [
+        api::SessionsApi::openapi(),
+        api::TokensApi::openapi(),
+        api::AccountsApi::openapi(),
+        api::SubjectsApi::openapi(),
+        api::ScansApi::openapi(),
+        api::ConsentsApi::openapi(),
+        api::RetentionApi::openapi(),
+        api::AuditApi::openapi(),
+        api::RequestsApi::openapi(),
+        api::VendorsApi::openapi(),
+        api::DocumentsApi::openapi(),
+        api::ClinicalApi::openapi(),
+        api::CompletionApi::openapi(),
+        api::PackageApi::openapi(),
+    ] {
+        endpoints.merge(part);
+    }
     let doc = ApiDoc::openapi().nest("/api", endpoints);
     let mut doc = serde_json::to_value(&doc).unwrap_or_default();
     for (from, field, to) in LINKS {

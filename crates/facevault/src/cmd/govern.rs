@@ -241,7 +241,7 @@ pub(crate) async fn consent(vault: &Vault, ctx: &Ctx<'_>, cmd: ConsentCommand) -
             ));
             eprintln!(
                 "subject {subject}: consent withdrawn at {}; every later access is refused",
-                super::vault::utc(at)
+                super::utc(at)
             );
         }
     }

@@ -31,7 +31,7 @@ use facevault_vault::{Restriction, SubjectId, Target};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use super::governance::{calendar, conflict, request_id, request_view, update, RequestView};
+use super::requests::{calendar, conflict, request_id, request_view, update, RequestView};
 use super::{now_ms, Jot, JsonBody, COMPLIANCE, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -443,7 +443,7 @@ async fn backups_purged(
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
     let now = now_ms();
-    super::governance::transition(&s, &p, &id, "request.backups-purged", |r| r.record_backups_purged(now))
+    super::requests::transition(&s, &p, &id, "request.backups-purged", |r| r.record_backups_purged(now))
         .await
         .map(Json)
 }

@@ -29,7 +29,7 @@ use utoipa::{OpenApi, ToSchema};
 use zeroize::Zeroizing;
 
 use super::completion::begin;
-use super::governance::conflict;
+use super::requests::conflict;
 use super::{audited, parse_id, Jot, JsonBody, PurposeQuery, S};
 use crate::auth::Principal;
 use crate::error::ApiError;

@@ -1,63 +1,36 @@
-//! The privacy office's endpoints under `/api`, with the CLI's role rules:
-//!
-//! - data-subject requests: `GET /requests` and `GET /requests/{id}` (privacy officer, admin),
-//!   `POST /requests` (the front desk, the privacy office, and a patient for their own subject;
-//!   the duplicate, agent and verification rules of `facevault request open`), and the simple
-//!   moves `POST /requests/{id}/agent-authority|verify|start|extend|deny|cancel` (privacy
-//!   officer, admin). Completing a request is `completion.rs`.
-//! - `GET /vendors`: the vendor registry (`vendors.toml` in the vault directory) with the
-//!   contract terms each vendor lacks (privacy officer, admin); `GET /subjects/{id}/disclosures`
-//!   (care roles, and the patient themself).
-//! - `GET /documents/{name}?format=md|html|json`: the documents generated from the live
-//!   configuration (`purposes`, `vendors.toml`, `clinic.toml`): the retention schedule and the
-//!   consent notices are public (any logged-in caller), the record of processing is the privacy
-//!   office's.
-//! - `GET /posture`: the privacy posture report (risk register) as JSON (privacy officer, admin).
-//!
-//! Parsing the configuration files is `facevault_domain::settings` and gathering what the
-//! vault knows is `facevault_vault::oversight`, shared with the CLI; this module reads the files
-//! and speaks HTTP. Every call is journaled like the rest of the API.
+//! Data-subject requests under `/api`: list, open (`facevault request open`'s rules), show, and
+//! the simple moves `agent-authority|verify|start|extend|deny|cancel`; with the request view and
+//! the helpers `completion.rs` and `package.rs` share. Completing a request is `completion.rs`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use facevault_domain::posture::{assess, PostureReport};
 use facevault_domain::request::{due_within, overdue, HolidayCalendar, Request, RequestState, Requester};
-use facevault_domain::settings::{self, SettingsError};
-use facevault_domain::{missing_terms, Documents, VendorRegistry};
-use facevault_policy::{gates, Role};
-use facevault_vault::oversight::{break_glass_uses, parse_law, Opened, RequestIntake};
+use facevault_domain::settings;
+use facevault_policy::gates;
+use facevault_vault::oversight::{parse_law, Opened, RequestIntake};
 use facevault_vault::{parse_level, parse_request_kind, RequestUpdateError, SubjectId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{audited, now_ms, parse_id, utc, Jot, JsonBody, CARE, COMPLIANCE, S};
+use super::{audited, now_ms, parse_id, utc, Jot, JsonBody, COMPLIANCE, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
-
-/// The vendor registry in the vault directory (as the CLI keeps it).
-const VENDORS_FILE: &str = "vendors.toml";
-/// Who the clinic is, for the generated documents.
-const CLINIC_FILE: &str = "clinic.toml";
-/// The clinic's risk acceptance criteria.
-const POSTURE_FILE: &str = "posture.toml";
 
 #[derive(OpenApi)]
 #[openapi(
     paths(
         list_requests, get_request, open_request, request_agent_authority, verify_request, start_request,
-        extend_request, deny_request, cancel_request, list_vendors, subject_disclosures, get_document,
-        posture
+        extend_request, deny_request, cancel_request
     ),
     components(schemas(
         RequestView, RequestAgent, RequestEventView, RequestDue, VendorNoticeView, NewRequestBody,
-        VerifyBody, ExtendBody, DenyBody, VendorView, SubjectDisclosure, PostureView
+        VerifyBody, ExtendBody, DenyBody
     )),
     security(("session" = []), ("token" = []))
 )]
@@ -73,46 +46,11 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/requests/{id}/extend", post(extend_request))
         .route("/requests/{id}/deny", post(deny_request))
         .route("/requests/{id}/cancel", post(cancel_request))
-        .route("/vendors", get(list_vendors))
-        .route("/subjects/{id}/disclosures", get(subject_disclosures))
-        .route("/documents/{name}", get(get_document))
-        .route("/posture", get(posture))
-}
-
-// ---------------------------------------------------------------- configuration files
-
-/// A configuration file of the vault directory: its text, or `None` when it does not exist.
-async fn read_config(s: &AppState, name: &'static str) -> Result<Option<(PathBuf, String)>, ApiError> {
-    let path = s.config().vault.join(name);
-    tokio::task::spawn_blocking(move || match std::fs::read_to_string(&path) {
-        Ok(t) => Ok(Some((path, t))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ApiError::internal(format!("{}: {e}", path.display()))),
-    })
-    .await
-    .map_err(ApiError::internal)?
-}
-
-/// A configuration file the clinic wrote wrong: the detail goes to the server's log.
-fn misconfigured(path: &std::path::Path, e: &SettingsError) -> ApiError {
-    ApiError::internal(format!("{}: {e}", path.display()))
-}
-
-/// The registry from `vendors.toml` (empty without it), checked against the catalogue.
-async fn registry(s: &AppState) -> Result<VendorRegistry, ApiError> {
-    match read_config(s, VENDORS_FILE).await? {
-        Some((path, text)) => {
-            settings::vendor_registry(&text, s.policy.catalogue()).map_err(|e| misconfigured(&path, &e))
-        }
-        None => Ok(VendorRegistry::default()),
-    }
 }
 
 pub(crate) fn calendar() -> HolidayCalendar {
     settings::request_calendar(chrono::Datelike::year(&chrono::Utc::now()))
 }
-
-// ---------------------------------------------------------------- data-subject requests
 
 #[derive(Serialize, ToSchema)]
 pub(crate) struct RequestAgent {
@@ -565,268 +503,4 @@ async fn cancel_request(
 ) -> Result<Json<RequestView>, ApiError> {
     let now = now_ms();
     transition(&s, &p, &id, "request.cancel", |r| r.cancel(now)).await.map(Json)
-}
-
-// ---------------------------------------------------------------- vendors and disclosures
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct VendorView {
-    id: String,
-    name: String,
-    /// service-provider, contractor, third-party or business-associate.
-    role: String,
-    region: String,
-    purposes: Vec<String>,
-    categories: Vec<String>,
-    /// The contract terms the signed contract holds.
-    terms: Vec<String>,
-    /// The terms its role requires that the contract lacks: nothing is disclosed to it until
-    /// they are added.
-    missing_terms: Vec<String>,
-    contact: Option<String>,
-}
-
-/// The vendor registry (`vendors.toml` in the vault directory), with the contract terms each
-/// vendor lacks (privacy officer, admin).
-#[utoipa::path(get, path = "/vendors",
-    responses((status = 200, body = [VendorView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
-async fn list_vendors(State(s): S, p: Principal) -> Result<Json<Vec<VendorView>>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        s.gate(&p, &jot, COMPLIANCE, "vendor.list", "vendors".into(), None)?;
-        let reg = registry(&s).await?;
-        let out: Vec<VendorView> = reg
-            .vendors()
-            .iter()
-            .map(|v| VendorView {
-                id: v.id.as_str().to_owned(),
-                name: v.name.clone(),
-                role: serde_name(&v.role),
-                region: v.region.clone(),
-                purposes: v.purposes.iter().map(|x| x.as_str().to_owned()).collect(),
-                categories: v.categories.iter().map(|c| c.id().to_owned()).collect(),
-                terms: v.terms.iter().map(|t| t.id().to_owned()).collect(),
-                missing_terms: missing_terms(v).iter().map(|t| t.id().to_owned()).collect(),
-                contact: v.contact.clone(),
-            })
-            .collect();
-        jot.change("vendor.list", "administration", "vendors".into(), format!("{} listed", out.len()));
-        Ok(out)
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
-}
-
-/// How serde writes a unit enum value (the TOML spelling, e.g. `service-provider`).
-fn serde_name(v: &impl Serialize) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct SubjectDisclosure {
-    /// The scan or derivative disclosed.
-    node: String,
-    at: String,
-    /// export, business-purpose, share or sale.
-    kind: String,
-    purpose: String,
-    /// Who received it.
-    recipient: String,
-    /// The registered vendor, if it went to one.
-    vendor: Option<String>,
-}
-
-/// The disclosures of a subject's data (the accounting of disclosures): care roles, and the
-/// patient themself.
-#[utoipa::path(get, path = "/subjects/{id}/disclosures", params(("id" = String, Path)),
-    responses((status = 200, body = [SubjectDisclosure]), (status = 400, body = ApiError), (status = 401, body = ApiError),
-              (status = 403, body = ApiError), (status = 404, body = ApiError)))]
-async fn subject_disclosures(
-    State(s): S,
-    p: Principal,
-    Path(id): Path<String>,
-) -> Result<Json<Vec<SubjectDisclosure>>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let subject: SubjectId = parse_id("id", &id)?;
-        let object = format!("subject:{subject}");
-        let mut roles = CARE.to_vec();
-        roles.push(Role::Patient);
-        s.gate(&p, &jot, &roles, "disclosure.list", object.clone(), Some(subject))?;
-        // An unknown subject is a 404, not an empty list.
-        s.vault.scans_of(subject).await?;
-        let out: Vec<SubjectDisclosure> = s
-            .vault
-            .disclosures_of(subject)
-            .await?
-            .into_iter()
-            .map(|d| SubjectDisclosure {
-                node: d.node.to_string(),
-                at: utc(d.at),
-                kind: d.kind,
-                purpose: d.purpose.0,
-                recipient: d.recipient,
-                vendor: d.vendor,
-            })
-            .collect();
-        jot.change("disclosure.list", "administration", object, format!("{} listed", out.len()));
-        Ok(out)
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
-}
-
-// ---------------------------------------------------------------- generated documents
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct DocumentQuery {
-    /// md (default), html or json.
-    format: Option<String>,
-}
-
-/// A document generated from the live configuration: `record-of-processing` (GDPR Art. 30;
-/// privacy officer, admin), `retention-schedule` (the public biometric retention schedule,
-/// BIPA 15(a)) or `consent-notices` (the notices per jurisdiction); the public ones to any
-/// logged-in caller. Needs `clinic.toml` in the vault directory (404 without it).
-#[utoipa::path(get, path = "/documents/{name}", params(("name" = String, Path), DocumentQuery),
-    responses((status = 200, content((String = "text/markdown"), (String = "text/html"), (Object = "application/json"))),
-              (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
-              (status = 404, body = ApiError)))]
-async fn get_document(
-    State(s): S,
-    p: Principal,
-    Path(name): Path<String>,
-    Query(q): Query<DocumentQuery>,
-) -> Result<Response, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let format = q.format.as_deref().unwrap_or("md");
-        let content_type = match format {
-            "md" => "text/markdown; charset=utf-8",
-            "html" => "text/html; charset=utf-8",
-            "json" => "application/json",
-            _ => return Err(ApiError::field("format", "one of md, html, json")),
-        };
-        let public = match name.as_str() {
-            "record-of-processing" => false,
-            "retention-schedule" | "consent-notices" => true,
-            _ => {
-                return Err(ApiError::not_found(
-                    "no such document: record-of-processing, retention-schedule or consent-notices",
-                ))
-            }
-        };
-        let object = format!("document:{name}");
-        if !public {
-            s.gate(&p, &jot, COMPLIANCE, "docs.read", object.clone(), None)?;
-        }
-        let (path, text) = read_config(&s, CLINIC_FILE).await?.ok_or_else(|| {
-            ApiError::not_found("the clinic has not written clinic.toml in the vault directory yet")
-        })?;
-        let clinic = settings::clinic_info(&text).map_err(|e| misconfigured(&path, &e))?;
-        let reg = registry(&s).await?;
-        let docs = Documents::generate(s.policy.catalogue(), reg.vendors(), &clinic);
-        let body = match (name.as_str(), format) {
-            ("record-of-processing", "md") => docs.record_of_processing.to_markdown(),
-            ("record-of-processing", "html") => docs.record_of_processing.to_html(),
-            ("record-of-processing", _) => docs.record_of_processing.to_json().map_err(ApiError::internal)?,
-            ("retention-schedule", "md") => docs.retention_schedule.to_markdown(),
-            ("retention-schedule", "html") => docs.retention_schedule.to_html(),
-            ("retention-schedule", _) => docs.retention_schedule.to_json().map_err(ApiError::internal)?,
-            (_, "md") => docs.consent_notices.to_markdown(),
-            (_, "html") => docs.consent_notices.to_html(),
-            _ => docs.consent_notices.to_json().map_err(ApiError::internal)?,
-        };
-        jot.change("docs.read", "administration", object, format!("generated as {format}"));
-        Ok((content_type, body))
-    }
-    .await;
-    let (content_type, body) = audited(&s, &p, jot, r).await?;
-    Ok(([(header::CONTENT_TYPE, content_type), (header::X_CONTENT_TYPE_OPTIONS, "nosniff")], body)
-        .into_response())
-}
-
-// ---------------------------------------------------------------- posture
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct PostureQuery {
-    /// The day the report is as of (YYYY-MM-DD, from its start, UTC; default now).
-    at: Option<String>,
-}
-
-/// The privacy posture report: the risk register (`facevault posture --json`).
-#[derive(Serialize)]
-#[serde(transparent)]
-pub(crate) struct PostureView(PostureReport);
-
-impl utoipa::PartialSchema for PostureView {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .description(Some(
-                "The risk register: at (RFC 3339), criteria, findings (id, category, severity, title, \
-                 automated_processing, records, risk) and summary, as `facevault posture --json` prints it.",
-            ))
-            .into()
-    }
-}
-
-impl ToSchema for PostureView {}
-
-/// The privacy posture report (risk register) from the live vault, the vendor registry, the
-/// requests and the audit log's break-glass entries, scored against `posture.toml` (privacy
-/// officer, admin). Names pseudonymous ids only.
-#[utoipa::path(get, path = "/posture", params(PostureQuery),
-    responses((status = 200, body = PostureView), (status = 400, body = ApiError), (status = 401, body = ApiError),
-              (status = 403, body = ApiError)))]
-async fn posture(
-    State(s): S,
-    p: Principal,
-    Query(q): Query<PostureQuery>,
-) -> Result<Json<PostureView>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        s.gate(&p, &jot, COMPLIANCE, "posture.report", "posture".into(), None)?;
-        let at: facevault_domain::Timestamp = match q.at.as_deref() {
-            Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .ok()
-                .filter(|_| d.len() == 10)
-                .ok_or_else(|| ApiError::field("at", "not a YYYY-MM-DD date"))?
-                .and_time(chrono::NaiveTime::MIN)
-                .and_utc(),
-            None => now_ms(),
-        };
-        let criteria = match read_config(&s, POSTURE_FILE).await? {
-            Some((path, text)) => {
-                settings::risk_criteria(Some(&text)).map_err(|e| misconfigured(&path, &e))?
-            }
-            None => settings::risk_criteria(None).map_err(ApiError::internal)?,
-        };
-        let reg = registry(&s).await?;
-        let break_glass = s
-            .journal
-            .read(|l| break_glass_uses(l.log.store()))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(|e| ApiError::internal(format!("audit log: {e}")))?;
-        let input = s.vault.posture_input(at, &reg, &calendar(), break_glass).await?;
-        let report = assess(&input, &criteria);
-        let m = &report.summary;
-        jot.change(
-            "posture.report",
-            "administration",
-            "posture".into(),
-            format!(
-                "risk register as of {}: {} finding(s) with records, {} not acceptable (acceptable score {})",
-                report.at, m.findings_with_records, m.unacceptable, criteria.acceptable_score
-            ),
-        );
-        Ok(PostureView(report))
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
 }

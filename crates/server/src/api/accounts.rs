@@ -1,0 +1,104 @@
+//! Patient accounts for the portal under `/api`: `POST /subjects/{id}/invitation` creates a
+//! patient's account with a one-time invitation, and `POST /invitations/accept` lets the
+//! patient set their password.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use facevault_policy::Role;
+use facevault_vault::SubjectId;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use zeroize::Zeroizing;
+
+use super::{audited, parse_id, secs_utc, session_only, Jot, JsonBody, S};
+use crate::auth::{self, Principal};
+use crate::error::ApiError;
+use crate::journal::Record;
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(invite, accept_invitation),
+    components(schemas(InvitationView, AcceptBody, AccountView)),
+    security(("session" = []), ("token" = []))
+)]
+pub(crate) struct Api;
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/invitations/accept", post(accept_invitation))
+        .route("/subjects/{id}/invitation", post(invite))
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct InvitationView {
+    /// The patient's login name (a generated handle, not their name).
+    username: String,
+    /// The one-time invitation secret, for the link given to the patient (shown once).
+    invitation: String,
+    expires_at: String,
+}
+
+/// Invites a patient to the portal: creates their account, with no password until they
+/// accept. Give them the invitation secret in person or through the clinic's messaging.
+#[utoipa::path(post, path = "/subjects/{id}/invitation", params(("id" = String, Path)),
+    responses((status = 201, body = InvitationView), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn invite(State(s): S, p: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let jot = Jot::default();
+    let r = async {
+        session_only(&p)?;
+        let subject: SubjectId = parse_id("id", &id)?;
+        let object = format!("subject:{subject}");
+        s.gate(&p, &jot, facevault_policy::gates::INVITE, "account.invite", object.clone(), Some(subject))?;
+        s.vault.scans_of(subject).await?;
+        let (username, secret, expires) = auth::invite_patient(s.meta(), subject).await?;
+        jot.change("account.invite", "administration", object, format!("patient account {username} invited"));
+        Ok(InvitationView { username, invitation: secret.to_string(), expires_at: secs_utc(expires) })
+    }
+    .await;
+    let v = audited(&s, &p, jot, r).await?;
+    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(v)).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct AcceptBody {
+    invitation: String,
+    /// The patient's new password (12 characters or more).
+    password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AccountView {
+    username: String,
+    role: String,
+}
+
+/// A patient accepts their invitation and sets a password; they can then log in.
+#[utoipa::path(post, path = "/invitations/accept", request_body = AcceptBody, security(()),
+    responses((status = 413, body = ApiError), (status = 415, body = ApiError), (status = 201, body = AccountView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+async fn accept_invitation(State(s): S, JsonBody(b): JsonBody<AcceptBody>) -> Result<Response, ApiError> {
+    let password = Zeroizing::new(b.password);
+    let account = auth::accept_invitation(s.meta(), &b.invitation, &password).await?;
+    let actor = account.subject.clone().unwrap_or_else(|| account.username.clone());
+    s.journal
+        .append(
+            &actor,
+            Role::Patient.as_str(),
+            vec![Record {
+                action: "account.accept",
+                purpose: "administration".into(),
+                object: format!("account:{}", account.username),
+                allowed: true,
+                reason: "invitation accepted, password set".into(),
+            }],
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((StatusCode::CREATED, Json(AccountView { username: account.username, role: account.role }))
+        .into_response())
+}

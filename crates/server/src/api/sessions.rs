@@ -1,0 +1,168 @@
+//! Sessions under `/api`: `POST /login` (the session cookie and its CSRF token, with the
+//! lockout and the per-address rate limit), `POST /logout`, and `GET /me` (who the caller is).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use zeroize::Zeroizing;
+
+use super::{JsonBody, S};
+use crate::auth::{self, Principal, Via};
+use crate::error::ApiError;
+use crate::journal::Record;
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(login, logout, me),
+    components(schemas(LoginBody, LoginView, Me)),
+    security(("session" = []), ("token" = []))
+)]
+pub(crate) struct Api;
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/login", post(login)).route("/logout", post(logout)).route("/me", get(me))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct LoginBody {
+    username: String,
+    password: String,
+    /// The 6-digit code of the account's authenticator (privacy officer and admin).
+    totp: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LoginView {
+    username: String,
+    role: String,
+    /// A patient's own subject id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    /// Send this in X-CSRF-Token on every request that changes data.
+    csrf_token: String,
+    idle_timeout_secs: u64,
+    max_age_secs: u64,
+}
+
+/// Logs in and sets the session cookie. Five failures in a row lock the name for 15 minutes.
+#[utoipa::path(post, path = "/login", request_body = LoginBody, security(()),
+    responses((status = 413, body = ApiError), (status = 415, body = ApiError), (status = 200, body = LoginView), (status = 400, body = ApiError), (status = 401, body = ApiError),
+              (status = 429, body = ApiError)))]
+async fn login(
+    State(s): S,
+    ext: axum::http::Extensions,
+    JsonBody(b): JsonBody<LoginBody>,
+) -> Result<Response, ApiError> {
+    let name = b.username.trim().to_owned();
+    // The client's address when the server knows it (over a socket; not in-process tests
+    // that do not set it): too many attempts from one address are refused before any check.
+    let peer = ext.get::<axum::extract::ConnectInfo<crate::Peer>>().map(|c| c.0 .0.ip());
+    let outcome = match peer
+        .map(|ip| s.login_rate.admit(ip, s.config.login_per_minute, std::time::Instant::now()))
+    {
+        Some(Err(e)) => Err(e),
+        _ => {
+            auth::login(
+                &s,
+                auth::Login { username: name.clone(), password: Zeroizing::new(b.password), totp: b.totp },
+            )
+            .await
+        }
+    };
+    // A name that is no account is not logged: people type passwords into the name field.
+    let known = match &outcome {
+        Ok(_) => true,
+        Err(_) => s.meta().account(&name).await.map_err(ApiError::internal)?.is_some(),
+    };
+    let object = if known {
+        format!("account:{}", facevault_audit::Token::from_text(&name).as_str())
+    } else {
+        "account:unknown".to_owned()
+    };
+    let (actor, role, allowed, reason) = match &outcome {
+        Ok(l) => (l.session.username.clone(), l.session.role.as_str(), true, "logged in".to_owned()),
+        Err(e) => ("anonymous".to_owned(), "none", false, format!("login refused: {}", e.code)),
+    };
+    s.journal
+        .append(
+            &actor,
+            role,
+            vec![Record { action: "auth.login", purpose: "administration".into(), object, allowed, reason }],
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    let l = outcome?;
+    let c = &s.config;
+    let max_age = c.session_max_hours * 3600;
+    let view = LoginView {
+        username: l.session.username.clone(),
+        role: l.session.role.as_str().into(),
+        subject: l.session.subject.map(|s| s.to_string()),
+        csrf_token: l.session.csrf.clone(),
+        idle_timeout_secs: c.session_idle_minutes * 60,
+        max_age_secs: max_age,
+    };
+    let cookie = auth::session_cookie(&l.token, c.tls_cert.is_some(), max_age);
+    Ok(([(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".into())], Json(view))
+        .into_response())
+}
+
+/// Ends the session (the cookie is cleared too).
+#[utoipa::path(post, path = "/logout", responses((status = 204), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+async fn logout(State(s): S, p: Principal) -> Result<Response, ApiError> {
+    if let Via::Session { token_hash } = &p.via {
+        s.sessions.remove(token_hash);
+    }
+    s.journal
+        .append(
+            &p.actor,
+            p.role.as_str(),
+            vec![Record {
+                action: "auth.logout",
+                purpose: "administration".into(),
+                object: format!("account:{}", p.username),
+                allowed: true,
+                reason: "logged out".into(),
+            }],
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    let cookie = auth::session_cookie("", s.config.tls_cert.is_some(), 0);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Me {
+    username: String,
+    role: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    /// `session` or `token`.
+    via: String,
+    /// An API token's purposes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purposes: Option<Vec<String>>,
+}
+
+/// Who the caller is.
+#[utoipa::path(get, path = "/me", responses((status = 200, body = Me), (status = 401, body = ApiError)))]
+async fn me(p: Principal) -> Json<Me> {
+    let (via, purposes) = match &p.via {
+        Via::Session { .. } => ("session", None),
+        Via::Token { purposes, .. } => ("token", Some(purposes.clone())),
+    };
+    Json(Me {
+        username: p.username,
+        role: p.role.as_str().into(),
+        subject: p.subject.map(|s| s.to_string()),
+        via: via.into(),
+        purposes,
+    })
+}
