@@ -139,9 +139,13 @@ impl AppError {
     }
 }
 
+/// The message, after the field at fault when there is one (`date_of_birth: not a date`).
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        match &self.field {
+            Some(field) => write!(f, "{field}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
     }
 }
 

@@ -283,7 +283,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             let action = m.action();
             self.gate(s, &jot, gates::COMPLIANCE, action, "request", object.clone(), None)?;
             let now = crate::time::now_ms();
-            let change: Box<dyn FnOnce(&mut Request) -> Result<(), RequestError> + Send> = match m {
+            let change: Change = match m {
                 Move::AgentAuthority => Box::new(move |r| r.record_agent_authority(now)),
                 Move::Verify { level } => {
                     let lvl = parse_level(&level)
@@ -455,6 +455,9 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         Ok((r, done))
     }
 }
+
+/// One move applied to a request.
+type Change = Box<dyn FnOnce(&mut Request) -> Result<(), RequestError> + Send>;
 
 enum Done {
     Erased(crate::destruction::Erased),

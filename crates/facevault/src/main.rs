@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod alloc;
 mod cmd;
+mod layout;
 
 #[global_allocator]
 static ALLOCATOR: alloc::HugePageHint = alloc::HugePageHint;
@@ -71,7 +72,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Vault(c) => cmd::vault::run(cli.vault, &who, c),
         Command::Serve(a) => cmd::serve::run(cli.vault, a),
-        Command::Audit(c) => cmd::audit::run(cli.vault, c),
+        Command::Audit(c) => cmd::audit::run(cli.vault, &who, c),
         Command::Certificate(c) => cmd::certificate::run(c),
         Command::Analyze(c) => cmd::analyze::run(c),
         Command::Otp => cmd::account::otp(),
@@ -87,7 +88,12 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(e.downcast_ref::<cmd::Failure>().map_or(1, |f| f.exit_code()))
+            let code = match (e.downcast_ref::<cmd::Failure>(), e.downcast_ref::<facevault_app::AppError>()) {
+                (Some(f), _) => f.exit_code(),
+                (None, Some(a)) => a.kind.exit_code(),
+                (None, None) => 1,
+            };
+            ExitCode::from(code)
         }
     }
 }

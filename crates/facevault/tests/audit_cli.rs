@@ -95,27 +95,30 @@ fn vault_commands_are_logged_proven_and_tampering_is_named() {
     // A name where a pseudonymous id belongs is refused before the command runs.
     let o = fv(&vault, &["--actor", NAME, "subject", "list"]);
     assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    // Reads of the log are journaled too: the first `audit checkpoint` is entry 1.
     let out = ok(fv(&vault, &["audit", "verify"]));
-    assert!(out.contains("6 entries"), "{out}");
+    assert!(out.contains("7 entries"), "{out}");
 
     let printed: serde_json::Value =
-        serde_json::from_str(&ok(fv(&vault, &["audit", "prove", "--entry", "2"]))).unwrap();
+        serde_json::from_str(&ok(fv(&vault, &["audit", "prove", "--entry", "3"]))).unwrap();
     let denied = AuditEntry::decode(&B64.decode(printed["entry"].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!((denied.action.as_str(), denied.decision), ("subject.read", Decision::Denied));
     assert!(denied.reason.as_str().contains("no consent"), "{}", denied.reason.as_str());
 
-    // Inclusion: entry 4 (the allowed `subject show`) against the published checkpoint, with
-    // no FaceVault code but the audit crate's verifier.
+    // Inclusion: entry 5 (the allowed `subject show`) against the checkpoint the proof names,
+    // with no FaceVault code but the audit crate's verifier. The published checkpoint covers
+    // every entry before the read that fetched it (nine: the reads of the log are entries too).
     let (note, vkey2) = checkpoint(&vault);
     assert_eq!(vkey2.to_string(), vkey.to_string(), "one key for the vault's life");
     let cp = opened(&note, &vkey);
-    assert_eq!(cp.size, 6);
+    assert_eq!(cp.size, 9);
     let printed: serde_json::Value =
-        serde_json::from_str(&ok(fv(&vault, &["audit", "prove", "--entry", "4"]))).unwrap();
+        serde_json::from_str(&ok(fv(&vault, &["audit", "prove", "--entry", "5"]))).unwrap();
     let proof: InclusionProof = serde_json::from_value(printed.clone()).unwrap();
     let bytes = B64.decode(printed["entry"].as_str().unwrap()).unwrap();
-    assert_eq!(proof.size, cp.size);
-    proof.verify(&leaf_hash(&bytes), &cp.root).unwrap();
+    let at = opened(printed["checkpoint"].as_str().unwrap(), &vkey);
+    assert_eq!((proof.size, at.size), (10, 10), "the latest checkpoint: it covers the read before");
+    proof.verify(&leaf_hash(&bytes), &at.root).unwrap();
     let other = AuditEntry::decode(&B64.decode(printed["entry"].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!(
         (other.actor.as_str(), other.role.as_str(), other.action.as_str(), other.decision),
@@ -127,24 +130,31 @@ fn vault_commands_are_logged_proven_and_tampering_is_named() {
     // A proof for another entry does not pass for this one.
     let wrong =
         AuditEntry { action: facevault_audit::Token::new("action", "subject.list").unwrap(), ..other };
-    assert!(proof.verify(&leaf_hash(&wrong.encode()), &cp.root).is_err());
+    assert!(proof.verify(&leaf_hash(&wrong.encode()), &at.root).is_err());
 
-    // Consistency from the checkpoint published right after init to the current one.
+    // Consistency from the checkpoint published right after init to the latest one; the tree
+    // the earlier `audit checkpoint` published is a prefix of it too.
     let printed: serde_json::Value =
         serde_json::from_str(&ok(fv(&vault, &["audit", "consistency", "--from", "1"]))).unwrap();
-    let proof: ConsistencyProof = serde_json::from_value(printed).unwrap();
-    assert_eq!((proof.old_size, proof.new_size), (1, 6));
-    proof.verify(&first.root, &cp.root).unwrap();
+    let proof: ConsistencyProof = serde_json::from_value(printed.clone()).unwrap();
+    let latest = opened(printed["checkpoint"].as_str().unwrap(), &vkey);
+    assert_eq!((proof.old_size, proof.new_size), (1, latest.size));
+    proof.verify(&first.root, &latest.root).unwrap();
+    let printed: serde_json::Value =
+        serde_json::from_str(&ok(fv(&vault, &["audit", "consistency", "--from", "9"]))).unwrap();
+    let proof: ConsistencyProof = serde_json::from_value(printed.clone()).unwrap();
+    let latest = opened(printed["checkpoint"].as_str().unwrap(), &vkey);
+    proof.verify(&cp.root, &latest.root).unwrap();
 
-    // An attacker with write access to vault.db turns the denial (entry 2) into another entry.
+    // An attacker with write access to vault.db turns the denial (entry 3) into another entry.
     sql(
         &vault.join("vault.db"),
-        "UPDATE audit_entries SET entry = (SELECT entry FROM audit_entries WHERE idx = 3) WHERE idx = 2",
+        "UPDATE audit_entries SET entry = (SELECT entry FROM audit_entries WHERE idx = 4) WHERE idx = 3",
     );
     let o = fv(&vault, &["audit", "verify"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(7), "{err}");
-    assert!(err.contains("entry 2 "), "{err}");
+    assert!(err.contains("entry 3 "), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -289,11 +289,13 @@ fn opt_out_blocks_sharing_and_a_hold_blocks_deletion() {
     assert_eq!(code, Some(8));
     ok(fv(&c.vault, "privacy_officer", &hold));
     let shred = ["subject", "shred", &c.subject, "--yes"];
+    // A hold is the subject's present state: a conflict (exit 9, HTTP 409), refused before
+    // any decision, and logged.
     let (code, err) = refused(fv(&c.vault, "privacy_officer", &shred));
-    assert_eq!(code, Some(8), "{err}");
+    assert_eq!(code, Some(9), "{err}");
     assert!(err.contains("legal hold"), "{err}");
     let e = last_entry(&c.vault);
-    assert_eq!((e.action.as_str(), e.decision), ("subject.delete", Decision::Denied));
+    assert_eq!((e.action.as_str(), e.decision), ("subject.shred", Decision::Denied));
     // The docket number never reaches the log, only its hash.
     let log = std::fs::read(c.vault.join("vault.db")).unwrap();
     assert!(!log.windows(9).any(|w| w == b"CV-26-101"), "hold reference at rest in plaintext");

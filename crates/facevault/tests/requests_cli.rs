@@ -108,18 +108,18 @@ fn an_erasure_request_erases_certifies_and_tracks_vendor_notices() {
         .to_owned();
     let (code, err) =
         refused(fv(&c.vault, "front_desk", &["request", "open", &c.subject, "--kind", "delete"]));
-    assert_eq!(code, Some(8), "{err}");
+    assert_eq!(code, Some(9), "{err}");
     assert!(err.contains("duplicate of request") && err.contains(&id), "{err}");
     let shown = ok(fv(&c.vault, "privacy_officer", &["request", "show", &id]));
     assert!(shown.contains("delete under CCPA") && shown.contains("Strong required"), "{shown}");
 
     // Biometric data: completing needs strong verification first.
     let (code, err) = refused(fv(&c.vault, "privacy_officer", &["request", "complete", &id]));
-    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(code, Some(9), "{err}");
     assert!(err.contains("verified"), "{err}");
     let (code, err) =
         refused(fv(&c.vault, "privacy_officer", &["request", "verify", &id, "--level", "standard"]));
-    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(code, Some(9), "{err}");
     assert!(err.contains("strong"), "{err}");
     ok(fv(&c.vault, "privacy_officer", &["request", "verify", &id, "--level", "strong"]));
     // A legal hold is an exception: the erasure is refused and says how to deny the request.
@@ -127,8 +127,8 @@ fn an_erasure_request_erases_certifies_and_tracks_vendor_notices() {
         ["hold", "place", &c.subject, "--kind", "litigation", "--reference", "L-1", "--reason", "dispute"];
     ok(fv(&c.vault, "privacy_officer", &hold));
     let (code, err) = refused(fv(&c.vault, "privacy_officer", &["request", "complete", &id]));
-    assert_eq!(code, Some(8), "{err}");
-    assert!(err.contains("legal hold") && err.contains("request deny"), "{err}");
+    assert_eq!(code, Some(9), "{err}");
+    assert!(err.contains("legal hold") && err.contains("deny request"), "{err}");
     ok(fv(&c.vault, "privacy_officer", &["hold", "release", &c.subject, "--reference", "L-1"]));
     let completed = fv(&c.vault, "privacy_officer", &["request", "complete", &id]);
     assert!(String::from_utf8_lossy(&completed.stderr).contains("kept: audit entries"));
@@ -151,7 +151,7 @@ fn an_erasure_request_erases_certifies_and_tracks_vendor_notices() {
     ok(fv(&c.vault, "privacy_officer", &["request", "vendor-confirmed", &id, "lab-3d"]));
     // Under the CCPA no backup deadline applies, so there is nothing to record.
     let (code, err) = refused(fv(&c.vault, "privacy_officer", &["request", "backups-purged", &id]));
-    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(code, Some(9), "{err}");
     let shown = ok(fv(&c.vault, "privacy_officer", &["request", "show", &id]));
     assert!(shown.contains("vendor notice lab-3d  confirmed"), "{shown}");
     ok(fv(&c.vault, "privacy_officer", &["audit", "verify"]));

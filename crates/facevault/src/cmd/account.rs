@@ -11,9 +11,9 @@ use facevault_policy::{gates, Role};
 use facevault_server::{add_staff, AccountsKey};
 use zeroize::Zeroizing;
 
-use super::audit::Record;
 use super::vault::{Ctx, Vault};
 use super::Failure;
+use facevault_app::Record;
 
 const PASSWORD_VAR: &str = "FACEVAULT_NEW_PASSWORD";
 

@@ -1,6 +1,6 @@
 //! `facevault certificate verify FILE`: checks a deletion certificate offline (no vault, no
-//! passphrase), and [`issue_for_entry`], which the vault's deletion commands call to issue one
-//! after they have logged a deletion and signed a checkpoint over it.
+//! passphrase). The application issues them (`facevault_app`, from a destruction's durable
+//! audit entry).
 //!
 //! The format and the checks are in `docs/audit-log.md` ("Deletion certificates"); the work is
 //! `facevault_audit::certificate`. Exit codes: 3 if FILE is not a certificate (or `--verifier`
@@ -11,11 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Subcommand;
-use facevault_audit::{
-    issue_from_log, verify_certificate, AuditLog, Deletion, DeletionCertificate, Destroyed, SigningKey,
-    VerifiedDeletion, VerifierKey,
-};
-use facevault_store_sql::SqlLogStore;
+use facevault_audit::{verify_certificate, DeletionCertificate, Destroyed, VerifiedDeletion, VerifierKey};
 use serde::Serialize;
 
 use super::Failure;
@@ -147,29 +143,33 @@ fn print_summary(path: &Path, cert: &DeletionCertificate, v: &VerifiedDeletion) 
     }
 }
 
-/// Issues the deletion certificate for audit entry `index` (already appended) against the
-/// signed checkpoint `note` (already signed by `key` over a tree that holds the entry): reads
-/// the entry and builds its inclusion proof to the note's size. The entry's reason must be
-/// `facevault_audit::deletion_reason(rule, &destroyed)`, its object `subject:<subject>`, and a
-/// shredded `key_id` must also be listed in `destroyed` with kind `data-key`.
-#[allow(clippy::too_many_arguments)] // The vault commands call it with exactly these.
-pub fn issue_for_entry(
-    log: &AuditLog<SqlLogStore>,
-    note: &str,
-    key: &SigningKey,
-    index: u64,
-    subject: &str,
-    destroyed: Vec<Destroyed>,
-    rule: &str,
-    key_id: Option<String>,
-) -> Result<DeletionCertificate> {
-    let deletion = Deletion { subject: subject.to_owned(), destroyed, rule: rule.to_owned(), key_id };
-    issue_from_log(log, note, key, index, &deletion)
-        .map_err(|e| Failure::Damaged(format!("deletion certificate for audit entry {index}: {e}")).into())
-}
-
 #[cfg(test)]
 mod tests {
+    use facevault_audit::{issue_from_log, AuditLog, Deletion, DeletionCertificate, Destroyed, SigningKey};
+    use facevault_store_sql::SqlLogStore;
+
+    /// Issues the deletion certificate for audit entry `index` (already appended) against the
+    /// signed checkpoint `note` (already signed by `key` over a tree that holds the entry): reads
+    /// the entry and builds its inclusion proof to the note's size. The entry's reason must be
+    /// `facevault_audit::deletion_reason(rule, &destroyed)`, its object `subject:<subject>`, and a
+    /// shredded `key_id` must also be listed in `destroyed` with kind `data-key`.
+    #[allow(clippy::too_many_arguments)]
+    fn issue_for_entry(
+        log: &AuditLog<SqlLogStore>,
+        note: &str,
+        key: &SigningKey,
+        index: u64,
+        subject: &str,
+        destroyed: Vec<Destroyed>,
+        rule: &str,
+        key_id: Option<String>,
+    ) -> Result<DeletionCertificate> {
+        let deletion = Deletion { subject: subject.to_owned(), destroyed, rule: rule.to_owned(), key_id };
+        issue_from_log(log, note, key, index, &deletion).map_err(|e| {
+            Failure::Damaged(format!("deletion certificate for audit entry {index}: {e}")).into()
+        })
+    }
+
     use facevault_audit::{
         deletion_reason, sign_checkpoint, AuditEntry, CertificateError, Decision, Reason, Timestamp, Token,
     };

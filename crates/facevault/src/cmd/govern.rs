@@ -1,5 +1,5 @@
 //! `facevault consent|restrict|hold|purpose|retention`: the governance of a vault on the
-//! command line. Every change is journaled for the audit log by the caller (`vault::run`);
+//! command line, over the application's use cases (which decide and journal);
 //! identities (a typed signature, a hold's docket) are stored sealed and never printed or
 //! logged: the audit log gets pseudonymous ids and, for a hold, the SHA-256 of its reference.
 
@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
+use facevault_app::time::minutes;
+use facevault_app::Retained;
 use facevault_domain::consent_form::ConsentForm;
-use facevault_domain::{ConsentDraft, Date, Destruction, PurposeId, Target as DomainTarget};
-use facevault_policy::{gates, Role};
-use facevault_vault::{parse_hold_kind, Enforced, Restriction, SubjectId};
+use facevault_domain::{Destruction, Target as DomainTarget};
+use facevault_vault::{Restriction, SubjectId};
 use zeroize::Zeroizing;
 
-use super::audit::Record;
-use super::vault::{fail, Ctx, Vault};
+use super::vault::Ctx;
 use super::Failure;
 
 #[derive(Debug, Subcommand)]
@@ -101,22 +101,13 @@ fn input(msg: String) -> anyhow::Error {
     Failure::Input(msg).into()
 }
 
-pub(crate) fn parse_day(s: &str, what: &str) -> Result<Date> {
-    s.parse::<Date>().map_err(|_| input(format!("{what} {s:?} is not a YYYY-MM-DD date")))
+pub(crate) fn parse_day(s: &str, what: &str) -> Result<facevault_domain::Date> {
+    s.parse::<facevault_domain::Date>().map_err(|_| input(format!("{what} {s:?} is not a YYYY-MM-DD date")))
 }
 
-fn sha256_hex(s: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Reads and checks the consent file (the domain's `ConsentForm` in TOML): every problem names
-/// the file and the field.
-fn read_consent(
-    ctx: &Ctx<'_>,
-    path: &Path,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(facevault_domain::Jurisdiction, ConsentDraft)> {
+/// Reads the consent file (the domain's `ConsentForm` in TOML) and a reader of the notice
+/// files it names, beside it; every problem names the file.
+fn read_consent(path: &Path) -> Result<(ConsentForm, impl FnOnce(&str) -> Result<String, String>)> {
     let name = path.display().to_string();
     let text = Zeroizing::new(if path == Path::new("-") {
         let mut s = String::new();
@@ -126,62 +117,35 @@ fn read_consent(
         std::fs::read_to_string(path).map_err(|e| input(format!("{name}: {e}")))?
     });
     let form: ConsentForm = toml::from_str(&text).map_err(|e| input(format!("{name}: {e}")))?;
-    let read_notice = |file: &str| {
-        let at = path.parent().unwrap_or(Path::new(".")).join(file);
+    let folder = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let read_notice = move |file: &str| {
+        let at = folder.join(file);
         std::fs::read_to_string(&at).map_err(|e| format!("notice file {}: {e}", at.display()))
     };
-    form.draft(ctx.policy.catalogue(), now, read_notice).map_err(|e| input(format!("{name}: {e}")))
+    Ok((form, read_notice))
 }
 
-/// Governance changes are not reads of scan data, so Cedar (role x action x purpose) does not
-/// decide them; these fixed role lists do, and a refusal is audited like any denial.
-/// A patient acts only on their own data: the actor must be the subject's id.
-fn require_role(ctx: &Ctx<'_>, roles: &[Role], action: &'static str, object: String) -> Result<()> {
-    ctx.require_role(roles, action, object, "administration")
-}
-
-fn subject_object(s: SubjectId) -> String {
-    format!("subject:{s}")
-}
-
-pub(crate) async fn consent(vault: &Vault, ctx: &Ctx<'_>, cmd: ConsentCommand) -> Result<()> {
+pub(crate) async fn consent(ctx: &Ctx<'_>, cmd: ConsentCommand) -> Result<()> {
+    let (app, me) = (ctx.app, &ctx.session);
     let mut out = std::io::stdout().lock();
     match cmd {
         ConsentCommand::Add { subject, file } => {
-            require_role(ctx, gates::CONSENT, "consent.add", subject_object(subject))?;
-            let now = super::now_ms();
-            let (j, draft) = read_consent(ctx, &file, now)?;
-            match vault.record_consent(subject, j, &draft).await {
-                Ok(id) => {
-                    let purposes: Vec<&str> = draft.purposes.iter().map(|p| p.purpose.id.as_str()).collect();
-                    ctx.push(Record::change(
-                        "consent.add",
-                        "consent",
-                        subject_object(subject),
-                        format!("consent {id} ({j}) for {}", purposes.join(", ")),
-                    ));
-                    writeln!(out, "{id}")?;
-                    eprintln!("consent {id} recorded for subject {subject} ({j}: {})", purposes.join(", "));
-                }
-                Err(facevault_vault::VaultError::ConsentRefused { reason, .. }) => {
-                    ctx.push(Record {
-                        action: "consent.add",
-                        purpose: "consent".into(),
-                        object: subject_object(subject),
-                        allowed: false,
-                        reason: reason.clone(),
-                    });
-                    return Err(Failure::Denied(format!("subject {subject}: {reason}")).into());
-                }
-                Err(e) => return Err(fail(e)),
-            }
+            let (form, read_notice) = read_consent(&file)?;
+            let c = app.record_consent(me, subject, &form, read_notice).await.map_err(|e| match e.field {
+                // A field of the form: name the file too.
+                Some(field) => Failure::Input(format!("{}: {field}: {}", file.display(), e.message)),
+                None => Failure::App(e),
+            })?;
+            writeln!(out, "{}", c.id)?;
+            eprintln!(
+                "consent {} recorded for subject {subject} ({}: {})",
+                c.id,
+                c.jurisdiction,
+                c.purposes.join(", ")
+            );
         }
         ConsentCommand::Show { subject } => {
-            require_role(ctx, gates::CONSENT, "consent.read", subject_object(subject))?;
-            let c =
-                vault.consent(subject).await.map_err(fail)?.ok_or_else(|| {
-                    Failure::NotFound(format!("subject {subject} has no consent on record"))
-                })?;
+            let c = app.consent(me, subject, "consent shown").await?;
             let a = c.record.consent();
             let now = chrono::Utc::now();
             writeln!(out, "consent       {}", c.id)?;
@@ -207,14 +171,9 @@ pub(crate) async fn consent(vault: &Vault, ctx: &Ctx<'_>, cmd: ConsentCommand) -
             for (p, r) in a.purposes() {
                 writeln!(out, "  {:<26} kept {r}", p.id.as_str())?;
             }
-            ctx.push(Record::change("consent.read", "consent", subject_object(subject), "consent shown"));
         }
         ConsentCommand::Fhir { subject } => {
-            require_role(ctx, gates::CONSENT, "consent.read", subject_object(subject))?;
-            let c =
-                vault.consent(subject).await.map_err(fail)?.ok_or_else(|| {
-                    Failure::NotFound(format!("subject {subject} has no consent on record"))
-                })?;
+            let c = app.consent(me, subject, "consent exported as FHIR").await?;
             let resource = facevault_domain::fhir::consent_resource(
                 &c.record,
                 &c.id.to_string(),
@@ -223,25 +182,12 @@ pub(crate) async fn consent(vault: &Vault, ctx: &Ctx<'_>, cmd: ConsentCommand) -
                 chrono::Utc::now(),
             );
             super::print_json(&resource)?;
-            ctx.push(Record::change(
-                "consent.read",
-                "consent",
-                subject_object(subject),
-                "consent exported as FHIR",
-            ));
         }
         ConsentCommand::Withdraw { subject } => {
-            require_role(ctx, gates::CONSENT, "consent.withdraw", subject_object(subject))?;
-            let at = vault.withdraw_consent(subject).await.map_err(fail)?;
-            ctx.push(Record::change(
-                "consent.withdraw",
-                "consent",
-                subject_object(subject),
-                "consent withdrawn",
-            ));
+            let at = app.withdraw_consent(me, subject).await?;
             eprintln!(
                 "subject {subject}: consent withdrawn at {}; every later access is refused",
-                super::utc(at)
+                minutes(at)
             );
         }
     }
@@ -249,58 +195,36 @@ pub(crate) async fn consent(vault: &Vault, ctx: &Ctx<'_>, cmd: ConsentCommand) -
 }
 
 pub(crate) async fn restrict(
-    vault: &Vault,
     ctx: &Ctx<'_>,
     subject: SubjectId,
     what: RestrictionArg,
     lift: bool,
 ) -> Result<()> {
-    require_role(ctx, gates::RESTRICTION, "restriction.set", subject_object(subject))?;
-    let (r, name) = match what {
-        RestrictionArg::OptOut => (Restriction::OptOut, "opt-out"),
-        RestrictionArg::LimitUse => (Restriction::LimitUse, "limit-use"),
+    let r = match what {
+        RestrictionArg::OptOut => Restriction::OptOut,
+        RestrictionArg::LimitUse => Restriction::LimitUse,
     };
-    vault.set_restriction(subject, r, !lift).await.map_err(fail)?;
+    ctx.app.set_restriction(&ctx.session, subject, r, lift).await?;
     let verb = if lift { "lifted" } else { "set" };
-    ctx.push(Record::change("restriction.set", name, subject_object(subject), format!("{name} {verb}")));
-    eprintln!("subject {subject}: {name} {verb}");
+    eprintln!("subject {subject}: {} {verb}", facevault_app::restriction_name(r));
     Ok(())
 }
 
-pub(crate) async fn hold(vault: &Vault, ctx: &Ctx<'_>, cmd: HoldCommand) -> Result<()> {
+pub(crate) async fn hold(ctx: &Ctx<'_>, cmd: HoldCommand) -> Result<()> {
     match cmd {
         HoldCommand::Place { subject, kind, reference, reason } => {
-            require_role(ctx, gates::COMPLIANCE, "hold.place", subject_object(subject))?;
-            let k = parse_hold_kind(&kind)
-                .ok_or_else(|| input(format!("--kind {kind:?}: use warrant, subpoena or litigation")))?;
-            if reference.trim().is_empty() || reason.trim().is_empty() {
-                return Err(input("--reference and --reason must not be empty".into()));
-            }
-            vault.place_hold(subject, k, &reference, &reason).await.map_err(fail)?;
-            ctx.push(Record::change(
-                "hold.place",
-                "legal-hold",
-                subject_object(subject),
-                format!("{kind} hold placed, reference sha256:{}", sha256_hex(&reference)),
-            ));
+            ctx.app.place_hold(&ctx.session, subject, &kind, &reference, &reason).await?;
             eprintln!("subject {subject}: {kind} hold placed; destruction is suspended until it is released");
         }
         HoldCommand::Release { subject, reference } => {
-            require_role(ctx, gates::COMPLIANCE, "hold.release", subject_object(subject))?;
-            vault.release_hold(subject, &reference).await.map_err(fail)?;
-            ctx.push(Record::change(
-                "hold.release",
-                "legal-hold",
-                subject_object(subject),
-                format!("hold released, reference sha256:{}", sha256_hex(&reference)),
-            ));
+            ctx.app.release_hold(&ctx.session, subject, &reference).await?;
             eprintln!("subject {subject}: hold released");
         }
     }
     Ok(())
 }
 
-pub(crate) async fn purpose(vault: &Vault, ctx: &Ctx<'_>, cmd: PurposeCommand) -> Result<()> {
+pub(crate) async fn purpose(ctx: &Ctx<'_>, cmd: PurposeCommand) -> Result<()> {
     match cmd {
         PurposeCommand::List => {
             let mut out = std::io::stdout().lock();
@@ -309,7 +233,7 @@ pub(crate) async fn purpose(vault: &Vault, ctx: &Ctx<'_>, cmd: PurposeCommand) -
                 "{:<26}  {:>9}  {:<5}  {:<4}  {:<7}  DESCRIPTION",
                 "PURPOSE", "RETENTION", "SHARE", "SALE", "ENABLED"
             )?;
-            for p in ctx.policy.catalogue().iter() {
+            for p in ctx.policy().catalogue().iter() {
                 writeln!(
                     out,
                     "{:<26}  {:>9}  {:<5}  {:<4}  {:<7}  {}",
@@ -323,29 +247,7 @@ pub(crate) async fn purpose(vault: &Vault, ctx: &Ctx<'_>, cmd: PurposeCommand) -
             }
         }
         PurposeCommand::Satisfied { subject, purpose, on } => {
-            require_role(ctx, gates::SATISFIED, "purpose.satisfied", subject_object(subject))?;
-            let today = chrono::Utc::now().date_naive();
-            let day = match on {
-                Some(d) => parse_day(&d, "--on")?,
-                None => today,
-            };
-            if day > today {
-                return Err(input(format!("--on {day}: a purpose is satisfied on a day that has come")));
-            }
-            let id =
-                PurposeId::new(purpose.clone()).map_err(|e| input(format!("purpose {purpose:?}: {e}")))?;
-            if ctx.policy.catalogue().get(&purpose).is_none() {
-                return Err(input(format!(
-                    "purpose {purpose:?} is not in the catalogue (see `facevault purpose list`)"
-                )));
-            }
-            vault.mark_satisfied(subject, &id, day).await.map_err(fail)?;
-            ctx.push(Record::change(
-                "purpose.satisfied",
-                &purpose,
-                subject_object(subject),
-                format!("purpose satisfied on {day}"),
-            ));
+            let day = ctx.app.purpose_satisfied(&ctx.session, subject, &purpose, on.as_deref()).await?;
             eprintln!(
                 "subject {subject}: {purpose} satisfied on {day}; its data is due for destruction that day"
             );
@@ -371,21 +273,10 @@ fn destruction_json(d: &Destruction) -> serde_json::Value {
     })
 }
 
-pub(crate) async fn retention(vault: &Vault, ctx: &Ctx<'_>, cmd: RetentionCommand) -> Result<()> {
+pub(crate) async fn retention(ctx: &Ctx<'_>, cmd: RetentionCommand) -> Result<()> {
     match cmd {
         RetentionCommand::Plan { at, json } => {
-            require_role(ctx, gates::COMPLIANCE, "retention.plan", "vault".into())?;
-            let at = match at {
-                Some(d) => parse_day(&d, "--at")?,
-                None => chrono::Utc::now().date_naive(),
-            };
-            let plans = vault.retention_plan(at).await.map_err(fail)?;
-            ctx.push(Record::change(
-                "retention.plan",
-                "retention",
-                "vault".into(),
-                format!("plan as of {at}"),
-            ));
+            let (at, plans) = ctx.app.retention_plan(&ctx.session, at.as_deref()).await?;
             if json {
                 let subjects: Vec<serde_json::Value> = plans
                     .iter()
@@ -432,62 +323,29 @@ pub(crate) async fn retention(vault: &Vault, ctx: &Ctx<'_>, cmd: RetentionComman
             }
         }
         RetentionCommand::Enforce => {
-            require_role(ctx, gates::COMPLIANCE, "retention.enforce", "vault".into())?;
             let today = chrono::Utc::now().date_naive();
-            let done = vault.enforce_retention(today).await.map_err(fail)?;
-            if done.is_empty() {
-                ctx.push(Record::change(
-                    "retention.enforce",
-                    "retention",
-                    "vault".into(),
-                    format!("nothing due on {today}"),
-                ));
+            let run = ctx.app.enforce_retention(&ctx.session, today).await?;
+            if run.done.is_empty() {
                 eprintln!("nothing is due on {today}");
             }
-            for e in done {
-                match e {
-                    Enforced::Shredded { destruction, report } => {
-                        let destroyed = report.destroyed();
-                        ctx.deletion(
-                            report.subject,
-                            &destruction.rule.to_string(),
-                            "retention.shred",
-                            destroyed,
-                            true,
-                        );
-                        eprintln!(
-                            "subject {} crypto-shredded under {} ({}): {} scan(s), {} derivative(s)",
-                            report.subject,
-                            destruction.rule,
-                            destruction.reason,
-                            report.scans,
-                            report.derivatives
-                        );
-                    }
-                    Enforced::Deleted { subject, destructions, removed } => {
-                        let mut rules: Vec<String> =
-                            destructions.iter().map(|d| d.rule.to_string()).collect();
-                        rules.dedup();
-                        let destroyed = removed.iter().map(|n| n.destroyed()).collect();
-                        ctx.deletion(subject, &rules.join("+"), "retention.delete", destroyed, false);
-                        eprintln!(
-                            "subject {subject}: {} object(s) deleted under {}",
-                            removed.len(),
-                            rules.join(", ")
-                        );
+            for d in &run.done {
+                match d {
+                    Retained::Shredded { subject, destruction, scans, derivatives } => eprintln!(
+                        "subject {subject} crypto-shredded under {} ({}): {scans} scan(s), {derivatives} derivative(s)",
+                        destruction.rule, destruction.reason
+                    ),
+                    Retained::Deleted { subject, rules, objects } => {
+                        eprintln!("subject {subject}: {objects} object(s) deleted under {}", rules.join(", "))
                     }
                 }
             }
-            let purged = vault.purge_blobs(|_, _| {}).await.map_err(fail)?;
-            if purged > 0 {
-                eprintln!("{purged} blob(s) purged");
+            if run.blobs_purged > 0 {
+                eprintln!("{} blob(s) purged", run.blobs_purged);
+            }
+            for c in &run.certificates {
+                super::subjects::certificate_written(c);
             }
         }
     }
     Ok(())
-}
-
-/// The purpose a delete of `subject` names when none is given: the first its consent grants.
-pub(crate) async fn held_for(vault: &Vault, subject: SubjectId) -> Result<String> {
-    vault.delete_purpose(subject).await.map_err(fail)
 }

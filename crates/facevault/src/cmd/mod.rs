@@ -1,5 +1,5 @@
 //! Subcommands. Each module parses its own arguments and does its own printing; the helpers
-//! they share (the exit-code failure, JSON output, dates and times) are here.
+//! they share (the exit-code failure, JSON output) are here; times are `facevault_app::time`.
 
 pub mod account;
 pub mod analyze;
@@ -20,12 +20,12 @@ pub mod vendors;
 
 use std::fmt;
 
-use facevault_vault::{SystemClock, Timestamp};
-
 /// Why a command failed, for the exit code: 3 for unreadable or invalid input files, 4 for
 /// output that could not be written, 5 for a wrong passphrase or key, 6 for an unknown (or
 /// shredded) subject, scan or derivative, 7 for a damaged vault, 8 for an access or capture
-/// the policy or consent refuses. (clap uses 2 for bad arguments; anything else is 1.)
+/// the policy or consent refuses, 9 for what the object's present state does not allow (a legal
+/// hold, a request's state). (clap uses 2 for bad arguments; anything else is 1.) The
+/// application's errors carry their own kind ([`facevault_app::ErrorKind::exit_code`]).
 #[derive(Debug)]
 pub enum Failure {
     Input(String),
@@ -34,6 +34,8 @@ pub enum Failure {
     NotFound(String),
     Damaged(String),
     Denied(String),
+    /// A use case of the application failed: its kind says the exit code.
+    App(facevault_app::AppError),
 }
 
 impl Failure {
@@ -45,6 +47,7 @@ impl Failure {
             Failure::NotFound(_) => 6,
             Failure::Damaged(_) => 7,
             Failure::Denied(_) => 8,
+            Failure::App(e) => e.kind.exit_code(),
         }
     }
 }
@@ -58,6 +61,7 @@ impl fmt::Display for Failure {
             | Failure::NotFound(m)
             | Failure::Damaged(m)
             | Failure::Denied(m) => f.write_str(m),
+            Failure::App(e) => e.fmt(f),
         }
     }
 }
@@ -71,65 +75,4 @@ pub fn print_json(value: &impl serde::Serialize) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)
-}
-
-/// Now, in whole milliseconds: the vault's clock and stored times have no finer grain, so a
-/// time taken here never lands after the vault's own "now" for the same instant.
-pub(crate) fn now_ms() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis()).unwrap_or_default()
-}
-
-/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM` UTC.
-pub(crate) fn utc(ts: Timestamp) -> String {
-    let secs = ts.0.div_euclid(1000);
-    let (y, m, d) = civil(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", s / 3600, s % 3600 / 60)
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-pub(crate) fn today() -> String {
-    let Timestamp(ms) = facevault_vault::Clock::now(&SystemClock);
-    let (y, m, d) = civil(ms.div_euclid(86_400_000));
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-pub(crate) fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_formats_known_instants() {
-        assert_eq!(utc(Timestamp(0)), "1970-01-01 00:00");
-        // 2000-02-29 12:34 UTC, a leap day.
-        assert_eq!(utc(Timestamp(951_827_640_000)), "2000-02-29 12:34");
-        assert_eq!(utc(Timestamp(-60_000)), "1969-12-31 23:59");
-    }
-
-    #[test]
-    fn dates_are_checked_for_shape() {
-        assert!(is_date("2025-01-31"));
-        assert!(!is_date("2025-1-31"));
-        assert!(!is_date("31/01/2025"));
-    }
 }

@@ -21,9 +21,9 @@ use facevault_policy::gates;
 use facevault_store_sql::SqlLogStore;
 use facevault_vault::oversight::break_glass_uses;
 
-use super::audit::Record;
 use super::vault::{fail, Ctx, Vault, DB_FILE};
 use super::Failure;
+use facevault_app::Record;
 
 /// The clinic's risk acceptance criteria, in the vault directory.
 pub(crate) const POSTURE_FILE: &str = "posture.toml";
@@ -63,7 +63,7 @@ pub(crate) async fn posture(vault: &Vault, ctx: &Ctx<'_>, args: PostureArgs) -> 
     let criteria = criteria(&ctx.dir)?;
     let at: Timestamp = match &args.at {
         Some(d) => super::govern::parse_day(d, "--at")?.and_time(chrono::NaiveTime::MIN).and_utc(),
-        None => super::now_ms(),
+        None => facevault_app::time::now_ms(),
     };
     let registry = super::vendors::registry(ctx)?;
     // Break-glass accesses from the audit log, read on a plain thread (`SqlLogStore` blocks on
@@ -76,7 +76,7 @@ pub(crate) async fn posture(vault: &Vault, ctx: &Ctx<'_>, args: PostureArgs) -> 
     })?;
 
     let input =
-        vault.posture_input(at, &registry, &super::requests::calendar(), break_glass).await.map_err(fail)?;
+        vault.posture_input(at, &registry, &facevault_app::calendar(), break_glass).await.map_err(fail)?;
     let report = assess(&input, &criteria);
     let m = &report.summary;
     ctx.push(Record::change(

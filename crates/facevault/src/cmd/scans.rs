@@ -4,19 +4,18 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
+use facevault_app::{AppError, ErrorKind, ImportScan, ScanExport};
 use facevault_crypto::Id;
 use facevault_mesh::{FileFormat, Format, ReadOptions, Unit};
-use facevault_policy::{AccessGrant, Action};
-use facevault_vault::{Capture, Node, Purpose, ScanId, SubjectId, Target, VaultError};
+use facevault_vault::{ScanId, SubjectId, VaultError};
 use zeroize::Zeroizing;
 
-use super::audit;
 use super::keys::bar;
 use super::mesh::read_file;
-use super::vault::{fail, write_private, Ctx, Vault};
-use super::{is_date, today, Failure};
+use super::vault::{fail, flagged, write_private, Ctx};
+use super::Failure;
 
 #[derive(Debug, Subcommand)]
 pub enum ScanCommand {
@@ -90,51 +89,28 @@ fn parse_family(s: &str) -> Result<Format, String> {
     s.parse::<FileFormat>().map(FileFormat::family)
 }
 
-pub(crate) async fn scan(vault: &Vault, ctx: &Ctx<'_>, cmd: ScanCommand) -> Result<()> {
+pub(crate) async fn scan(ctx: &Ctx<'_>, cmd: ScanCommand) -> Result<()> {
+    let (app, me) = (ctx.app, &ctx.session);
     match cmd {
         ScanCommand::Import { subject, file, purpose, device, captured, unit, input_format } => {
-            if ctx.policy.catalogue().get(&purpose).filter(|p| p.enabled).is_none() {
-                return Err(Failure::Input(format!(
-                    "--purpose {purpose:?} is not an enabled purpose of the catalogue (see `facevault purpose list`)"
-                ))
-                .into());
-            }
-            let captured_on = captured.unwrap_or_else(today);
-            if !is_date(&captured_on) {
-                return Err(Failure::Input("--captured is not a YYYY-MM-DD date".into()).into());
-            }
-            // Fail on an unknown subject before reading a large file.
-            vault.scans_of(subject).await.map_err(fail)?;
-            let imported = read_file(&file, &ReadOptions { format: input_format, unit })?;
-            let capture = Capture { device, captured_on, purpose: Purpose(purpose.clone()) };
-            let id = match vault.import_scan(subject, &imported.mesh, capture).await {
-                Ok(id) => id,
-                Err(e @ (VaultError::NoConsent { .. } | VaultError::CaptureRefused { .. })) => {
-                    ctx.push(audit::Record {
-                        action: "scan.import",
-                        purpose: purpose.clone(),
-                        object: format!("subject:{subject}"),
-                        allowed: false,
-                        reason: e.to_string(),
-                    });
-                    return Err(fail(e));
-                }
-                Err(e) => return Err(fail(e)),
+            let args = ImportScan { purpose, device: Some(device), captured };
+            let mut read = None;
+            let mesh = async {
+                let imported = read_file(&file, &ReadOptions { format: input_format, unit })
+                    .map_err(|e| AppError::new(ErrorKind::MalformedMesh, format!("{e:#}")))?;
+                read = Some(imported.format);
+                Ok(imported.mesh)
             };
-            ctx.push(audit::Record::change(
-                "scan.import",
-                &purpose,
-                format!("scan:{id}"),
-                format!("captured for subject:{subject}"),
-            ));
-            println!("{id}");
+            let scan = app.import_scan(me, subject, args, mesh).await?;
+            println!("{}", scan.id);
             eprintln!(
-                "{} ({}, {} vertices, {} triangles, {}) imported as scan {id}",
+                "{} ({}, {} vertices, {} triangles, {}) imported as scan {}",
                 file.display(),
-                imported.format,
-                imported.mesh.vertex_count(),
-                imported.mesh.triangle_count(),
-                imported.mesh.source_unit()
+                read.map_or_else(String::new, |f| f.to_string()),
+                scan.vertices,
+                scan.triangles,
+                scan.source_unit,
+                scan.id
             );
         }
         ScanCommand::Export { scan, out, format, purpose, recipient, share, break_glass } => {
@@ -150,15 +126,9 @@ pub(crate) async fn scan(vault: &Vault, ctx: &Ctx<'_>, cmd: ScanCommand) -> Resu
                     })?,
                 },
             };
-            if purpose.trim().is_empty() || recipient.trim().is_empty() {
-                return Err(Failure::Input("--purpose and --recipient must not be empty".into()).into());
-            }
-            let (action, name) =
-                if share { (Action::Share, "scan.share") } else { (Action::Export, "scan.export") };
-            let grant = ctx
-                .authorize(vault, name, action, &purpose, Target::Node(Node::Scan(scan)), &break_glass)
-                .await?;
-            let ply = Zeroizing::new(vault.export_scan(&grant, scan, &recipient).await.map_err(fail)?);
+            let x = ScanExport { purpose, recipient, share, break_glass: break_glass.clone() };
+            let ply = app.export_scan(me, scan, x).await?;
+            flagged(&break_glass, &format!("scan:{scan}"));
             let bytes = if format == FileFormat::PlyBinaryLittleEndian {
                 ply
             } else {
@@ -173,50 +143,28 @@ pub(crate) async fn scan(vault: &Vault, ctx: &Ctx<'_>, cmd: ScanCommand) -> Resu
             eprintln!("scan {scan} -> {} ({format}); disclosure recorded", out.display());
         }
         ScanCommand::Analyze { analysis, purpose, break_glass } => {
-            analyze(vault, ctx, analysis, &purpose, &break_glass).await?
+            analyze(ctx, analysis, &purpose, &break_glass).await?
         }
     }
     Ok(())
 }
 
-async fn analyze(
-    vault: &Vault,
-    ctx: &Ctx<'_>,
-    a: ScanAnalysis,
-    purpose: &str,
-    break_glass: &Option<String>,
-) -> Result<()> {
+async fn analyze(ctx: &Ctx<'_>, a: ScanAnalysis, purpose: &str, break_glass: &Option<String>) -> Result<()> {
     use facevault_vault::analyses::{Analysis, Report};
     let analysis = match a {
         ScanAnalysis::Symmetry { scan } => Analysis::Symmetry { scan },
         ScanAnalysis::Compare { pre, post } => Analysis::Compare { pre, post },
     };
-    let mut grants = Vec::new();
-    for scan in analysis.scans() {
-        grants.push(
-            ctx.authorize(
-                vault,
-                "scan.analyze",
-                Action::Analyze,
-                purpose,
-                Target::Node(Node::Scan(scan)),
-                break_glass,
-            )
-            .await?,
-        );
-    }
-    let grants: Vec<&AccessGrant> = grants.iter().collect();
     let pb = bar(None, "analysing");
-    let job = vault.prepare_analysis(analysis, &grants).await.map_err(fail)?;
-    let outcome = job.run(&mut |_| pb.tick()).with_context(|| match analysis {
-        Analysis::Symmetry { scan } => format!("symmetry analysis of scan {scan} failed"),
-        Analysis::Compare { pre, post } => format!("comparison of scan {post} with scan {pre} failed"),
-    })?;
-    let stored = vault.store_analysis(&grants, &outcome).await.map_err(fail)?;
+    let done = ctx.app.analyze(&ctx.session, analysis, Some(purpose), break_glass.as_deref()).await;
     pb.finish_and_clear();
-    println!("measurements {}", stored.measurements);
-    println!("mesh {}", stored.mesh);
-    match (analysis, &outcome.report) {
+    let done = done?;
+    for scan in analysis.scans() {
+        flagged(break_glass, &format!("scan:{scan}"));
+    }
+    println!("measurements {}", done.stored.measurements);
+    println!("mesh {}", done.stored.mesh);
+    match (analysis, &done.outcome.report) {
         (Analysis::Symmetry { scan }, Report::Symmetry(r)) => eprintln!(
             "scan {scan}: asymmetry index {:.2} mm RMS, {:.2} mm p95; report and symmetrized surface stored",
             r.asymmetry_index_rms_mm, r.asymmetry_index_p95_mm
@@ -229,35 +177,25 @@ async fn analyze(
     Ok(())
 }
 
-pub(crate) async fn lineage(vault: &Vault, id: Id) -> Result<()> {
-    let node = match vault.scan(ScanId(id)).await {
-        Ok(_) => Node::Scan(ScanId(id)),
-        Err(VaultError::UnknownScan { .. }) => {
-            let d = vault.derivative(facevault_vault::DerivativeId(id)).await.map_err(|e| match e {
-                VaultError::UnknownDerivative { .. } => {
-                    Failure::NotFound(format!("no scan or derivative {id}")).into()
-                }
-                e => fail(e),
-            })?;
-            Node::Derivative(d.id)
-        }
-        Err(e) => return Err(fail(e)),
-    };
+pub(crate) async fn lineage(ctx: &Ctx<'_>, id: Id) -> Result<()> {
+    let l = ctx.app.lineage(&ctx.session, id).await?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{node}")?;
-    let ancestors = vault.ancestors(node).await.map_err(fail)?;
-    writeln!(out, "came from     {}", if ancestors.is_empty() { "nothing (an original scan)" } else { "" })?;
-    for a in ancestors {
+    writeln!(out, "{}", l.node)?;
+    writeln!(
+        out,
+        "came from     {}",
+        if l.ancestors.is_empty() { "nothing (an original scan)" } else { "" }
+    )?;
+    for a in &l.ancestors {
         writeln!(out, "  {a}")?;
     }
-    let descendants = vault.descendants(node).await.map_err(fail)?;
-    writeln!(out, "derived       {} derivative(s)", descendants.len())?;
-    for d in descendants {
-        let der = vault.derivative(d).await.map_err(fail)?;
+    writeln!(out, "derived       {} derivative(s)", l.descendants.len())?;
+    for der in &l.descendants {
         let parents: Vec<String> = der.parents.iter().map(ToString::to_string).collect();
         writeln!(
             out,
-            "  derivative {d}  {} by {}  {}  from {}",
+            "  derivative {}  {} by {}  {}  from {}",
+            der.id,
             der.kind,
             der.producer,
             der.parameters,

@@ -42,12 +42,12 @@ pub(crate) fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<()> {
     let dir = config.vault.clone();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let (vault, _) = rt.block_on(super::vault::open(&dir))?;
-    let key = super::audit::signing_key(&dir, vault.id(), vault.key_provider().as_ref())?;
+    let key = crate::layout::signing_key(&dir, vault.id(), vault.key_provider().as_ref())?;
     let policy = super::vault::load_policy(&dir)?;
     let damaged = |e: &dyn std::fmt::Display| Failure::Damaged(format!("audit log: {e}"));
     let store = SqlLogStore::open_sqlite(&dir.join(super::vault::DB_FILE)).map_err(|e| damaged(&e))?;
     let log = AuditLog::open(store).map_err(|e| damaged(&e))?;
-    let origin = super::audit::origin(vault.id());
+    let origin = crate::layout::origin(vault.id());
     let backend = Backend { vault, policy, log: SignedLog { log, key, origin } };
     let listen = config.listen.clone();
     rt.block_on(async {

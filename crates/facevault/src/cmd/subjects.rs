@@ -6,13 +6,13 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use facevault_policy::Action;
-use facevault_vault::{MetadataStore, SubjectDetails, SubjectId, Target};
+use facevault_app::time::minutes;
+use facevault_app::NewSubject;
+use facevault_vault::SubjectId;
+use zeroize::Zeroizing;
 
-use super::govern;
-use super::keys::bar;
-use super::vault::{fail, fail_store, Ctx, Vault};
-use super::{is_date, utc, Failure};
+use super::vault::{fail, flagged, Ctx};
+use super::Failure;
 
 #[derive(Debug, Subcommand)]
 pub enum SubjectCommand {
@@ -82,60 +82,50 @@ fn optional(field: &Option<String>) -> &str {
     field.as_deref().unwrap_or("-")
 }
 
-pub(crate) async fn subject(vault: &Vault, ctx: &Ctx<'_>, cmd: SubjectCommand) -> Result<()> {
+pub(crate) async fn subject(ctx: &Ctx<'_>, cmd: SubjectCommand) -> Result<()> {
+    let (app, me) = (ctx.app, &ctx.session);
     let mut out = std::io::stdout().lock();
     match cmd {
         SubjectCommand::Add { name, dob, contact, jurisdiction, details_stdin } => {
-            let (name, dob, contact, jurisdiction) = if details_stdin {
+            let (name, date_of_birth, contact, jurisdiction) = if details_stdin {
                 details_from_stdin()?
             } else {
                 (name.unwrap_or_default(), dob, contact, jurisdiction)
             };
-            if name.trim().is_empty() {
-                return Err(Failure::Input("--name is empty".into()).into());
-            }
-            if dob.as_deref().is_some_and(|d| !is_date(d)) {
-                return Err(Failure::Input("--dob is not a YYYY-MM-DD date".into()).into());
-            }
-            let details = SubjectDetails { name, date_of_birth: dob, contact, jurisdiction };
-            let id = vault.create_subject(&details).await.map_err(fail)?;
+            let new = NewSubject { name: Zeroizing::new(name), date_of_birth, contact, jurisdiction };
+            let id = app.add_subject(me, new).await?;
             writeln!(out, "{id}")?;
         }
         SubjectCommand::List => {
-            let meta = vault.metadata_store();
-            let mut subjects = meta.subjects().await.map_err(fail_store)?;
-            subjects.sort_by_key(|s| (s.created_at, s.id));
+            let subjects = app.list_subjects(me).await?;
             writeln!(
                 out,
                 "{:<32}  {:<16}  {:>5}  {:>11}",
                 "SUBJECT", "CREATED (UTC)", "SCANS", "DERIVATIVES"
             )?;
             for s in subjects {
-                let scans = meta.scans_of(s.id).await.map_err(fail_store)?.len();
-                let derived = meta.derivatives_of(s.id).await.map_err(fail_store)?.len();
-                writeln!(out, "{:<32}  {:<16}  {scans:>5}  {derived:>11}", s.id, utc(s.created_at))?;
+                writeln!(
+                    out,
+                    "{:<32}  {:<16}  {:>5}  {:>11}",
+                    s.id,
+                    minutes(s.created_at),
+                    s.scans,
+                    s.derivatives
+                )?;
             }
         }
         SubjectCommand::Show { subject, purpose, break_glass } => {
-            let grant = ctx
-                .authorize(
-                    vault,
-                    "subject.read",
-                    Action::Read,
-                    &purpose,
-                    Target::Subject(subject),
-                    &break_glass,
-                )
-                .await?;
-            let s = vault.subject(&grant, subject).await.map_err(fail)?;
+            let file = app.subject_file(me, subject, Some(&purpose), break_glass.as_deref()).await?;
+            flagged(&break_glass, &format!("subject:{subject}"));
+            let s = &file.subject;
             let d = &s.details;
             writeln!(out, "subject       {}", s.id)?;
-            writeln!(out, "created       {} UTC", utc(s.created_at))?;
+            writeln!(out, "created       {} UTC", minutes(s.created_at))?;
             writeln!(out, "name          {}", d.name)?;
             writeln!(out, "born          {}", optional(&d.date_of_birth))?;
             writeln!(out, "contact       {}", optional(&d.contact))?;
             writeln!(out, "jurisdiction  {}", optional(&d.jurisdiction))?;
-            for scan in vault.scans_of(subject).await.map_err(fail)? {
+            for scan in &file.scans {
                 writeln!(
                     out,
                     "scan          {}  captured {} on {}  purpose {:?}  {} vertices, {} triangles",
@@ -147,15 +137,15 @@ pub(crate) async fn subject(vault: &Vault, ctx: &Ctx<'_>, cmd: SubjectCommand) -
                     scan.triangles
                 )?;
             }
-            for der in vault.metadata_store().derivatives_of(subject).await.map_err(fail_store)? {
+            for der in &file.derivatives {
                 writeln!(out, "derivative    {}  {} by {}", der.id, der.kind, der.producer)?;
             }
-            for disc in vault.disclosures_of(subject).await.map_err(fail)? {
+            for disc in &file.disclosures {
                 writeln!(
                     out,
                     "disclosed     {}  {} UTC  {} for {} to {}",
                     disc.node,
-                    utc(disc.at),
+                    minutes(disc.at),
                     disc.kind,
                     disc.purpose,
                     disc.recipient
@@ -163,39 +153,29 @@ pub(crate) async fn subject(vault: &Vault, ctx: &Ctx<'_>, cmd: SubjectCommand) -
             }
         }
         SubjectCommand::Shred { subject, yes, purpose, rule } => {
-            let scans = vault.scans_of(subject).await.map_err(fail)?.len();
-            let purpose = match purpose {
-                Some(p) => p,
-                None => govern::held_for(vault, subject).await?,
-            };
-            let grant = ctx
-                .authorize(vault, "subject.delete", Action::Delete, &purpose, Target::Subject(subject), &None)
-                .await?;
             if !yes {
+                let scans = ctx.vault().scans_of(subject).await.map_err(fail)?.len();
                 confirm_shred(subject, scans)?;
             }
-            let report = vault.shred_subject(&grant, subject).await.map_err(fail)?;
-            ctx.deletion(subject, &rule, "subject.shred", report.destroyed(), true);
+            let e = app.shred_subject(me, subject, purpose.as_deref(), &rule).await?;
             eprintln!(
-                "subject {} shredded: data key, details, {} scan(s) and {} derivative(s) destroyed",
-                report.subject, report.scans, report.derivatives
+                "subject {} shredded: data key, details, {} scan(s) and {} derivative(s) destroyed; \
+                 {} blob(s) purged (undecryptable already: their key is gone)",
+                e.subject, e.scans, e.derivatives, e.blobs_purged
             );
-            let pb = bar(Some(report.blobs_queued as u64), "purging blobs");
-            let purged = vault
-                .purge_blobs(|done, total| {
-                    pb.set_length(total as u64);
-                    pb.set_position(done as u64);
-                })
-                .await
-                .map_err(fail)?;
-            pb.finish_and_clear();
-            eprintln!("{purged} blob(s) purged (undecryptable already: their key is gone)");
+            certificate_written(&e.certificate);
         }
         SubjectCommand::Export { subject, out, purpose } => {
-            super::package::export(vault, ctx, subject, &out, &purpose).await?
+            super::package::export(ctx, subject, &out, &purpose).await?
         }
     }
     Ok(())
+}
+
+/// Says where a deletion certificate was kept (its path on stdout, for scripts).
+pub(crate) fn certificate_written(c: &facevault_app::Certified) {
+    println!("certificate {}", c.kept_at);
+    eprintln!("deletion certificate written to {} (check it with `facevault certificate verify`)", c.kept_at);
 }
 
 fn confirm_shred(subject: SubjectId, scans: usize) -> Result<()> {

@@ -19,9 +19,9 @@ use facevault_policy::{gates, Action, Role};
 use facevault_vault::{Node, ScanId, Target, VaultError};
 use zeroize::Zeroizing;
 
-use super::audit::Record;
 use super::vault::{fail, write_private, Ctx, Vault};
 use super::Failure;
+use facevault_app::Record;
 
 /// The vendor registry in the vault directory.
 pub(crate) const VENDORS_FILE: &str = "vendors.toml";
@@ -68,7 +68,7 @@ pub(crate) fn registry(ctx: &Ctx<'_>) -> Result<VendorRegistry> {
 }
 
 fn parse_registry(text: &str, ctx: &Ctx<'_>, path: &Path) -> Result<VendorRegistry> {
-    settings::vendor_registry(text, ctx.policy.catalogue())
+    settings::vendor_registry(text, ctx.policy().catalogue())
         .map_err(|e| input(format!("{}: {e}", path.display())))
 }
 
@@ -161,7 +161,7 @@ pub(crate) async fn disclose(vault: &Vault, ctx: &Ctx<'_>, a: DiscloseArgs) -> R
         input(format!("vendor {:?} is not in the registry (see `facevault vendor list`)", a.vendor))
     })?;
     let purpose = ctx
-        .policy
+        .policy()
         .catalogue()
         .get(&a.purpose)
         .ok_or_else(|| input(format!("--purpose {:?} is not in the catalogue", a.purpose)))?
@@ -181,7 +181,7 @@ pub(crate) async fn disclose(vault: &Vault, ctx: &Ctx<'_>, a: DiscloseArgs) -> R
     // which an opt-out refuses.
     let action =
         if DisclosureKind::of(vendor, &purpose).is_sale_or_share() { Action::Share } else { Action::Export };
-    let grant = ctx.authorize(vault, "scan.disclose", action, &a.purpose, target, &None).await?;
+    let grant = ctx.authorize("scan.disclose", action, &a.purpose, target, &None).await?;
     let subject = vault.scan(a.scan).await.map_err(fail)?.subject;
     let consent = vault.consent(subject).await.map_err(fail)?;
     let opted_out = vault.governance(subject).await.map_err(fail)?.opt_out.is_some();
@@ -264,7 +264,7 @@ pub(crate) fn docs(ctx: &Ctx<'_>, cmd: DocsCommand) -> Result<()> {
         DocsCommand::Generate { out } => {
             let reg = registry(ctx)?;
             let clinic = clinic(ctx)?;
-            let docs = Documents::generate(ctx.policy.catalogue(), reg.vendors(), &clinic);
+            let docs = Documents::generate(ctx.policy().catalogue(), reg.vendors(), &clinic);
             let out = out.unwrap_or_else(|| ctx.dir.join("docs"));
             std::fs::create_dir_all(&out).map_err(|e| Failure::Output(format!("{}: {e}", out.display())))?;
             let write = |name: &str, text: &str| -> Result<()> {
