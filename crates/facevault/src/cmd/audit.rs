@@ -303,16 +303,34 @@ fn list(log: &AuditLog<SqlLogStore>, filter: &Filter, from: u64, limit: usize, j
 }
 
 fn verify(log: &AuditLog<SqlLogStore>, vault: Id, key: &SigningKey) -> Result<()> {
-    let Some(note) = log.store().latest_checkpoint().map_err(damaged)? else {
-        if log.size() == 0 {
-            eprintln!("audit log is empty; nothing to verify");
-            return Ok(());
+    // Other processes (the server, other commands) may be appending: a writer commits its
+    // entries, then stores its checkpoint. So wait a little for a checkpoint covering the
+    // entries there were when this command opened the log, and take entries appended after
+    // that (past the checkpoint, which must match up to its size) as in flight, not damage.
+    let opened_with = log.size();
+    let mut note = log.store().latest_checkpoint().map_err(damaged)?;
+    let waiting = std::time::Instant::now();
+    let cp = loop {
+        let Some(n) = &note else {
+            if opened_with == 0 {
+                eprintln!("audit log is empty; nothing to verify");
+                return Ok(());
+            }
+            return Err(damaged(format!("{opened_with} entries but no signed checkpoint")));
+        };
+        let cp = open_checkpoint(n, &key.verifier(), &origin(vault))
+            .map_err(|e| Failure::Damaged(format!("audit log: the latest checkpoint is not valid: {e}")))?;
+        if cp.size >= opened_with || waiting.elapsed() > std::time::Duration::from_secs(2) {
+            break cp;
         }
-        return Err(damaged(format!("{} entries but no signed checkpoint", log.size())));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        note = log.store().latest_checkpoint().map_err(damaged)?;
     };
-    let cp = open_checkpoint(&note, &key.verifier(), &origin(vault))
-        .map_err(|e| Failure::Damaged(format!("audit log: the latest checkpoint is not valid: {e}")))?;
-    match verify_log(log.store(), &cp) {
+    let checked = match verify_log(log.store(), &cp) {
+        Err(VerifyError::Unsigned { index }) if index >= opened_with => Ok(index),
+        other => other,
+    };
+    match checked {
         Ok(n) => {
             println!("audit log OK: {n} entries match the signed checkpoint (root {})", cp.root);
             Ok(())
