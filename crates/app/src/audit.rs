@@ -3,12 +3,12 @@
 //! answered against the latest stored checkpoint (the journal signs one after every batch), and
 //! each read is itself journaled.
 
-use facevault_audit::{leaf_hash, verify_log, AuditEntry, Checkpoint, Decision, LogStore, VerifyError};
+use facevault_audit::{leaf_hash, AuditEntry, Checkpoint, Decision, VerifyError};
 use facevault_policy::gates;
 use facevault_vault::{BlobStore, MetadataStore};
 
 use crate::error::{AppError, ErrorKind};
-use crate::journal::{Jot, SignedLog};
+use crate::journal::{Jot, LogView};
 use crate::session::Session;
 use crate::App;
 
@@ -84,13 +84,13 @@ fn damaged(e: impl std::fmt::Display) -> AppError {
 }
 
 /// The latest checkpoint, or an error saying the log was never signed.
-fn latest_of(l: &SignedLog) -> Result<(String, Checkpoint), AppError> {
-    l.latest()?.ok_or_else(|| damaged(format!("{} entries but no signed checkpoint", l.log.size())))
+fn latest_of(l: &dyn LogView) -> Result<(String, Checkpoint), AppError> {
+    l.latest()?.ok_or_else(|| damaged(format!("{} entries but no signed checkpoint", l.size())))
 }
 
-/// How many times verification re-reads the latest checkpoint when another process appended
-/// between its commit and its checkpoint (a few milliseconds' window).
-const VERIFY_ATTEMPTS: usize = 3;
+/// How long verification waits for a checkpoint covering the entries the log held when it
+/// began: another process may have committed entries and not yet stored their checkpoint.
+const CHECKPOINT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl<M: MetadataStore, B: BlobStore> App<M, B> {
     /// The privacy office reads the log; the read is journaled as `action`.
@@ -113,8 +113,8 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 .read(move |l| -> Result<Vec<(u64, AuditEntry)>, AppError> {
                     let mut out = Vec::new();
                     let mut i = f.from;
-                    while i < l.log.size() && out.len() < f.limit {
-                        let e = l.log.entry(i).map_err(damaged)?;
+                    while i < l.size() && out.len() < f.limit {
+                        let e = l.entry(i)?;
                         if f.keeps(&e) {
                             out.push((i, e));
                         }
@@ -144,7 +144,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 .journal
                 .read(|l| -> Result<CheckpointNote, AppError> {
                     let (note, checkpoint) = latest_of(l)?;
-                    Ok(CheckpointNote { note, checkpoint, verifier: l.key.verifier().to_string() })
+                    Ok(CheckpointNote { note, checkpoint, verifier: l.verifier() })
                 })
                 .await??;
             jot.change(
@@ -174,13 +174,8 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                             cp.size
                         )));
                     }
-                    let entry = l
-                        .log
-                        .store()
-                        .entry(index)
-                        .map_err(damaged)?
-                        .ok_or_else(|| damaged(format!("entry {index} is missing")))?;
-                    let proof = l.log.inclusion_proof(index, cp.size).map_err(damaged)?;
+                    let entry = l.encoded(index)?;
+                    let proof = l.inclusion(index, cp.size)?;
                     Ok(EntryProof {
                         index,
                         size: cp.size,
@@ -219,12 +214,12 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                             cp.size
                         )));
                     }
-                    let proof = l.log.consistency_proof(old, cp.size).map_err(damaged)?;
+                    let proof = l.consistency(old, cp.size)?;
                     Ok(Consistency {
                         old_size: old,
                         new_size: cp.size,
                         path: proof.path.iter().map(ToString::to_string).collect(),
-                        old_root: l.log.root_at(old).map_err(damaged)?.to_string(),
+                        old_root: l.root_at(old)?.to_string(),
                         new_root: cp.root.to_string(),
                         checkpoint: note,
                     })
@@ -261,26 +256,30 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
     }
 }
 
-fn verify(l: &SignedLog) -> Result<Verified, AppError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+/// Verifies the log against the latest checkpoint. Other processes may be appending: a writer
+/// commits its entries, then stores its checkpoint; so this waits briefly for a checkpoint that
+/// covers what the log held when it began, and takes entries appended after that (past a
+/// checkpoint that matches up to its size) as in flight, not as damage.
+fn verify(l: &dyn LogView) -> Result<Verified, AppError> {
+    let began_with = l.size();
+    let waiting = std::time::Instant::now();
+    let cp = loop {
         let Some((_, cp)) = l.latest()? else {
-            if l.log.size() == 0 {
+            if began_with == 0 {
                 return Ok(Verified::Empty);
             }
-            return Err(damaged(format!("{} entries but no signed checkpoint", l.log.size())));
+            return Err(damaged(format!("{began_with} entries but no signed checkpoint")));
         };
-        let root = cp.root.to_string();
-        return Ok(match verify_log(l.log.store(), &cp) {
-            Ok(entries) => Verified::Ok { entries, root },
-            // Another process appended after the checkpoint read and is about to sign one.
-            Err(VerifyError::Unsigned { .. }) if attempt < VERIFY_ATTEMPTS => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-                continue;
-            }
-            Err(VerifyError::Audit(e)) => return Err(damaged(e)),
-            Err(e) => Verified::Damaged { entries: cp.size, root, problem: e.to_string() },
-        });
-    }
+        if cp.size >= began_with || waiting.elapsed() > CHECKPOINT_WAIT {
+            break cp;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let root = cp.root.to_string();
+    Ok(match l.verify(&cp) {
+        Ok(entries) => Verified::Ok { entries, root },
+        Err(VerifyError::Unsigned { index }) if index >= began_with => Verified::Ok { entries: index, root },
+        Err(VerifyError::Audit(e)) => return Err(damaged(e)),
+        Err(e) => Verified::Damaged { entries: cp.size, root, problem: e.to_string() },
+    })
 }

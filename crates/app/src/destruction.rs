@@ -5,7 +5,7 @@
 //! rule and the list destroyed, and gets a signed deletion certificate issued from the durable
 //! entry, kept through [`crate::ClinicFiles`].
 
-use facevault_audit::{issue_from_log, Deletion, DeletionCertificate, Destroyed};
+use facevault_audit::{Deletion, DeletionCertificate, Destroyed};
 use facevault_domain::Destruction;
 use facevault_policy::{gates, Action};
 use facevault_vault::oversight::ERASURE_KEEPS;
@@ -288,9 +288,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 .journal
                 .read(move |l| -> Result<DeletionCertificate, AppError> {
                     let (note, _) = l.latest()?.ok_or_else(|| AppError::internal("no signed checkpoint"))?;
-                    issue_from_log(&l.log, &note, &l.key, index, &deletion).map_err(|e| {
-                        AppError::internal(format!("deletion certificate for audit entry {index}: {e}"))
-                    })
+                    l.certificate(&note, index, &deletion)
                 })
                 .await??;
             let mut json = serde_json::to_vec_pretty(&certificate).map_err(AppError::internal)?;

@@ -9,16 +9,17 @@
 //! batches and never write: they work against the latest stored checkpoint.
 //!
 //! The writer is the same for the CLI (one command, one batch) and the server (many requests
-//! in flight); the log store is any [`LogStore`], erased to [`DynLog`] so no front end names an
-//! adapter.
+//! in flight); the log store is any [`LogStore`], and reads see it as a [`LogView`], so no use
+//! case names an adapter.
 
+use std::collections::BTreeSet;
 use std::sync::mpsc;
 use std::sync::{Mutex, PoisonError};
 
-use facevault_audit::Destroyed;
 use facevault_audit::{
-    open_checkpoint, sign_checkpoint, AppendBatch, AuditEntry, AuditLog, Checkpoint, Decision, Hash,
-    LogStore, NodeId, Reason, SigningKey, Timestamp, Token,
+    issue_from_log, open_checkpoint, sign_checkpoint, verify_log, AuditEntry, AuditLog, Checkpoint,
+    ConsistencyProof, Decision, Deletion, DeletionCertificate, Destroyed, Hash, InclusionProof, LogStore,
+    Reason, SigningKey, Timestamp, Token, VerifyError,
 };
 use facevault_vault::SubjectId;
 use tokio::sync::oneshot;
@@ -119,160 +120,143 @@ impl Jot {
     }
 }
 
-// ---------------------------------------------------------------- any log store, erased
-
-/// The error of a [`DynLog`]: the adapter's own error, boxed.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct LogError(Box<dyn std::error::Error + Send + Sync>);
-
-impl LogError {
-    fn of(e: impl std::error::Error + Send + Sync + 'static) -> LogError {
-        LogError(Box::new(e))
-    }
-}
-
-/// [`LogStore`] with object-safe signatures, for [`DynLog`].
-trait ErasedLog: Send {
-    fn size(&self) -> Result<u64, LogError>;
-    fn append(&mut self, batch: &AppendBatch) -> Result<(), LogError>;
-    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, LogError>;
-    fn for_each_entry(&self, start: u64, end: u64, f: &mut dyn FnMut(&[u8])) -> Result<(), LogError>;
-    fn node(&self, id: NodeId) -> Result<Option<Hash>, LogError>;
-    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), LogError>;
-    fn latest_checkpoint(&self) -> Result<Option<String>, LogError>;
-    fn close(self: Box<Self>);
-}
-
-impl<T: LogStore + Send> ErasedLog for T {
-    fn size(&self) -> Result<u64, LogError> {
-        LogStore::size(self).map_err(LogError::of)
-    }
-    fn append(&mut self, batch: &AppendBatch) -> Result<(), LogError> {
-        LogStore::append(self, batch).map_err(LogError::of)
-    }
-    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, LogError> {
-        LogStore::entry(self, index).map_err(LogError::of)
-    }
-    fn for_each_entry(&self, start: u64, end: u64, f: &mut dyn FnMut(&[u8])) -> Result<(), LogError> {
-        LogStore::for_each_entry(self, start, end, f).map_err(LogError::of)
-    }
-    fn node(&self, id: NodeId) -> Result<Option<Hash>, LogError> {
-        LogStore::node(self, id).map_err(LogError::of)
-    }
-    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), LogError> {
-        LogStore::put_checkpoint(self, size, note).map_err(LogError::of)
-    }
-    fn latest_checkpoint(&self) -> Result<Option<String>, LogError> {
-        LogStore::latest_checkpoint(self).map_err(LogError::of)
-    }
-    fn close(self: Box<Self>) {
-        LogStore::close(*self);
-    }
-}
-
-/// Any log store behind one type, so the journal and the use cases name no adapter.
-pub struct DynLog(Box<dyn ErasedLog>);
-
-impl std::fmt::Debug for DynLog {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DynLog(..)")
-    }
-}
-
-impl DynLog {
-    pub fn new<L: LogStore + Send + 'static>(store: L) -> DynLog {
-        DynLog(Box::new(store))
-    }
-}
-
-impl LogStore for DynLog {
-    type Error = LogError;
-
-    fn size(&self) -> Result<u64, LogError> {
-        self.0.size()
-    }
-    fn append(&mut self, batch: &AppendBatch) -> Result<(), LogError> {
-        self.0.append(batch)
-    }
-    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, LogError> {
-        self.0.entry(index)
-    }
-    fn for_each_entry(&self, start: u64, end: u64, f: &mut dyn FnMut(&[u8])) -> Result<(), LogError> {
-        self.0.for_each_entry(start, end, f)
-    }
-    fn node(&self, id: NodeId) -> Result<Option<Hash>, LogError> {
-        self.0.node(id)
-    }
-    fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), LogError> {
-        self.0.put_checkpoint(size, note)
-    }
-    fn latest_checkpoint(&self) -> Result<Option<String>, LogError> {
-        self.0.latest_checkpoint()
-    }
-    fn close(self) {
-        self.0.close();
-    }
-}
-
 // ---------------------------------------------------------------- the signed log
 
 /// The log with what signs it.
 #[derive(Debug)]
-pub struct SignedLog {
-    pub log: AuditLog<DynLog>,
-    pub key: SigningKey,
+pub struct SignedLog<L> {
+    log: AuditLog<L>,
+    key: SigningKey,
     /// The checkpoint origin line (`facevault.vault/<id>`).
-    pub origin: String,
+    origin: String,
 }
 
-impl SignedLog {
+fn damaged(e: impl std::fmt::Display) -> AppError {
+    AppError::new(crate::ErrorKind::Damaged, format!("audit log: {e}"))
+}
+
+impl<L: LogStore> SignedLog<L> {
     /// Opens the log held by `store`, signed by `key` for `origin`.
-    pub fn open<L: LogStore + Send + 'static>(
-        store: L,
-        key: SigningKey,
-        origin: String,
-    ) -> Result<SignedLog, AppError> {
-        let log = AuditLog::open(DynLog::new(store)).map_err(|e| {
-            AppError::new(crate::ErrorKind::Damaged, format!("the audit log does not open: {e}"))
-        })?;
+    pub fn open(store: L, key: SigningKey, origin: String) -> Result<SignedLog<L>, AppError> {
+        let log = AuditLog::open(store).map_err(|e| damaged(format!("it does not open: {e}")))?;
         Ok(SignedLog { log, key, origin })
     }
 
     /// Signs a checkpoint over the whole log and stores it; returns the signed note. Only the
     /// writer calls this, after an append.
-    pub fn sign(&mut self) -> Result<String, String> {
+    fn sign(&mut self) -> Result<String, String> {
         let note =
             sign_checkpoint(&self.log.checkpoint(&self.origin), &self.key).map_err(|e| e.to_string())?;
         let size = self.log.size();
-        LogStore::put_checkpoint(self.log.store_mut(), size, &note).map_err(|e| e.to_string())?;
+        self.log.store_mut().put_checkpoint(size, &note).map_err(|e| e.to_string())?;
         Ok(note)
     }
+}
 
+/// What a read of the log sees: the log as it is now (other processes' appends included),
+/// never a way to write it.
+pub trait LogView {
+    /// Entries in the log.
+    fn size(&self) -> u64;
+    /// The decoded entry at `index`.
+    fn entry(&self, index: u64) -> Result<AuditEntry, AppError>;
+    /// The encoded entry at `index`.
+    fn encoded(&self, index: u64) -> Result<Vec<u8>, AppError>;
     /// The latest stored checkpoint, opened and checked against this vault's key and origin:
-    /// what every read of the log is answered against. `None` for a log never signed.
-    pub fn latest(&self) -> Result<Option<(String, Checkpoint)>, AppError> {
-        let damaged = |e: &dyn std::fmt::Display| {
-            AppError::new(crate::ErrorKind::Damaged, format!("the audit log's latest checkpoint: {e}"))
-        };
-        let Some(note) = LogStore::latest_checkpoint(self.log.store()).map_err(|e| damaged(&e))? else {
+    /// what every read is answered against. `None` for a log never signed.
+    fn latest(&self) -> Result<Option<(String, Checkpoint)>, AppError>;
+    /// The verifier key (name+id+key) checkpoints are checked with.
+    fn verifier(&self) -> String;
+    fn inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, AppError>;
+    fn consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, AppError>;
+    fn root_at(&self, size: u64) -> Result<Hash, AppError>;
+    /// Every entry checked against `checkpoint` (`verify_log`).
+    fn verify(&self, checkpoint: &Checkpoint) -> Result<u64, VerifyError>;
+    /// The deletion certificate of entry `index` against the signed checkpoint `note`.
+    fn certificate(
+        &self,
+        note: &str,
+        index: u64,
+        deletion: &Deletion,
+    ) -> Result<DeletionCertificate, AppError>;
+    /// The entries about a subject and its objects, for its access package.
+    fn about(
+        &self,
+        subject: SubjectId,
+        objects: &BTreeSet<String>,
+    ) -> Result<Vec<serde_json::Value>, AppError>;
+    /// The break-glass uses in the log, for the privacy office's review.
+    fn break_glass_uses(&self) -> Result<Vec<facevault_domain::posture::BreakGlassUse>, AppError>;
+}
+
+impl<L: LogStore> LogView for SignedLog<L> {
+    fn size(&self) -> u64 {
+        self.log.size()
+    }
+    fn entry(&self, index: u64) -> Result<AuditEntry, AppError> {
+        self.log.entry(index).map_err(damaged)
+    }
+    fn encoded(&self, index: u64) -> Result<Vec<u8>, AppError> {
+        self.log
+            .store()
+            .entry(index)
+            .map_err(damaged)?
+            .ok_or_else(|| damaged(format!("entry {index} is missing")))
+    }
+    fn latest(&self) -> Result<Option<(String, Checkpoint)>, AppError> {
+        let Some(note) = self.log.store().latest_checkpoint(self.log.size()).map_err(damaged)? else {
             return Ok(None);
         };
-        let cp = open_checkpoint(&note, &self.key.verifier(), &self.origin).map_err(|e| damaged(&e))?;
+        let cp = open_checkpoint(&note, &self.key.verifier(), &self.origin)
+            .map_err(|e| damaged(format!("the latest checkpoint is not valid: {e}")))?;
         if cp.size > self.log.size() {
-            return Err(damaged(&format!(
-                "it covers {} entries but the log holds {}",
+            return Err(damaged(format!(
+                "the latest checkpoint covers {} entries but the log holds {}",
                 cp.size,
                 self.log.size()
             )));
         }
         Ok(Some((note, cp)))
     }
+    fn verifier(&self) -> String {
+        self.key.verifier().to_string()
+    }
+    fn inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, AppError> {
+        self.log.inclusion_proof(index, size).map_err(damaged)
+    }
+    fn consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, AppError> {
+        self.log.consistency_proof(old, new).map_err(damaged)
+    }
+    fn root_at(&self, size: u64) -> Result<Hash, AppError> {
+        self.log.root_at(size).map_err(damaged)
+    }
+    fn verify(&self, checkpoint: &Checkpoint) -> Result<u64, VerifyError> {
+        verify_log(self.log.store(), checkpoint)
+    }
+    fn certificate(
+        &self,
+        note: &str,
+        index: u64,
+        deletion: &Deletion,
+    ) -> Result<DeletionCertificate, AppError> {
+        issue_from_log(&self.log, note, &self.key, index, deletion)
+            .map_err(|e| AppError::internal(format!("deletion certificate for audit entry {index}: {e}")))
+    }
+    fn about(
+        &self,
+        subject: SubjectId,
+        objects: &BTreeSet<String>,
+    ) -> Result<Vec<serde_json::Value>, AppError> {
+        facevault_export::audit_about(self.log.store(), subject, objects).map_err(damaged)
+    }
+    fn break_glass_uses(&self) -> Result<Vec<facevault_domain::posture::BreakGlassUse>, AppError> {
+        facevault_vault::oversight::break_glass_uses(self.log.store()).map_err(damaged)
+    }
 }
 
 // ---------------------------------------------------------------- the writer
 
-type Reader = Box<dyn FnOnce(&SignedLog) + Send>;
+type Reader = Box<dyn FnOnce(&dyn LogView) + Send>;
 
 enum Job {
     Append { actor: String, role: String, records: Vec<Record>, done: oneshot::Sender<Result<u64, String>> },
@@ -323,7 +307,7 @@ const STOPPED: &str = "the audit writer has stopped";
 impl Journal {
     /// Starts the writer thread over `log`. It ends when [`Journal::close`] is called or every
     /// handle is dropped, and closes the log store.
-    pub fn start(log: SignedLog) -> std::io::Result<Journal> {
+    pub fn start<L: LogStore + Send + 'static>(log: SignedLog<L>) -> std::io::Result<Journal> {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new().name("facevault-audit".into()).spawn(move || writer(log, &queue))?;
         Ok(Journal { jobs })
@@ -347,7 +331,7 @@ impl Journal {
     /// Runs `f` on the log between batches and returns what it returns.
     pub async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&SignedLog) -> T + Send + 'static,
+        f: impl FnOnce(&dyn LogView) -> T + Send + 'static,
     ) -> Result<T, AppError> {
         let (done, wait) = oneshot::channel();
         let job: Reader = Box::new(move |log| {
@@ -366,7 +350,7 @@ impl Journal {
     }
 }
 
-fn writer(mut log: SignedLog, queue: &mpsc::Receiver<Job>) {
+fn writer<L: LogStore>(mut log: SignedLog<L>, queue: &mpsc::Receiver<Job>) {
     let mut closed = None;
     while let Ok(first) = queue.recv() {
         let mut appends = Vec::new();
@@ -385,6 +369,13 @@ fn writer(mut log: SignedLog, queue: &mpsc::Receiver<Job>) {
         if !appends.is_empty() {
             commit(&mut log, appends);
         }
+        if !reads.is_empty() {
+            // Other processes (CLI commands, other servers) append to the same log: read it as
+            // it is now. On failure the reads see the tree last seen (a prefix of the log).
+            if let Err(e) = log.log.refresh() {
+                eprintln!("facevault: audit log refresh: {e}");
+            }
+        }
         for r in reads {
             r(&log);
         }
@@ -400,7 +391,7 @@ fn writer(mut log: SignedLog, queue: &mpsc::Receiver<Job>) {
 
 type Pending = (String, String, Vec<Record>, oneshot::Sender<Result<u64, String>>);
 
-fn commit(log: &mut SignedLog, appends: Vec<Pending>) {
+fn commit<L: LogStore>(log: &mut SignedLog<L>, appends: Vec<Pending>) {
     let time = match now() {
         Ok(t) => t,
         Err(e) => {

@@ -43,7 +43,7 @@ pub use consents::{parse_restriction, reference_sha256, restriction_name, Consen
 pub use destruction::{Certified, Erasure, Retained, RetentionRun};
 pub use error::{AppError, ErrorKind};
 pub use facevault_export::Seal;
-pub use journal::{DynLog, Jot, Journal, LogError, Record, SignedLog};
+pub use journal::{Jot, Journal, LogView, Record, SignedLog};
 pub use requests::{
     calendar, Completed, CompletionInput, CorrectedDetails, Move, NewRequest, Outcome, RequestFile,
     RequestFilter,

@@ -3,7 +3,7 @@
 //! the passphrase or age key the person asking gave. Sealing costs about a second of CPU, so it
 //! runs on the front end's [`crate::Offload`].
 
-use facevault_export::{audit_about, objects_of, Seal};
+use facevault_export::{objects_of, Seal};
 use facevault_policy::Action;
 use facevault_vault::{BlobStore, MetadataStore, SubjectId, Target};
 
@@ -50,11 +50,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             self.decide(s, jot, "subject.export", Action::Export, purpose, known, break_glass).await?;
         let package = self.vault.subject_package(&grant, subject).await?;
         let objects = objects_of(&package);
-        let audit = self
-            .journal
-            .read(move |l| audit_about(l.log.store(), subject, &objects))
-            .await?
-            .map_err(|e| AppError::new(crate::ErrorKind::Damaged, e.to_string()))?;
+        let audit = self.journal.read(move |l| l.about(subject, &objects)).await??;
         self.offloaded(move || facevault_export::package(&package, &audit, seal))
             .await?
             .map_err(AppError::internal)

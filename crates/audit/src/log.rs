@@ -1,6 +1,7 @@
 //! [`AuditLog`]: the append-only log over a [`LogStore`]. It keeps the tree's right edge in
-//! memory, so an append hashes O(log n) nodes and reads nothing; roots and proofs of any size
-//! read O(log n) stored subtree hashes.
+//! memory, so an append hashes O(log n) nodes and reads nothing unless another writer appended
+//! to the store since (then it reloads the edge, O(log n) hashes, under the store's write lock);
+//! roots and proofs of any size read O(log n) stored subtree hashes.
 
 use crate::entry::AuditEntry;
 use crate::error::AuditError;
@@ -49,22 +50,67 @@ impl<S: LogStore> AuditLog<S> {
 
     /// Appends entries in one store write (one transaction in a SQL store); returns their
     /// indices. On a store error nothing is appended.
+    ///
+    /// Several writers may share the store (the server and CLI commands on one vault): the
+    /// batch's first index and the tree's right edge are taken from the store under its write
+    /// lock ([`LogStore::append_with`]), never from this handle's memory, so entries another
+    /// writer appended since come first and this handle catches up with them.
     pub fn append_batch(&mut self, entries: &[AuditEntry]) -> Result<std::ops::Range<u64>, AuditError> {
-        let first_index = self.size();
-        let mut next = self.frontier.clone();
-        let mut batch = AppendBatch {
-            first_index,
-            entries: Vec::with_capacity(entries.len()),
-            nodes: Vec::with_capacity(entries.len() * 2 + 64),
-        };
-        for e in entries {
-            let bytes = e.encode();
-            next.push(leaf_hash(&bytes), |id, h| batch.nodes.push((id, h)));
-            batch.entries.push(bytes);
+        if entries.is_empty() {
+            let size = self.size();
+            return Ok(size..size);
         }
-        self.store.append(&batch).map_err(store_err)?;
-        self.frontier = next;
-        Ok(first_index..self.size())
+        // Encoding and leaf hashing need no lock; only the tree's interior waits for it.
+        let mut encoded: Vec<Vec<u8>> = entries.iter().map(AuditEntry::encode).collect();
+        let leaves: Vec<Hash> = encoded.iter().map(|e| leaf_hash(e)).collect();
+        let frontier = &self.frontier;
+        let mut built: Option<Result<Frontier, AuditError>> = None;
+        let wrote = self
+            .store
+            .append_with(&mut |store| {
+                let next = match store.size().map_err(store_err) {
+                    Ok(size) if size == frontier.size() => Ok(frontier.clone()),
+                    Ok(size) => Frontier::load(&StoreNodes(store), size),
+                    Err(e) => Err(e),
+                };
+                let mut next = match next {
+                    Ok(f) => f,
+                    Err(e) => {
+                        built = Some(Err(e));
+                        return None;
+                    }
+                };
+                let mut batch = AppendBatch {
+                    first_index: next.size(),
+                    entries: std::mem::take(&mut encoded),
+                    nodes: Vec::with_capacity(leaves.len() * 2 + 64),
+                };
+                for leaf in &leaves {
+                    next.push(*leaf, |id, h| batch.nodes.push((id, h)));
+                }
+                built = Some(Ok(next));
+                Some(batch)
+            })
+            .map_err(store_err)?;
+        match built {
+            Some(Ok(next)) if wrote => {
+                self.frontier = next;
+                Ok(self.size() - entries.len() as u64..self.size())
+            }
+            Some(Err(e)) => Err(e),
+            _ => Err(AuditError::Internal("the store did not take the batch it was given")),
+        }
+    }
+
+    /// Brings the size, root and frontier up to date with the store, which may have grown by
+    /// other writers' appends (a long-lived process calls this before it reads); returns the
+    /// size. Cheap when nothing changed: the store checks with one indexed read.
+    pub fn refresh(&mut self) -> Result<u64, AuditError> {
+        let size = self.store.refresh().map_err(store_err)?;
+        if size != self.frontier.size() {
+            self.frontier = Frontier::load(&StoreNodes(&self.store), size)?;
+        }
+        Ok(size)
     }
 
     /// The decoded entry at `index`.

@@ -22,8 +22,33 @@ pub trait LogStore {
 
     /// Number of entries stored.
     fn size(&self) -> Result<u64, Self::Error>;
-    /// Stores a batch atomically; `batch.first_index` equals the current size.
+    /// Stores a batch atomically; `batch.first_index` equals the current size (a store shared
+    /// by several writers compares it with the size under its write lock, and refuses it if
+    /// another writer appended since).
     fn append(&mut self, batch: &AppendBatch) -> Result<(), Self::Error>;
+    /// Stores the batch `build` makes, atomically and as the only writer while it runs. A store
+    /// that several writers (processes) share takes its write lock, catches up with what the
+    /// others appended as [`LogStore::refresh`] does, then calls `build` once with itself: its
+    /// size is the batch's first index and its subtree hashes are those of the whole log. The
+    /// batch is checked and written as [`LogStore::append`] does, then the lock is released.
+    /// `build` returning `None` writes nothing and this returns `Ok(false)`.
+    ///
+    /// The default, for a store with one writer, is `build` then `append`.
+    fn append_with(
+        &mut self,
+        build: &mut dyn FnMut(&Self) -> Option<AppendBatch>,
+    ) -> Result<bool, Self::Error> {
+        match build(&*self) {
+            Some(batch) => self.append(&batch).map(|()| true),
+            None => Ok(false),
+        }
+    }
+    /// Catches up with what other writers appended since this store last looked, and returns
+    /// the size. Cheap when nothing changed. The default, for a store with one writer, has
+    /// nothing to catch up with.
+    fn refresh(&mut self) -> Result<u64, Self::Error> {
+        self.size()
+    }
     /// The encoded entry at `index`, if stored.
     fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, Self::Error>;
     /// Calls `f` on each encoded entry from `start` up to (not including) `end` or the last
@@ -34,8 +59,9 @@ pub trait LogStore {
     /// Stores a signed checkpoint note for the tree of `size` entries (the first one stored for
     /// a size is kept).
     fn put_checkpoint(&mut self, size: u64, note: &str) -> Result<(), Self::Error>;
-    /// The signed checkpoint note of the largest tree stored, if any.
-    fn latest_checkpoint(&self) -> Result<Option<String>, Self::Error>;
+    /// The signed checkpoint note of the largest tree stored of at most `at_most` entries, if
+    /// any (with several writers, one may have signed past the entries a reader has seen).
+    fn latest_checkpoint(&self, at_most: u64) -> Result<Option<String>, Self::Error>;
     /// Releases the store (a database adapter checkpoints and closes its files).
     fn close(self)
     where
@@ -183,7 +209,7 @@ impl LogStore for MemoryStore {
         Ok(())
     }
 
-    fn latest_checkpoint(&self) -> Result<Option<String>, Self::Error> {
-        Ok(self.checkpoints.last_key_value().map(|(_, n)| n.clone()))
+    fn latest_checkpoint(&self, at_most: u64) -> Result<Option<String>, Self::Error> {
+        Ok(self.checkpoints.range(..=at_most).next_back().map(|(_, n)| n.clone()))
     }
 }

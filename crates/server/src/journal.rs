@@ -153,6 +153,13 @@ fn writer(mut log: SignedLog, queue: &mpsc::Receiver<Job>) {
         if !appends.is_empty() {
             commit(&mut log, appends);
         }
+        if !reads.is_empty() {
+            // CLI commands append to the same log: read it as it is now. On failure the reads
+            // answer for the tree last seen (a prefix of the log); the next append reports it.
+            if let Err(e) = log.log.refresh() {
+                eprintln!("facevault-server: audit log refresh: {e}");
+            }
+        }
         for r in reads {
             r(&log);
         }

@@ -5,6 +5,14 @@
 //! [`facevault_audit::AuditLog::append_batch`] shares one fsync'd commit (WAL, `synchronous =
 //! FULL`); a batch is all there or not there at all, even after a crash.
 //!
+//! Several writers: the server keeps a store open for its whole life while CLI commands open
+//! their own on the same file, append and close. So an append never trusts the size it holds:
+//! it takes SQLite's write lock first (`BEGIN IMMEDIATE`), reads the size (one past the largest
+//! index), loads the subtree hashes other writers stored since (the runs beyond the lengths it
+//! holds, by primary key), and only then lets the log build the batch
+//! ([`LogStore::append_with`]), writes it and commits. [`LogStore::refresh`] does the catching
+//! up for readers; when nothing changed it costs one indexed read.
+//!
 //! Sync over async, and why this way: the port is sync (the audit crate is pure), sqlx is async.
 //! The store owns a private current-thread tokio runtime and blocks on it at this edge only. The
 //! subtree hashes (about two an entry, 32 bytes each, stored as one run per level and batch) are
@@ -16,11 +24,14 @@
 //! Queries are portable SQL (multi-row `INSERT ... VALUES`, `ORDER BY ... LIMIT`), so a
 //! PostgreSQL adapter can share them.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use facevault_audit::{AppendBatch, Hash, LogStore, NodeId};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
 /// Entries read per query when streaming (about 6 MB of rows buffered ahead).
@@ -109,10 +120,7 @@ impl SqlLogStore {
                 .run(&pool)
                 .await
                 .map_err(|e| SqlLogError::Database { op: "migrate", message: e.to_string() })?;
-            let size: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_entries")
-                .fetch_one(&pool)
-                .await
-                .map_err(db("count entries"))?;
+            let size = stored_size(&pool).await?;
             let rows =
                 sqlx::query("SELECT level, first_idx, hashes FROM audit_nodes ORDER BY level, first_idx")
                     .fetch_all(&pool)
@@ -120,32 +128,8 @@ impl SqlLogStore {
                     .map_err(db("load hashes"))?;
             Ok::<_, SqlLogError>((pool, size, rows))
         })?;
-        let size = u64::try_from(size).map_err(|_| SqlLogError::Corrupt { what: "negative count".into() })?;
         let mut levels: Vec<Vec<Hash>> = Vec::new();
-        let mut damaged = None;
-        for row in &rows {
-            let level: i64 = row.try_get(0).map_err(db("read hashes"))?;
-            let first: i64 = row.try_get(1).map_err(db("read hashes"))?;
-            let hashes: &[u8] = row.try_get(2).map_err(db("read hashes"))?;
-            let level = match usize::try_from(level) {
-                Ok(l) if l < 64 => l,
-                _ => {
-                    damaged.get_or_insert_with(|| format!("subtree hashes at level {level}"));
-                    continue;
-                }
-            };
-            if levels.len() <= level {
-                levels.resize_with(level + 1, Vec::new);
-            }
-            let at = &mut levels[level];
-            // A gap, an overlap or a torn run: keep what comes before it (verification will
-            // place the damage) and refuse appends.
-            if usize::try_from(first).ok() != Some(at.len()) || hashes.len() % 32 != 0 {
-                damaged.get_or_insert_with(|| format!("subtree hashes ({level}, {first}) out of place"));
-                continue;
-            }
-            at.extend(hashes.chunks_exact(32).filter_map(|c| <[u8; 32]>::try_from(c).ok()).map(Hash));
-        }
+        let damaged = add_runs(&mut levels, &rows)?;
         Ok(SqlLogStore { rt, pool, path: path.to_path_buf(), size, levels, damaged })
     }
 
@@ -166,19 +150,115 @@ impl SqlLogStore {
         Ok(())
     }
 
-    /// The signed checkpoint note of the largest tree stored, if any.
-    pub fn latest_checkpoint(&self) -> Result<Option<String>, SqlLogError> {
+    /// The signed checkpoint note of the largest tree stored of at most `at_most` entries, if
+    /// any (a reader asks for one it can prove against: another process may have appended and
+    /// signed past the entries it has seen).
+    pub fn latest_checkpoint(&self, at_most: u64) -> Result<Option<String>, SqlLogError> {
+        let at_most = i64::try_from(at_most).unwrap_or(i64::MAX);
         self.rt.block_on(async {
-            sqlx::query_scalar("SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db("read checkpoint"))
+            sqlx::query_scalar(
+                "SELECT note FROM audit_checkpoints WHERE size <= ? ORDER BY size DESC LIMIT 1",
+            )
+            .bind(at_most)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("read checkpoint"))
         })
     }
 
     /// Closes the database (the WAL is checkpointed).
     pub fn close(self) {
         self.rt.block_on(self.pool.close());
+    }
+
+    /// Takes in what other writers stored: the log now has `size` entries and `rows` are the
+    /// runs of hashes this store lacked ([`missing_runs`]). A log that shrank, or runs that do
+    /// not cover it, mark the store damaged.
+    fn catch_up(&mut self, size: u64, rows: &[SqliteRow]) -> Result<(), SqlLogError> {
+        let mut damaged = add_runs(&mut self.levels, rows)?;
+        if size < self.size {
+            damaged.get_or_insert_with(|| format!("the log shrank from {} to {size} entries", self.size));
+        }
+        for level in 0..64u8 {
+            let held = self.levels.get(usize::from(level)).map_or(0, Vec::len) as u64;
+            if held < size >> level {
+                damaged.get_or_insert_with(|| format!("subtree hashes of level {level} end at {held}"));
+            }
+        }
+        if let Some(what) = damaged {
+            self.damaged = Some(what.clone());
+            return Err(SqlLogError::Corrupt { what });
+        }
+        self.size = size;
+        Ok(())
+    }
+
+    /// The write path of [`LogStore::append`] and [`LogStore::append_with`]: under SQLite's
+    /// write lock, catch up with other writers, build the batch, check it continues the log,
+    /// write it and commit. Returns whether a batch was taken.
+    fn append_locked<B: Borrow<AppendBatch>>(
+        &mut self,
+        build: impl FnOnce(&Self) -> Option<B>,
+    ) -> Result<bool, SqlLogError> {
+        if let Some(what) = &self.damaged {
+            return Err(SqlLogError::Corrupt { what: what.clone() });
+        }
+        // A transaction dropped on an error path queues its rollback and hands its connection
+        // back to the pool from a task, which needs the runtime's context.
+        let handle = self.rt.handle().clone();
+        let _in_runtime = handle.enter();
+        // IMMEDIATE: the write lock is taken now, so the size read next stays the log's size
+        // until the commit (a deferred transaction would read, then race for the lock).
+        let mut tx = self.rt.block_on(self.pool.begin_with("BEGIN IMMEDIATE")).map_err(db("begin"))?;
+        let staged = self.stage(&mut tx, build);
+        let batch = match staged {
+            Ok(Some(batch)) => batch,
+            Ok(None) => {
+                self.rt.block_on(tx.rollback()).map_err(db("rollback"))?;
+                return Ok(false);
+            }
+            Err(e) => {
+                let _ = self.rt.block_on(tx.rollback());
+                return Err(e);
+            }
+        };
+        let batch = batch.borrow();
+        if batch.entries.is_empty() && batch.nodes.is_empty() {
+            self.rt.block_on(tx.rollback()).map_err(db("rollback"))?;
+            return Ok(true);
+        }
+        self.rt.block_on(async {
+            write_rows(&mut tx, batch).await?;
+            tx.commit().await.map_err(db("commit"))
+        })?;
+        self.size += batch.entries.len() as u64;
+        for (id, h) in &batch.nodes {
+            let level = usize::from(id.level);
+            if self.levels.len() <= level {
+                self.levels.resize_with(level + 1, Vec::new);
+            }
+            self.levels[level].push(*h);
+        }
+        Ok(true)
+    }
+
+    /// Inside the write transaction `tx`: catches up, builds the batch and checks it.
+    fn stage<B: Borrow<AppendBatch>>(
+        &mut self,
+        tx: &mut Transaction<'static, Sqlite>,
+        build: impl FnOnce(&Self) -> Option<B>,
+    ) -> Result<Option<B>, SqlLogError> {
+        let size = self.rt.block_on(stored_size(&mut **tx))?;
+        if size != self.size {
+            let rows = self.rt.block_on(missing_runs(&mut **tx, &self.levels, size))?;
+            self.catch_up(size, &rows)?;
+        }
+        let Some(batch) = build(&*self) else { return Ok(None) };
+        if batch.borrow().first_index != self.size {
+            return Err(SqlLogError::Refused { why: "first index is not the log size" });
+        }
+        self.check_nodes(batch.borrow())?;
+        Ok(Some(batch))
     }
 
     fn check_nodes(&self, batch: &AppendBatch) -> Result<(), SqlLogError> {
@@ -230,6 +310,79 @@ async fn write_rows(tx: &mut Transaction<'static, Sqlite>, batch: &AppendBatch) 
     Ok(())
 }
 
+/// The log's size as stored: one past the largest index (one read of the primary key's last
+/// entry; a count would read every row).
+async fn stored_size<'e>(ex: impl sqlx::Executor<'e, Database = Sqlite>) -> Result<u64, SqlLogError> {
+    let last: Option<i64> = sqlx::query_scalar("SELECT MAX(idx) FROM audit_entries")
+        .fetch_one(ex)
+        .await
+        .map_err(db("read the log size"))?;
+    match last {
+        None => Ok(0),
+        Some(last) => u64::try_from(last)
+            .ok()
+            .and_then(|l| l.checked_add(1))
+            .ok_or_else(|| SqlLogError::Corrupt { what: format!("entry index {last}") }),
+    }
+}
+
+/// The stored runs of subtree hashes a holder of `levels` lacks for a log of `size` entries:
+/// at each level `l` whose `size >> l` hashes it does not all hold, the runs from the length it
+/// holds on (by primary key; at most one condition a level).
+async fn missing_runs<'e>(
+    ex: impl sqlx::Executor<'e, Database = Sqlite>,
+    levels: &[Vec<Hash>],
+    size: u64,
+) -> Result<Vec<SqliteRow>, SqlLogError> {
+    let held = |l: u8| levels.get(usize::from(l)).map_or(0, Vec::len) as u64;
+    let wanted: Vec<(i64, i64)> = (0..64u8)
+        .filter(|&l| size >> l > held(l))
+        .map(|l| Ok((i64::from(l), to_i64(held(l))?)))
+        .collect::<Result<_, SqlLogError>>()?;
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q: QueryBuilder<Sqlite> =
+        QueryBuilder::new("SELECT level, first_idx, hashes FROM audit_nodes WHERE ");
+    for (i, (level, from)) in wanted.iter().enumerate() {
+        if i > 0 {
+            q.push(" OR ");
+        }
+        q.push("(level = ").push_bind(*level).push(" AND first_idx >= ").push_bind(*from).push(")");
+    }
+    q.push(" ORDER BY level, first_idx");
+    q.build().fetch_all(ex).await.map_err(db("load hashes"))
+}
+
+/// Appends stored runs `(level, first_idx, hashes)`, in `(level, first_idx)` order, to `levels`.
+/// Returns what is damaged, if anything: a gap, an overlap or a torn run keeps what comes before
+/// it (verification will place the damage), and the store then refuses appends.
+fn add_runs(levels: &mut Vec<Vec<Hash>>, rows: &[SqliteRow]) -> Result<Option<String>, SqlLogError> {
+    let mut damaged = None;
+    for row in rows {
+        let level: i64 = row.try_get(0).map_err(db("read hashes"))?;
+        let first: i64 = row.try_get(1).map_err(db("read hashes"))?;
+        let hashes: &[u8] = row.try_get(2).map_err(db("read hashes"))?;
+        let level = match usize::try_from(level) {
+            Ok(l) if l < 64 => l,
+            _ => {
+                damaged.get_or_insert_with(|| format!("subtree hashes at level {level}"));
+                continue;
+            }
+        };
+        if levels.len() <= level {
+            levels.resize_with(level + 1, Vec::new);
+        }
+        let at = &mut levels[level];
+        if usize::try_from(first).ok() != Some(at.len()) || hashes.len() % 32 != 0 {
+            damaged.get_or_insert_with(|| format!("subtree hashes ({level}, {first}) out of place"));
+            continue;
+        }
+        at.extend(hashes.chunks_exact(32).filter_map(|c| <[u8; 32]>::try_from(c).ok()).map(Hash));
+    }
+    Ok(damaged)
+}
+
 /// The first `<decimal length>:<bytes>` of a packed chunk and what follows it.
 fn unpack(packed: &[u8]) -> Result<(&[u8], &[u8]), SqlLogError> {
     let corrupt = || SqlLogError::Corrupt { what: "a packed chunk of entries does not parse".into() };
@@ -251,30 +404,34 @@ impl LogStore for SqlLogStore {
     }
 
     fn append(&mut self, batch: &AppendBatch) -> Result<(), SqlLogError> {
+        self.append_locked(|_| Some(batch)).map(|_| ())
+    }
+
+    fn append_with(
+        &mut self,
+        build: &mut dyn FnMut(&Self) -> Option<AppendBatch>,
+    ) -> Result<bool, SqlLogError> {
+        self.append_locked(build)
+    }
+
+    fn refresh(&mut self) -> Result<u64, SqlLogError> {
         if let Some(what) = &self.damaged {
             return Err(SqlLogError::Corrupt { what: what.clone() });
         }
-        if batch.first_index != self.size {
-            return Err(SqlLogError::Refused { why: "first index is not the log size" });
+        let size = self.rt.block_on(stored_size(&self.pool))?;
+        if size == self.size {
+            return Ok(size);
         }
-        self.check_nodes(batch)?;
-        if batch.entries.is_empty() && batch.nodes.is_empty() {
-            return Ok(());
-        }
-        self.rt.block_on(async {
+        // Size and hashes from one snapshot (a read transaction), so they match.
+        let (size, rows) = self.rt.block_on(async {
             let mut tx = self.pool.begin().await.map_err(db("begin"))?;
-            write_rows(&mut tx, batch).await?;
-            tx.commit().await.map_err(db("commit"))
+            let size = stored_size(&mut *tx).await?;
+            let rows = missing_runs(&mut *tx, &self.levels, size).await?;
+            tx.rollback().await.map_err(db("rollback"))?;
+            Ok::<_, SqlLogError>((size, rows))
         })?;
-        self.size += batch.entries.len() as u64;
-        for (id, h) in &batch.nodes {
-            let level = usize::from(id.level);
-            if self.levels.len() <= level {
-                self.levels.resize_with(level + 1, Vec::new);
-            }
-            self.levels[level].push(*h);
-        }
-        Ok(())
+        self.catch_up(size, &rows)?;
+        Ok(size)
     }
 
     fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, SqlLogError> {
@@ -350,8 +507,8 @@ impl LogStore for SqlLogStore {
         SqlLogStore::put_checkpoint(self, size, note)
     }
 
-    fn latest_checkpoint(&self) -> Result<Option<String>, SqlLogError> {
-        SqlLogStore::latest_checkpoint(self)
+    fn latest_checkpoint(&self, at_most: u64) -> Result<Option<String>, SqlLogError> {
+        SqlLogStore::latest_checkpoint(self, at_most)
     }
 
     fn close(self) {
@@ -545,12 +702,68 @@ mod tests {
     fn checkpoints_are_kept_per_size_and_the_latest_is_returned() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqlLogStore::open_sqlite(&dir.path().join("vault.db")).unwrap();
-        assert_eq!(store.latest_checkpoint().unwrap(), None);
+        assert_eq!(store.latest_checkpoint(u64::MAX).unwrap(), None);
         store.put_checkpoint(2, "two").unwrap();
         store.put_checkpoint(10, "ten").unwrap();
         store.put_checkpoint(10, "ten again").unwrap();
         store.put_checkpoint(5, "five").unwrap();
-        assert_eq!(store.latest_checkpoint().unwrap().as_deref(), Some("ten"));
+        assert_eq!(store.latest_checkpoint(u64::MAX).unwrap().as_deref(), Some("ten"));
+    }
+
+    fn is_corrupt(got: Result<impl fmt::Debug, facevault_audit::AuditError>) -> bool {
+        match got {
+            Err(facevault_audit::AuditError::Store(e)) => {
+                matches!(e.downcast_ref::<SqlLogError>(), Some(SqlLogError::Corrupt { .. }))
+            }
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn a_store_damaged_at_open_refuses_appends_and_refreshes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.db");
+        filled(&path, 20, 20).into_store().close();
+        sql(&path, "UPDATE audit_nodes SET first_idx = 1 WHERE level = 0");
+        let mut store = SqlLogStore::open_sqlite(&path).unwrap();
+        let next = AppendBatch { first_index: 20, entries: vec![entry(20).encode()], nodes: Vec::new() };
+        assert!(matches!(store.append(&next), Err(SqlLogError::Corrupt { .. })));
+        let mut built = false;
+        let got = store.append_with(&mut |_| {
+            built = true;
+            Some(next.clone())
+        });
+        assert!(matches!(got, Err(SqlLogError::Corrupt { .. })) && !built, "{got:?}");
+        assert!(matches!(store.refresh(), Err(SqlLogError::Corrupt { .. })));
+        store.close();
+        assert_eq!(SqlLogStore::open_sqlite(&path).unwrap().size().unwrap(), 20);
+    }
+
+    #[test]
+    fn damage_stored_by_another_writer_is_caught_before_an_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.db");
+        let mut log = filled(&path, 20, 20);
+        let root = log.root();
+        // Another writer stores an entry without its subtree hashes.
+        sql(
+            &path,
+            &format!("INSERT INTO audit_entries (idx, entry) VALUES (20, X'{}')", hex(&entry(20).encode())),
+        );
+        assert!(is_corrupt(log.append(&entry(21))));
+        assert_eq!((log.size(), log.root()), (20, root), "the handle answers for the tree it knew");
+        assert!(is_corrupt(log.append(&entry(21))), "and keeps refusing");
+        assert!(is_corrupt(log.refresh()));
+        log.into_store().close();
+        let n: i64 = {
+            let store = SqlLogStore::open_sqlite(&path).unwrap();
+            let n = store.rt.block_on(async {
+                sqlx::query_scalar("SELECT COUNT(*) FROM audit_entries").fetch_one(&store.pool).await.unwrap()
+            });
+            store.close();
+            n
+        };
+        assert_eq!(n, 21, "nothing was appended after the damaged entry");
     }
 
     fn hex(b: &[u8]) -> String {

@@ -2,6 +2,8 @@
 //! disk (SQLite + local blob files) checked byte by byte for plaintext, shredded keys and
 //! crashes at every store write.
 
+mod audit_log;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
