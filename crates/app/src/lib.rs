@@ -25,6 +25,7 @@ mod consents;
 mod destruction;
 mod error;
 mod journal;
+mod office;
 mod package;
 mod requests;
 mod scans;
@@ -44,6 +45,7 @@ pub use destruction::{Certified, Erasure, Retained, RetentionRun};
 pub use error::{AppError, ErrorKind};
 pub use facevault_export::Seal;
 pub use journal::{Jot, Journal, LogView, Record, SignedLog};
+pub use office::{Disclosed, Document, CLINIC_FILE, POSTURE_FILE, VENDORS_FILE};
 pub use requests::{
     calendar, Completed, CompletionInput, CorrectedDetails, Move, NewRequest, Outcome, RequestFile,
     RequestFilter,

@@ -101,10 +101,6 @@ fn input(msg: String) -> anyhow::Error {
     Failure::Input(msg).into()
 }
 
-pub(crate) fn parse_day(s: &str, what: &str) -> Result<facevault_domain::Date> {
-    s.parse::<facevault_domain::Date>().map_err(|_| input(format!("{what} {s:?} is not a YYYY-MM-DD date")))
-}
-
 /// Reads the consent file (the domain's `ConsentForm` in TOML) and a reader of the notice
 /// files it names, beside it; every problem names the file.
 fn read_consent(path: &Path) -> Result<(ConsentForm, impl FnOnce(&str) -> Result<String, String>)> {

@@ -33,7 +33,6 @@ pub enum Failure {
     Key(String),
     NotFound(String),
     Damaged(String),
-    Denied(String),
     /// A use case of the application failed: its kind says the exit code.
     App(facevault_app::AppError),
 }
@@ -46,7 +45,6 @@ impl Failure {
             Failure::Key(_) => 5,
             Failure::NotFound(_) => 6,
             Failure::Damaged(_) => 7,
-            Failure::Denied(_) => 8,
             Failure::App(e) => e.kind.exit_code(),
         }
     }
@@ -59,8 +57,7 @@ impl fmt::Display for Failure {
             | Failure::Output(m)
             | Failure::Key(m)
             | Failure::NotFound(m)
-            | Failure::Damaged(m)
-            | Failure::Denied(m) => f.write_str(m),
+            | Failure::Damaged(m) => f.write_str(m),
             Failure::App(e) => e.fmt(f),
         }
     }

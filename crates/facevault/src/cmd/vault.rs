@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Subcommand;
-use facevault_app::{Jot, Known, Record, Session};
+use facevault_app::{Jot, Record, Session};
 use facevault_crypto::Id;
-use facevault_policy::{AccessGrant, Action, Policy, Role};
-use facevault_vault::{SubjectId, Target, VaultError};
+use facevault_policy::{Policy, Role};
+use facevault_vault::{SubjectId, VaultError};
 
 pub(crate) use crate::layout::{load_policy, open, vault_dir, CliApp, KeySource, Vault, DB_FILE};
 
@@ -131,24 +131,6 @@ impl Ctx<'_> {
         let subject = object.strip_prefix("subject:").and_then(|s| s.parse().ok());
         Ok(self.app.gate(&self.session, &self.jot, roles, action, purpose, object, subject)?)
     }
-
-    /// The application's access decision, journaled here; the grant or exit 8.
-    pub(crate) async fn authorize(
-        &self,
-        audit_action: &'static str,
-        action: Action,
-        purpose: &str,
-        target: Target,
-        break_glass: &Option<String>,
-    ) -> Result<AccessGrant> {
-        let known = Known::Target(target);
-        let grant = self
-            .app
-            .decide(&self.session, &self.jot, audit_action, action, purpose, known, break_glass.as_deref())
-            .await?;
-        flagged(break_glass, &target.object_id().0);
-        Ok(grant)
-    }
 }
 
 /// Says on stderr that a break-glass access was recorded for review.
@@ -219,10 +201,6 @@ fn record(cmd: &VaultCommand, vault: Id) -> Option<Record> {
         VaultCommand::Key(KeyCommand::Rotate { .. }) => admin("key.rotate", "vault".into()),
         VaultCommand::Fsck { repair: false } => admin("vault.fsck", "vault".into()),
         VaultCommand::Fsck { repair: true } => admin("vault.repair", "vault".into()),
-        VaultCommand::Vendor(_) => admin("vendor", "vendors".into()),
-        VaultCommand::Disclose(a) => admin("scan.disclose", format!("scan:{}", a.scan)),
-        VaultCommand::Docs(_) => admin("docs.generate", "documents".into()),
-        VaultCommand::Posture(_) => admin("posture.report", "posture".into()),
         VaultCommand::Account(_) => admin("account.list", "accounts".into()),
         _ => None,
     }
@@ -239,11 +217,11 @@ async fn dispatch(keys: KeySource, ctx: &Ctx<'_>, cmd: VaultCommand) -> Result<(
         VaultCommand::Hold(c) => govern::hold(ctx, c).await,
         VaultCommand::Purpose(c) => govern::purpose(ctx, c).await,
         VaultCommand::Retention(c) => govern::retention(ctx, c).await,
-        VaultCommand::Vendor(c) => vendors::vendor(ctx, c),
-        VaultCommand::Disclose(a) => vendors::disclose(vault, ctx, a).await,
-        VaultCommand::Docs(c) => vendors::docs(ctx, c),
+        VaultCommand::Vendor(c) => vendors::vendor(ctx, c).await,
+        VaultCommand::Disclose(a) => vendors::disclose(ctx, a).await,
+        VaultCommand::Docs(c) => vendors::docs(ctx, c).await,
         VaultCommand::Request(c) => super::requests::request(ctx, c).await,
-        VaultCommand::Posture(a) => super::posture::posture(vault, ctx, a).await,
+        VaultCommand::Posture(a) => super::posture::posture(ctx, a).await,
         VaultCommand::Account(c) => super::account::account(vault, ctx, c).await,
         VaultCommand::Lineage { id } => lineage(ctx, id).await,
         VaultCommand::Key(KeyCommand::Rotate { resume }) => rotate(vault, keys, resume).await,

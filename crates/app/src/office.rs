@@ -1,0 +1,277 @@
+//! The privacy office's configuration and reports: the vendor registry (`vendors.toml`) and
+//! adding to it, disclosures of a scan to a registered vendor (decided by the policy, then
+//! checked against the vendor's contract, the consent and any opt-out, recorded before the
+//! bytes are returned), the documents generated from the live configuration (`clinic.toml`),
+//! and the posture report (`posture.toml`). The texts come through [`crate::ClinicFiles`].
+
+use facevault_domain::posture::{assess, PostureReport};
+use facevault_domain::settings;
+use facevault_domain::{
+    check_disclosure, missing_terms, DataCategory, DisclosureKind, Documents, VendorRegistry,
+};
+use facevault_policy::{gates, Action};
+use facevault_vault::{BlobStore, MetadataStore, Node, ScanId, Target};
+use zeroize::Zeroizing;
+
+use crate::access::Known;
+use crate::error::{AppError, ErrorKind};
+use crate::journal::{Jot, Record};
+use crate::session::Session;
+use crate::App;
+
+/// The vendor registry's file.
+pub const VENDORS_FILE: &str = "vendors.toml";
+/// Who the clinic is, for the documents.
+pub const CLINIC_FILE: &str = "clinic.toml";
+/// The clinic's risk acceptance criteria.
+pub const POSTURE_FILE: &str = "posture.toml";
+
+/// Which generated document is asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Document {
+    /// The record of processing (GDPR Art. 30): the privacy office's.
+    RecordOfProcessing,
+    /// The public biometric retention schedule (BIPA 15(a)).
+    RetentionSchedule,
+    /// The consent notices per jurisdiction: public.
+    ConsentNotices,
+    /// All three (the privacy office generating them to publish).
+    All,
+}
+
+impl Document {
+    /// The document's name (`record-of-processing`, `retention-schedule`, `consent-notices`).
+    pub fn parse(name: &str) -> Option<Document> {
+        Some(match name {
+            "record-of-processing" => Document::RecordOfProcessing,
+            "retention-schedule" => Document::RetentionSchedule,
+            "consent-notices" => Document::ConsentNotices,
+            _ => return None,
+        })
+    }
+
+    fn object(self) -> String {
+        match self {
+            Document::RecordOfProcessing => "document:record-of-processing".into(),
+            Document::RetentionSchedule => "document:retention-schedule".into(),
+            Document::ConsentNotices => "document:consent-notices".into(),
+            Document::All => "documents".into(),
+        }
+    }
+
+    /// Anyone logged in may read it.
+    fn is_public(self) -> bool {
+        matches!(self, Document::RetentionSchedule | Document::ConsentNotices)
+    }
+}
+
+/// A scan disclosed to a vendor.
+#[derive(Debug)]
+pub struct Disclosed {
+    /// The scan as binary PLY, for the vendor.
+    pub ply: Zeroizing<Vec<u8>>,
+    /// `business-purpose`, or the share or sale it is.
+    pub kind: String,
+}
+
+/// A configuration text the clinic wrote wrong: named, for whoever runs FaceVault to fix.
+fn misconfigured(name: &str, e: impl std::fmt::Display) -> AppError {
+    AppError::new(ErrorKind::Invalid, format!("{name}: {e}"))
+}
+
+impl<M: MetadataStore, B: BlobStore> App<M, B> {
+    /// The registry from `vendors.toml` (empty without it), checked against the catalogue.
+    pub fn registry(&self) -> Result<VendorRegistry, AppError> {
+        let text = self.files.config(VENDORS_FILE)?.unwrap_or_default();
+        settings::vendor_registry(&text, self.policy.catalogue()).map_err(|e| misconfigured(VENDORS_FILE, e))
+    }
+
+    /// The vendor registry (the privacy office).
+    pub async fn vendors(&self, s: &Session) -> Result<VendorRegistry, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            self.gate(s, &jot, gates::COMPLIANCE, "vendor.list", "administration", "vendors".into(), None)?;
+            let reg = self.registry()?;
+            jot.change(
+                "vendor.list",
+                "administration",
+                "vendors".into(),
+                format!("{} listed", reg.vendors().len()),
+            );
+            Ok(reg)
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// Adds the `[[vendor]]` tables of `text` (named `source` in errors) to the registry (the
+    /// privacy office); returns the registry they make. Checked alone first, then with the
+    /// registry, so an error names where it is.
+    pub async fn add_vendors(
+        &self,
+        s: &Session,
+        source: &str,
+        text: &str,
+    ) -> Result<VendorRegistry, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            self.gate(s, &jot, gates::COMPLIANCE, "vendor.add", "administration", "vendors".into(), None)?;
+            let catalogue = self.policy.catalogue();
+            let new = settings::vendor_registry(text, catalogue).map_err(|e| misconfigured(source, e))?;
+            let current = self.files.config(VENDORS_FILE)?.unwrap_or_default();
+            let combined = format!("{}\n{}\n", current.trim_end(), text.trim_end());
+            settings::vendor_registry(&combined, catalogue).map_err(|e| misconfigured(source, e))?;
+            self.files.write_config(VENDORS_FILE, combined.trim_start())?;
+            for v in new.vendors() {
+                let missing = missing_terms(v);
+                jot.change(
+                    "vendor.add",
+                    "administration",
+                    format!("vendor:{}", v.id.as_str()),
+                    format!("{:?} in {}; {} contract term(s) missing", v.role, v.region, missing.len()),
+                );
+            }
+            Ok(new)
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// Discloses a scan to a registered vendor for `purpose`: the policy decides the share (or,
+    /// to a service provider under a complete contract for a purpose it names, the export),
+    /// then the vendor rules; the disclosure is recorded before the bytes are returned.
+    pub async fn disclose_to_vendor(
+        &self,
+        s: &Session,
+        scan: ScanId,
+        vendor: &str,
+        purpose: &str,
+    ) -> Result<Disclosed, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            let reg = self.registry()?;
+            let v = reg.get(vendor).ok_or_else(|| {
+                AppError::field("vendor", format!("vendor {vendor:?} is not in the registry"))
+            })?;
+            let purpose = s.purpose(Some(purpose), crate::CLINICAL)?;
+            let p = self
+                .policy
+                .catalogue()
+                .get(&purpose)
+                .ok_or_else(|| AppError::field("purpose", format!("{purpose:?} is not in the catalogue")))?
+                .clone();
+            let target = Target::Node(Node::Scan(scan));
+            // A disclosure to a service provider under a complete contract for a purpose it
+            // names is not a share (CCPA), so the policy decides it as an export; anything else
+            // as a share, which an opt-out refuses.
+            let action =
+                if DisclosureKind::of(v, &p).is_sale_or_share() { Action::Share } else { Action::Export };
+            let grant =
+                self.decide(s, &jot, "scan.disclose", action, &purpose, Known::Target(target), None).await?;
+            let subject = self.vault.scan(scan).await?.subject;
+            let consent = self.vault.consent(subject).await?;
+            let opted_out = self.vault.governance(subject).await?.opt_out.is_some();
+            let kind = match check_disclosure(
+                v,
+                &p,
+                DataCategory::FaceScan,
+                consent.as_ref().map(|c| &c.record),
+                opted_out,
+                chrono::Utc::now(),
+            ) {
+                Ok(kind) => kind,
+                Err(refusal) => {
+                    let reason = format!("{refusal} ({})", refusal.source());
+                    jot.push(Record::denied(
+                        "scan.disclose",
+                        &purpose,
+                        target.object_id().0,
+                        format!("vendor {}: {reason}", v.id.as_str()),
+                    ));
+                    return Err(AppError::denied(format!(
+                        "disclosure of scan {scan} to {} refused: {reason}",
+                        v.id.as_str()
+                    )));
+                }
+            };
+            let kind = if kind.is_sale_or_share() {
+                format!("{kind:?}").to_lowercase()
+            } else {
+                "business-purpose".to_owned()
+            };
+            let ply = Zeroizing::new(
+                self.vault.disclose_scan(&grant, scan, v.id.as_str(), Some(v.id.as_str()), &kind).await?,
+            );
+            jot.change(
+                "scan.disclosed",
+                &purpose,
+                target.object_id().0,
+                format!("to vendor {} as {kind}", v.id.as_str()),
+            );
+            Ok(Disclosed { ply, kind })
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// The record of processing, the retention schedule and the consent notices, generated
+    /// from the live configuration (`how` says in what form they are wanted, for the audit
+    /// log). The public ones to anyone; the record of processing and all three together to the
+    /// privacy office. Needs `clinic.toml`.
+    pub async fn documents(&self, s: &Session, which: Document, how: &str) -> Result<Documents, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            if !which.is_public() {
+                self.gate(s, &jot, gates::COMPLIANCE, "docs.read", "administration", which.object(), None)?;
+            }
+            let text = self.files.config(CLINIC_FILE)?.ok_or_else(|| {
+                AppError::not_found(format!(
+                    "the clinic has not written {CLINIC_FILE} in the vault directory yet (name, contact, \
+                     privacy_officer, region; see docs/examples/clinic.toml)"
+                ))
+            })?;
+            let clinic = settings::clinic_info(&text).map_err(|e| misconfigured(CLINIC_FILE, e))?;
+            let reg = self.registry()?;
+            let docs = Documents::generate(self.policy.catalogue(), reg.vendors(), &clinic);
+            jot.change("docs.read", "administration", which.object(), format!("generated as {how}"));
+            Ok(docs)
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// The posture report as of `at` (default now): the risk register from the live data, the
+    /// requests and the audit log's break-glass uses, scored against `posture.toml`.
+    pub async fn posture(&self, s: &Session, at: Option<&str>) -> Result<PostureReport, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            self.gate(s, &jot, gates::COMPLIANCE, "posture.report", "administration", "posture".into(), None)?;
+            let text = self.files.config(POSTURE_FILE)?;
+            let criteria = settings::risk_criteria(text.as_deref()).map_err(|e| misconfigured(POSTURE_FILE, e))?;
+            let at = match at {
+                Some(d) => crate::time::parse_date(d)
+                    .ok_or_else(|| AppError::field("at", "not a YYYY-MM-DD date"))?
+                    .and_time(chrono::NaiveTime::MIN)
+                    .and_utc(),
+                None => crate::time::now_ms(),
+            };
+            let registry = self.registry()?;
+            let break_glass = self.journal.read(|l| l.break_glass_uses()).await??;
+            let input = self.vault.posture_input(at, &registry, &crate::calendar(), break_glass).await?;
+            let report = assess(&input, &criteria);
+            let m = &report.summary;
+            jot.change(
+                "posture.report",
+                "administration",
+                "posture".into(),
+                format!(
+                    "risk register as of {}: {} finding(s) with records, {} not acceptable (acceptable score {})",
+                    report.at, m.findings_with_records, m.unacceptable, criteria.acceptable_score
+                ),
+            );
+            Ok(report)
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+}
