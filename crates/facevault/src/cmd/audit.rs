@@ -370,8 +370,8 @@ fn consistency(log: &AuditLog<SqlLogStore>, vault: Id, key: &SigningKey, old: u6
     Ok(())
 }
 
-/// One audit entry of a vault command: the server's journal record, the same for both.
-pub use facevault_server::Record;
+/// One audit entry of a vault command: the app's journal record, the same for both front ends.
+pub use facevault_app::Record;
 
 /// Who runs the CLI: `--actor`/`--role`, else $FACEVAULT_ACTOR/$FACEVAULT_ROLE, else the
 /// local account's uid and `admin`. Pseudonymous ids only: never a person's name.
