@@ -36,6 +36,9 @@ pub enum ErrorKind {
     Damaged,
     /// An output file could not be written.
     Output,
+    /// A configuration text of the clinic (`vendors.toml`, `clinic.toml`, `posture.toml`,
+    /// `purposes.toml`) is wrong: for whoever runs FaceVault to fix, not the caller.
+    Misconfigured,
     /// Anything else: the detail is for the operator's log.
     Internal,
 }
@@ -46,7 +49,10 @@ impl ErrorKind {
     /// role, 9 not allowed in the object's present state, 1 anything else.
     pub fn exit_code(self) -> u8 {
         match self {
-            ErrorKind::Invalid | ErrorKind::MalformedMesh | ErrorKind::TooLarge => 3,
+            ErrorKind::Invalid
+            | ErrorKind::MalformedMesh
+            | ErrorKind::TooLarge
+            | ErrorKind::Misconfigured => 3,
             ErrorKind::Output => 4,
             ErrorKind::Key => 5,
             ErrorKind::NotFound => 6,
@@ -66,7 +72,11 @@ impl ErrorKind {
             ErrorKind::Conflict => 409,
             ErrorKind::TooLarge => 413,
             ErrorKind::MalformedMesh | ErrorKind::AnalysisFailed => 422,
-            ErrorKind::Key | ErrorKind::Damaged | ErrorKind::Output | ErrorKind::Internal => 500,
+            ErrorKind::Key
+            | ErrorKind::Damaged
+            | ErrorKind::Output
+            | ErrorKind::Misconfigured
+            | ErrorKind::Internal => 500,
         }
     }
 
@@ -82,7 +92,11 @@ impl ErrorKind {
             ErrorKind::MalformedMesh => "malformed_mesh",
             ErrorKind::AnalysisFailed => "analysis_failed",
             ErrorKind::TooLarge => "payload_too_large",
-            ErrorKind::Key | ErrorKind::Damaged | ErrorKind::Output | ErrorKind::Internal => "internal",
+            ErrorKind::Key
+            | ErrorKind::Damaged
+            | ErrorKind::Output
+            | ErrorKind::Misconfigured
+            | ErrorKind::Internal => "internal",
         }
     }
 

@@ -76,7 +76,7 @@ pub struct Disclosed {
 
 /// A configuration text the clinic wrote wrong: named, for whoever runs FaceVault to fix.
 fn misconfigured(name: &str, e: impl std::fmt::Display) -> AppError {
-    AppError::new(ErrorKind::Invalid, format!("{name}: {e}"))
+    AppError::new(ErrorKind::Misconfigured, format!("{name}: {e}"))
 }
 
 impl<M: MetadataStore, B: BlobStore> App<M, B> {

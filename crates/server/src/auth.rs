@@ -612,26 +612,20 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// The purpose a request is made for: the one asked, else the endpoint's default; an API
-    /// token may use only the purposes it was issued for.
-    pub fn purpose(&self, asked: Option<&str>, default: &str) -> Result<String, ApiError> {
-        let purpose = asked.map(str::trim).filter(|p| !p.is_empty()).unwrap_or(default).to_owned();
-        if let Via::Token { purposes, .. } = &self.via {
-            if !purposes.contains(&purpose) {
-                return Err(ApiError {
-                    field: Some("purpose".into()),
-                    ..ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        "out_of_scope",
-                        format!(
-                            "this API token is not issued for purpose {purpose:?} (it is for {})",
-                            purposes.join(", ")
-                        ),
-                    )
-                });
-            }
+    /// The caller as the use cases know them: the actor, the role, a patient's own subject, and
+    /// an API token's purposes.
+    pub fn session(&self) -> facevault_app::Session {
+        facevault_app::Session {
+            actor: self.actor.clone(),
+            role: self.role,
+            own_subject: self.subject,
+            via: match &self.via {
+                Via::Session { .. } => facevault_app::Via::Person,
+                Via::Token { id, purposes } => {
+                    facevault_app::Via::Token { id: id.clone(), purposes: purposes.clone() }
+                }
+            },
         }
-        Ok(purpose)
     }
 }
 

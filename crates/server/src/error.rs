@@ -5,8 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use facevault_crypto::CryptoError;
-use facevault_vault::VaultError;
+use facevault_app::AppError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -76,25 +75,15 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<VaultError> for ApiError {
-    fn from(e: VaultError) -> ApiError {
-        let msg = e.to_string();
-        match &e {
-            VaultError::UnknownSubject { .. }
-            | VaultError::UnknownScan { .. }
-            | VaultError::UnknownDerivative { .. }
-            | VaultError::UnknownRequest { .. } => ApiError::not_found(msg),
-            VaultError::ConsentRefused { .. }
-            | VaultError::NoConsent { .. }
-            | VaultError::CaptureRefused { .. }
-            | VaultError::NotGranted { .. } => ApiError::new(StatusCode::FORBIDDEN, "denied", msg),
-            VaultError::HoldExists { .. } | VaultError::NoSuchHold { .. } | VaultError::Contended { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", msg)
-            }
-            VaultError::Crypto(CryptoError::DecryptionFailed { .. }) | VaultError::MissingBlob { .. } => {
-                ApiError::internal(format!("{msg}; run `facevault fsck`"))
-            }
-            _ => ApiError::internal(msg),
+impl From<AppError> for ApiError {
+    /// A use case's failure, rendered: the status and code of its kind, and the field at fault.
+    /// An internal kind's message is for the operator: it is logged and the client gets a
+    /// generic one.
+    fn from(e: AppError) -> ApiError {
+        if e.kind.is_internal() {
+            return ApiError::internal(e.message);
         }
+        let status = StatusCode::from_u16(e.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        ApiError { field: e.field, ..ApiError::new(status, e.kind.code(), e.message) }
     }
 }

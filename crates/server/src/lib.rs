@@ -1,15 +1,18 @@
 //! FaceVault's HTTP server: the API over one open vault, for clinicians, patients, the privacy
 //! officer and integrations.
 //!
-//! For most cases: [`AppState::open`] with the opened vault, its policy and its audit log, then
-//! [`router`] (in-process tests call it with `oneshot`) or [`serve`].
+//! For most cases: [`AppState::open`] with the application the binary opened
+//! ([`facevault_app::App`]: the vault, its policy, the audit journal and the clinic's files),
+//! then [`router`] (in-process tests call it with `oneshot`) or [`serve_on`].
+//!
+//! The server is a front end: its handlers parse the request into a [`facevault_app::Session`]
+//! and the use case's arguments, call the use case (which decides, acts and journals, durably,
+//! before it returns) and render what it returns, or its error as a status and a stable code.
+//! It decides nothing itself.
 //!
 //! - `config`: the TOML file and environment variables, with documented defaults.
 //! - `auth`: accounts (Argon2id, TOTP), sessions with CSRF, API tokens, lockout.
-//! - `journal`: the audit log writer (group commit); every decision and change is durable in
-//!   the log before its response leaves.
-//! - `api`: the endpoints. Every access to subject data is decided by the vault's policy
-//!   (`Vault::authorize`, the same decision the CLI takes) for a purpose, and audited.
+//! - `api`: the endpoints, one module per resource.
 //! - `error`: the one JSON error body.
 //!
 //! Only this crate knows HTTP. It holds no plaintext on disk: uploads are parsed in memory and
@@ -26,11 +29,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use facevault_crypto::KeyProvider;
-use facevault_policy::Policy;
 use facevault_store_blob::ObjectBlobStore;
 use facevault_store_sql::SqlStore;
-use facevault_vault::SystemClock;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -40,17 +40,16 @@ mod api;
 pub mod auth;
 mod config;
 mod error;
-pub mod journal;
 mod tls;
 
 pub use auth::{accept_invitation, add_staff, invite_patient, totp_now, AccountsKey, Principal};
 pub use config::{Config, ConfigError, DEFAULT_LISTEN};
 pub use error::ApiError;
-pub use journal::{Journal, Record, SignedLog};
 pub use tls::{server_config as tls_config, Peer, TlsError};
 
-/// The vault the server runs on: SQL metadata, blob files, the key provider the binary chose.
-pub type ServerVault = facevault_vault::Vault<SqlStore, ObjectBlobStore, Box<dyn KeyProvider>, SystemClock>;
+/// The application the server fronts: SQL metadata, blob files (the stores are named here
+/// only).
+pub type ServerApp = facevault_app::App<SqlStore, ObjectBlobStore>;
 
 /// Health as `/health` and `/ready` report it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -59,21 +58,30 @@ pub struct Health {
     pub version: String,
 }
 
-/// What the server opens before it listens.
+/// What the binary hands the server: the application it opened (the vault, its policy, the
+/// started audit journal, the clinic's files).
 #[derive(Debug)]
 pub struct Backend {
-    pub vault: ServerVault,
-    pub policy: Policy,
-    pub log: SignedLog,
+    pub app: ServerApp,
+}
+
+/// Runs the app's CPU-heavy jobs on tokio's blocking threads, so request threads stay free.
+#[derive(Clone, Copy, Debug)]
+struct BlockingThreads;
+
+impl facevault_app::Offload for BlockingThreads {
+    fn run(&self, job: Box<dyn FnOnce() + Send>) {
+        // The job answers through its own channel; a panic in it drops that channel, which the
+        // app reports as an internal error.
+        drop(tokio::task::spawn_blocking(job));
+    }
 }
 
 /// What the server shares between requests.
 #[derive(Debug)]
 pub struct AppState {
     config: Config,
-    vault: ServerVault,
-    policy: Policy,
-    journal: Journal,
+    app: ServerApp,
     accounts_key: AccountsKey,
     sessions: auth::Sessions,
     lockout: auth::Lockout,
@@ -84,17 +92,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Starts the audit writer and loads the accounts key (creating it on first run).
+    /// Loads the accounts key (creating it on first run); the app's CPU-heavy work (analyses,
+    /// sealing packages) goes to blocking threads from then on.
     pub async fn open(config: Config, backend: Backend) -> Result<Arc<AppState>, ApiError> {
-        let Backend { vault, policy, log } = backend;
+        let app = backend.app.with_offload(Box::new(BlockingThreads));
+        let vault = app.vault();
         let accounts_key =
             AccountsKey::load(vault.id(), vault.metadata_store(), vault.key_provider().as_ref()).await?;
-        let journal = Journal::start(log).map_err(ApiError::internal)?;
         Ok(Arc::new(AppState {
             config,
-            vault,
-            policy,
-            journal,
+            app,
             accounts_key,
             sessions: auth::Sessions::default(),
             lockout: auth::Lockout::default(),
@@ -109,16 +116,14 @@ impl AppState {
         &self.config
     }
 
-    pub fn vault(&self) -> &ServerVault {
-        &self.vault
+    /// The use cases, the vault and the audit journal.
+    pub fn app(&self) -> &ServerApp {
+        &self.app
     }
 
-    pub fn journal(&self) -> &Journal {
-        &self.journal
-    }
-
+    /// The vault's metadata store, which also keeps the server's accounts and tokens.
     pub(crate) fn meta(&self) -> &SqlStore {
-        self.vault.metadata_store()
+        self.app.vault().metadata_store()
     }
 
     pub fn accounts_key(&self) -> &AccountsKey {

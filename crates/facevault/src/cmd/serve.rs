@@ -1,13 +1,12 @@
 //! `facevault serve`: the HTTP API over one vault (see `facevault-server`). It opens the vault
-//! as any command does (passphrase or `FACEVAULT_KEK`), unseals the audit signing key, and
-//! serves until Ctrl-C or SIGTERM, finishing the requests in flight.
+//! as any command does (passphrase or `FACEVAULT_KEK`), unseals the audit signing key, starts
+//! the audit journal, hands the server the application (`facevault_app::App`) and serves until
+//! Ctrl-C or SIGTERM, finishing the requests in flight.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use facevault_audit::AuditLog;
-use facevault_server::{AppState, Backend, Config, SignedLog};
-use facevault_store_sql::SqlLogStore;
+use facevault_server::{AppState, Backend, Config};
 
 use super::Failure;
 
@@ -36,19 +35,13 @@ pub fn run(vault: Option<PathBuf>, args: ServeArgs) -> Result<()> {
     serve(config, |_| ())
 }
 
-/// Opens the vault of `config` and serves it; `ready` is called with the address once the
-/// server listens.
+/// Opens the vault of `config` as an application (`crate::layout`) and serves it; `ready` is
+/// called with the address once the server listens.
 pub(crate) fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<()> {
     let dir = config.vault.clone();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let (vault, _) = rt.block_on(super::vault::open(&dir))?;
-    let key = crate::layout::signing_key(&dir, vault.id(), vault.key_provider().as_ref())?;
-    let policy = super::vault::load_policy(&dir)?;
-    let damaged = |e: &dyn std::fmt::Display| Failure::Damaged(format!("audit log: {e}"));
-    let store = SqlLogStore::open_sqlite(&dir.join(super::vault::DB_FILE)).map_err(|e| damaged(&e))?;
-    let log = AuditLog::open(store).map_err(|e| damaged(&e))?;
-    let origin = crate::layout::origin(vault.id());
-    let backend = Backend { vault, policy, log: SignedLog { log, key, origin } };
+    let (app, _) = rt.block_on(crate::layout::open_app(&dir))?;
+    let backend = Backend { app };
     let listen = config.listen.clone();
     rt.block_on(async {
         let state = AppState::open(config, backend)
@@ -74,9 +67,9 @@ pub(crate) fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<()> {
             .map_err(|e| Failure::Output(format!("{listen}: {e}")))?;
         eprintln!("FaceVault listening on http://{listen} (API docs at http://{listen}/docs/)");
         ready(&listen);
-        let meta = state.vault().metadata_store().clone();
-        let served = facevault_server::serve_on(listener, state, shutdown).await;
-        meta.close().await;
+        let served = facevault_server::serve_on(listener, state.clone(), shutdown).await;
+        // What the last requests journaled is appended, then the stores close.
+        crate::layout::close(state.app()).await;
         served.map_err(|e| Failure::Output(format!("{listen}: {e}")).into())
     })
 }

@@ -17,7 +17,7 @@ use facevault_crypto::Id;
 use facevault_policy::{Policy, Role};
 use facevault_vault::{SubjectId, VaultError};
 
-pub(crate) use crate::layout::{load_policy, open, vault_dir, CliApp, KeySource, Vault, DB_FILE};
+pub(crate) use crate::layout::{load_policy, vault_dir, CliApp, KeySource, Vault};
 
 use super::audit;
 use super::govern::{self, ConsentCommand, HoldCommand, PurposeCommand, RestrictionArg, RetentionCommand};

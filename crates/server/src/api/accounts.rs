@@ -9,16 +9,17 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use facevault_app::time::secs_rfc3339;
+use facevault_app::{AppError, Jot, Record};
 use facevault_policy::Role;
 use facevault_vault::SubjectId;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use zeroize::Zeroizing;
 
-use super::{audited, parse_id, secs_utc, session_only, Jot, JsonBody, S};
+use super::{parse_id, session_only, JsonBody, S};
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
-use crate::journal::Record;
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -49,19 +50,24 @@ pub(crate) struct InvitationView {
 #[utoipa::path(post, path = "/subjects/{id}/invitation", params(("id" = String, Path)),
     responses((status = 201, body = InvitationView), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 async fn invite(State(s): S, p: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let jot = Jot::default();
+    let subject: SubjectId = parse_id("id", &id)?;
+    let session = p.session();
+    let app = s.app();
+    let jot = Jot::new();
     let r = async {
         session_only(&p)?;
-        let subject: SubjectId = parse_id("id", &id)?;
         let object = format!("subject:{subject}");
-        s.gate(&p, &jot, facevault_policy::gates::INVITE, "account.invite", object.clone(), Some(subject))?;
-        s.vault.scans_of(subject).await?;
-        let (username, secret, expires) = auth::invite_patient(s.meta(), subject).await?;
+        let roles = facevault_policy::gates::INVITE;
+        app.gate(&session, &jot, roles, "account.invite", "administration", object.clone(), Some(subject))?;
+        app.vault().scans_of(subject).await?;
+        // The account helpers' failures are internal ones, already logged with their detail.
+        let (username, secret, expires) =
+            auth::invite_patient(s.meta(), subject).await.map_err(|e| AppError::internal(e.message))?;
         jot.change("account.invite", "administration", object, format!("patient account {username} invited"));
-        Ok(InvitationView { username, invitation: secret.to_string(), expires_at: secs_utc(expires) })
+        Ok(InvitationView { username, invitation: secret.to_string(), expires_at: secs_rfc3339(expires) })
     }
     .await;
-    let v = audited(&s, &p, jot, r).await?;
+    let v = app.audited(&session, jot, r).await?;
     Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(v)).into_response())
 }
 
@@ -85,20 +91,13 @@ async fn accept_invitation(State(s): S, JsonBody(b): JsonBody<AcceptBody>) -> Re
     let password = Zeroizing::new(b.password);
     let account = auth::accept_invitation(s.meta(), &b.invitation, &password).await?;
     let actor = account.subject.clone().unwrap_or_else(|| account.username.clone());
-    s.journal
-        .append(
-            &actor,
-            Role::Patient.as_str(),
-            vec![Record {
-                action: "account.accept",
-                purpose: "administration".into(),
-                object: format!("account:{}", account.username),
-                allowed: true,
-                reason: "invitation accepted, password set".into(),
-            }],
-        )
-        .await
-        .map_err(ApiError::internal)?;
+    let record = Record::change(
+        "account.accept",
+        "administration",
+        format!("account:{}", account.username),
+        "invitation accepted, password set",
+    );
+    s.app().journal().append(&actor, Role::Patient.as_str(), vec![record]).await?;
     Ok((StatusCode::CREATED, Json(AccountView { username: account.username, role: account.role }))
         .into_response())
 }

@@ -1,17 +1,20 @@
-//! The audit log under `/api/audit`, for the privacy office: the signed checkpoint, inclusion
-//! and consistency proofs (RFC 9162), a full verification, and the entries to review.
+//! The audit log under `/api/audit`, for the privacy office: the latest signed checkpoint,
+//! inclusion and consistency proofs (RFC 9162) against it, a full verification, and the
+//! entries to review; the app's `audit_*` use cases. Reads never sign: each is answered
+//! against the latest checkpoint the journal stored (it signs one after every batch).
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use facevault_audit::{open_checkpoint, verify_log, Decision as AuditDecision, LogStore};
+use facevault_app::{EntryFilter, Verified};
+use facevault_audit::Decision as AuditDecision;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{audited, Jot, COMPLIANCE, S};
-use crate::auth::Principal;
+use super::S;
+use crate::auth::{sha256_hex, Principal};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -41,27 +44,11 @@ pub(crate) struct CheckpointView {
     verifier: String,
 }
 
-/// Who may read the audit log itself: the privacy office (an auditor logs in with that role).
-fn audit_gate(s: &AppState, p: &Principal, jot: &Jot, action: &'static str) -> Result<(), ApiError> {
-    s.gate(p, jot, COMPLIANCE, action, "audit-log".into(), None)
-}
-
-/// The latest signed checkpoint of the audit log (signed now over every entry).
+/// The latest signed checkpoint of the audit log (the journal signs one after every batch).
 #[utoipa::path(get, path = "/audit/checkpoint", responses((status = 200, body = CheckpointView), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn audit_checkpoint(State(s): S, p: Principal) -> Result<Json<CheckpointView>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        audit_gate(&s, &p, &jot, "audit.checkpoint")?;
-        let (note, size, verifier) = s
-            .journal
-            .read(|l| l.checkpoint().map(|n| (n, l.log.size(), l.key.verifier().to_string())))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
-        Ok(CheckpointView { checkpoint: note, size, verifier })
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    let c = s.app().audit_checkpoint(&p.session()).await?;
+    Ok(Json(CheckpointView { checkpoint: c.note, size: c.checkpoint.size, verifier: c.verifier }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -77,44 +64,22 @@ pub(crate) struct ProofView {
     checkpoint: String,
 }
 
-/// The inclusion proof of entry `index` against a checkpoint signed now (RFC 9162).
+/// The inclusion proof of entry `index` against the latest signed checkpoint (RFC 9162).
 #[utoipa::path(get, path = "/audit/proof/{index}", params(("index" = u64, Path)),
     responses((status = 200, body = ProofView), (status = 400, body = ApiError), (status = 401, body = ApiError),
               (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 async fn audit_proof(State(s): S, p: Principal, Path(index): Path<u64>) -> Result<Json<ProofView>, ApiError> {
     use base64::Engine as _;
-    let jot = Jot::default();
-    let r = async {
-        audit_gate(&s, &p, &jot, "audit.prove")?;
-        s.journal
-            .read(move |l| -> Result<ProofView, ApiError> {
-                let size = l.log.size();
-                if index >= size {
-                    return Err(ApiError::not_found(format!("audit entry {index}: the log has {size}")));
-                }
-                let note = l.checkpoint().map_err(ApiError::internal)?;
-                let entry = l
-                    .log
-                    .store()
-                    .entry(index)
-                    .map_err(ApiError::internal)?
-                    .ok_or_else(|| ApiError::internal("entry missing"))?;
-                let proof = l.log.inclusion_proof(index, size).map_err(ApiError::internal)?;
-                Ok(ProofView {
-                    index,
-                    size,
-                    path: proof.path.iter().map(ToString::to_string).collect(),
-                    entry: base64::engine::general_purpose::STANDARD.encode(&entry),
-                    leaf_hash: facevault_audit::leaf_hash(&entry).to_string(),
-                    root: l.log.root().to_string(),
-                    checkpoint: note,
-                })
-            })
-            .await
-            .map_err(ApiError::internal)?
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    let x = s.app().audit_proof(&p.session(), index).await?;
+    Ok(Json(ProofView {
+        index: x.index,
+        size: x.size,
+        path: x.path,
+        entry: base64::engine::general_purpose::STANDARD.encode(&x.entry),
+        leaf_hash: x.leaf_hash,
+        root: x.root,
+        checkpoint: x.checkpoint,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -134,7 +99,7 @@ pub(crate) struct ConsistencyView {
     checkpoint: String,
 }
 
-/// The consistency proof from the tree of `from` entries to a checkpoint signed now.
+/// The consistency proof from the tree of `from` entries to the latest signed checkpoint.
 #[utoipa::path(get, path = "/audit/consistency", params(ConsistencyQuery),
     responses((status = 200, body = ConsistencyView), (status = 400, body = ApiError), (status = 401, body = ApiError),
               (status = 403, body = ApiError), (status = 404, body = ApiError)))]
@@ -143,32 +108,15 @@ async fn audit_consistency(
     p: Principal,
     Query(q): Query<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyView>, ApiError> {
-    let jot = Jot::default();
-    let old = q.from;
-    let r = async {
-        audit_gate(&s, &p, &jot, "audit.consistency")?;
-        s.journal
-            .read(move |l| -> Result<ConsistencyView, ApiError> {
-                let size = l.log.size();
-                if old > size {
-                    return Err(ApiError::not_found(format!("audit size {old}: the log has {size}")));
-                }
-                let note = l.checkpoint().map_err(ApiError::internal)?;
-                let proof = l.log.consistency_proof(old, size).map_err(ApiError::internal)?;
-                Ok(ConsistencyView {
-                    old_size: old,
-                    new_size: size,
-                    path: proof.path.iter().map(ToString::to_string).collect(),
-                    old_root: l.log.root_at(old).map_err(ApiError::internal)?.to_string(),
-                    new_root: l.log.root().to_string(),
-                    checkpoint: note,
-                })
-            })
-            .await
-            .map_err(ApiError::internal)?
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    let c = s.app().audit_consistency(&p.session(), q.from).await?;
+    Ok(Json(ConsistencyView {
+        old_size: c.old_size,
+        new_size: c.new_size,
+        path: c.path,
+        old_root: c.old_root,
+        new_root: c.new_root,
+        checkpoint: c.checkpoint,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -181,36 +129,20 @@ pub(crate) struct VerifyView {
     problem: Option<String>,
 }
 
-/// Checks every entry of the log against a checkpoint signed now, and says where it differs.
+/// Checks every entry of the log against the latest signed checkpoint, and says where it differs.
 #[utoipa::path(get, path = "/audit/verify", responses((status = 200, body = VerifyView), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn audit_verify(State(s): S, p: Principal) -> Result<Json<VerifyView>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        audit_gate(&s, &p, &jot, "audit.verify")?;
-        s.journal
-            .read(|l| -> Result<VerifyView, ApiError> {
-                let note = l.checkpoint().map_err(ApiError::internal)?;
-                let cp = open_checkpoint(&note, &l.key.verifier(), &l.origin).map_err(ApiError::internal)?;
-                Ok(match verify_log(l.log.store(), &cp) {
-                    Ok(n) => VerifyView {
-                        status: "ok".into(),
-                        entries: n,
-                        root: cp.root.to_string(),
-                        problem: None,
-                    },
-                    Err(e) => VerifyView {
-                        status: "damaged".into(),
-                        entries: cp.size,
-                        root: cp.root.to_string(),
-                        problem: Some(e.to_string()),
-                    },
-                })
-            })
-            .await
-            .map_err(ApiError::internal)?
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    let view = match s.app().audit_verify(&p.session()).await? {
+        // No entry and no checkpoint yet: the empty tree, whose root is the hash of nothing.
+        Verified::Empty => {
+            VerifyView { status: "ok".into(), entries: 0, root: sha256_hex(&[]), problem: None }
+        }
+        Verified::Ok { entries, root } => VerifyView { status: "ok".into(), entries, root, problem: None },
+        Verified::Damaged { entries, root, problem } => {
+            VerifyView { status: "damaged".into(), entries, root, problem: Some(problem) }
+        }
+    };
+    Ok(Json(view))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -250,43 +182,27 @@ async fn audit_entries(
     p: Principal,
     Query(q): Query<EntriesQuery>,
 ) -> Result<Json<Vec<EntryView>>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        audit_gate(&s, &p, &jot, "audit.list")?;
-        let limit = q.limit.unwrap_or(100).min(1000);
-        let from = q.from.unwrap_or(0);
-        let (object, denied, flagged) =
-            (q.object.clone(), q.denied.unwrap_or(false), q.flagged.unwrap_or(false));
-        s.journal
-            .read(move |l| -> Result<Vec<EntryView>, ApiError> {
-                let mut out = Vec::new();
-                let mut i = from;
-                while i < l.log.size() && out.len() < limit {
-                    let e = l.log.entry(i).map_err(ApiError::internal)?;
-                    let keep = object.as_deref().is_none_or(|o| e.object.as_str() == o)
-                        && (!denied || e.decision == AuditDecision::Denied)
-                        && (!flagged || facevault_vault::oversight::is_break_glass(e.reason.as_str()));
-                    if keep {
-                        out.push(EntryView {
-                            index: i,
-                            time: e.time.to_string(),
-                            actor: e.actor.as_str().into(),
-                            role: e.role.as_str().into(),
-                            action: e.action.as_str().into(),
-                            purpose: e.purpose.as_str().into(),
-                            object: e.object.as_str().into(),
-                            decision: if e.decision == AuditDecision::Allowed { "allowed" } else { "denied" }
-                                .into(),
-                            reason: e.reason.as_str().into(),
-                        });
-                    }
-                    i += 1;
-                }
-                Ok(out)
+    let filter = EntryFilter {
+        from: q.from.unwrap_or(0),
+        limit: q.limit.unwrap_or(100).min(1000),
+        object: q.object,
+        denied: q.denied.unwrap_or(false),
+        flagged: q.flagged.unwrap_or(false),
+    };
+    let rows = s.app().audit_entries(&p.session(), filter).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(index, e)| EntryView {
+                index,
+                time: e.time.to_string(),
+                actor: e.actor.as_str().into(),
+                role: e.role.as_str().into(),
+                action: e.action.as_str().into(),
+                purpose: e.purpose.as_str().into(),
+                object: e.object.as_str().into(),
+                decision: if e.decision == AuditDecision::Allowed { "allowed" } else { "denied" }.into(),
+                reason: e.reason.as_str().into(),
             })
-            .await
-            .map_err(ApiError::internal)?
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+            .collect(),
+    ))
 }

@@ -1,9 +1,9 @@
-//! The clinical and consent endpoints under `/api`, with the CLI's rules:
+//! The clinical and consent endpoints under `/api`, the app's use cases as the CLI runs them:
 //!
-//! - analyses: `POST /scans/{id}/symmetry` and `POST /compare` run what `facevault scan analyze
-//!   symmetry|compare` runs (`facevault_vault::analyses`): an analyze decision per scan, the
-//!   analysis on a blocking thread, and the report and result mesh stored as derivatives of the
-//!   scans (lineage). The policy decides who may (surgeons and clinical staff, for care).
+//! - analyses: `POST /scans/{id}/symmetry` and `POST /compare` (`analyze`): an analyze decision
+//!   per scan, the analysis on a blocking thread, and the report and result mesh stored as
+//!   derivatives of the scans (lineage). The policy decides who may (surgeons and clinical
+//!   staff, for care).
 //! - `POST /subjects/{id}/consent`: records a consent from the form the CLI reads as TOML
 //!   (`facevault_domain::consent_form`), sent as JSON with the notice as `text`; checked against
 //!   what the subject's jurisdiction requires, and refused (403 `denied`) naming the first
@@ -19,17 +19,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use facevault_app::{parse_restriction, restriction_name, Analysed};
 use facevault_domain::consent_form::ConsentForm;
-use facevault_policy::{gates, AccessGrant, Action};
-use facevault_vault::analyses::{Analysis, Outcome};
-use facevault_vault::{parse_hold_kind, Node, Restriction, ScanId, SubjectId, Target, VaultError};
+use facevault_vault::analyses::Analysis;
+use facevault_vault::{ScanId, SubjectId};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use super::{audited, parse_id, Jot, JsonBody, PurposeQuery, CLINICAL, COMPLIANCE, CONSENT, S};
-use crate::auth::{sha256_hex, Principal};
+use super::{parse_id, JsonBody, PurposeQuery, S};
+use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::journal::Record;
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -75,59 +74,15 @@ pub(crate) struct AnalysisView {
     report: serde_json::Value,
 }
 
-/// Decides, runs and stores one analysis; the caller has parsed the ids and the purpose.
-async fn run_analysis(
-    s: &AppState,
-    p: &Principal,
-    jot: &Jot,
-    analysis: Analysis,
-    purpose: &str,
-    break_glass: Option<&str>,
-) -> Result<AnalysisView, ApiError> {
-    let mut grants: Vec<AccessGrant> = Vec::new();
-    for scan in analysis.scans() {
-        let target = Target::Node(Node::Scan(scan));
-        grants.push(s.decide(p, jot, "scan.analyze", Action::Analyze, purpose, target, break_glass).await?);
-    }
-    let grants: Vec<&AccessGrant> = grants.iter().collect();
-    let job = s.vault.prepare_analysis(analysis, &grants).await.map_err(|e| match (e, analysis) {
-        (VaultError::ParentOfOtherSubject { .. }, Analysis::Compare { pre, post }) => ApiError::field(
-            "post",
-            format!("scans {pre} and {post} belong to different subjects: compare one subject's scans"),
-        ),
-        (e, _) => e.into(),
-    })?;
-    let outcome: Outcome = tokio::task::spawn_blocking(move || job.run(&mut |_| ()))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| analysis_failed(analysis, &e))?;
-    let stored = s.vault.store_analysis(&grants, &outcome).await?;
-    let scans: Vec<String> = analysis.scans().iter().map(|x| format!("scan:{x}")).collect();
-    for (id, kind) in [(stored.measurements, "report"), (stored.mesh, "mesh")] {
-        jot.change(
-            "derivative.add",
-            purpose,
-            format!("derivative:{id}"),
-            format!("{} {kind} of {}", analysis.name(), scans.join(", ")),
-        );
-    }
+/// What the app's `analyze` stored, as the API shows it.
+fn analysis_view(a: Analysed) -> Result<AnalysisView, ApiError> {
     Ok(AnalysisView {
-        analysis: analysis.name().into(),
-        scans: analysis.scans().iter().map(ToString::to_string).collect(),
-        measurements: stored.measurements.to_string(),
-        mesh: stored.mesh.to_string(),
-        report: serde_json::to_value(&outcome.report).map_err(ApiError::internal)?,
+        analysis: a.analysis.name().into(),
+        scans: a.analysis.scans().iter().map(ToString::to_string).collect(),
+        measurements: a.stored.measurements.to_string(),
+        mesh: a.stored.mesh.to_string(),
+        report: serde_json::to_value(&a.outcome.report).map_err(ApiError::internal)?,
     })
-}
-
-/// An analysis that ran but could not give a trustworthy answer (too small a scan, a poor
-/// alignment): the scans are the problem, not the request's form.
-fn analysis_failed(analysis: Analysis, e: &impl std::fmt::Display) -> ApiError {
-    let what = match analysis {
-        Analysis::Symmetry { scan } => format!("symmetry analysis of scan {scan}"),
-        Analysis::Compare { pre, post } => format!("comparison of scan {post} with scan {pre}"),
-    };
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "analysis_failed", format!("{what} failed: {e}"))
 }
 
 fn created<T: Serialize>(v: T) -> Response {
@@ -146,15 +101,10 @@ async fn analyze_symmetry(
     Path(id): Path<String>,
     Query(q): Query<PurposeQuery>,
 ) -> Result<Response, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let scan: ScanId = parse_id("id", &id)?;
-        let purpose = p.purpose(q.purpose.as_deref(), CLINICAL)?;
-        let analysis = Analysis::Symmetry { scan };
-        run_analysis(&s, &p, &jot, analysis, &purpose, q.break_glass.as_deref()).await
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(created)
+    let scan: ScanId = parse_id("id", &id)?;
+    let analysis = Analysis::Symmetry { scan };
+    let a = s.app().analyze(&p.session(), analysis, q.purpose.as_deref(), q.break_glass.as_deref()).await?;
+    Ok(created(analysis_view(a)?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -182,16 +132,11 @@ async fn analyze_compare(
     p: Principal,
     JsonBody(b): JsonBody<CompareBody>,
 ) -> Result<Response, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let pre: ScanId = parse_id("pre", &b.pre)?;
-        let post: ScanId = parse_id("post", &b.post)?;
-        let purpose = p.purpose(b.purpose.as_deref(), CLINICAL)?;
-        let analysis = Analysis::Compare { pre, post };
-        run_analysis(&s, &p, &jot, analysis, &purpose, b.break_glass.as_deref()).await
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(created)
+    let pre: ScanId = parse_id("pre", &b.pre)?;
+    let post: ScanId = parse_id("post", &b.post)?;
+    let analysis = Analysis::Compare { pre, post };
+    let a = s.app().analyze(&p.session(), analysis, b.purpose.as_deref(), b.break_glass.as_deref()).await?;
+    Ok(created(analysis_view(a)?))
 }
 
 // ---------------------------------------------------------------- consent
@@ -234,49 +179,16 @@ async fn record_consent(
     Path(id): Path<String>,
     JsonBody(ConsentBody(form)): JsonBody<ConsentBody>,
 ) -> Result<Response, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let subject: SubjectId = parse_id("id", &id)?;
-        let object = format!("subject:{subject}");
-        s.gate(&p, &jot, CONSENT, "consent.add", object.clone(), Some(subject))?;
-        s.vault.scans_of(subject).await?;
-        let no_file = |_: &str| {
-            Err("send the notice as `text`: the server reads no file named in a request".to_owned())
-        };
-        let (j, draft) = form
-            .draft(s.policy.catalogue(), super::now_ms(), no_file)
-            .map_err(|e| ApiError::field(&e.field, e.message))?;
-        let purposes: Vec<String> = draft.purposes.iter().map(|g| g.purpose.id.as_str().to_owned()).collect();
-        match s.vault.record_consent(subject, j, &draft).await {
-            Ok(id) => {
-                jot.change(
-                    "consent.add",
-                    "consent",
-                    object,
-                    format!("consent {id} ({j}) for {}", purposes.join(", ")),
-                );
-                Ok(ConsentRecorded {
-                    id: id.to_string(),
-                    subject: subject.to_string(),
-                    jurisdiction: j.to_string(),
-                    purposes,
-                })
-            }
-            Err(VaultError::ConsentRefused { subject, reason }) => {
-                jot.push(Record {
-                    action: "consent.add",
-                    purpose: "consent".into(),
-                    object,
-                    allowed: false,
-                    reason: reason.clone(),
-                });
-                Err(VaultError::ConsentRefused { subject, reason }.into())
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(created)
+    let subject: SubjectId = parse_id("id", &id)?;
+    let no_file =
+        |_: &str| Err("send the notice as `text`: the server reads no file named in a request".to_owned());
+    let c = s.app().record_consent(&p.session(), subject, &form, no_file).await?;
+    Ok(created(ConsentRecorded {
+        id: c.id.to_string(),
+        subject: c.subject.to_string(),
+        jurisdiction: c.jurisdiction,
+        purposes: c.purposes,
+    }))
 }
 
 // ---------------------------------------------------------------- restrictions and holds
@@ -312,24 +224,15 @@ async fn set_restriction(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<RestrictionBody>,
 ) -> Result<Json<RestrictionView>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let subject: SubjectId = parse_id("id", &id)?;
-        let object = format!("subject:{subject}");
-        s.gate(&p, &jot, gates::RESTRICTION, "restriction.set", object.clone(), Some(subject))?;
-        let (r, name) = match b.restriction.as_str() {
-            "opt-out" => (Restriction::OptOut, "opt-out"),
-            "limit-use" => (Restriction::LimitUse, "limit-use"),
-            _ => return Err(ApiError::field("restriction", "opt-out or limit-use")),
-        };
-        s.vault.scans_of(subject).await?;
-        s.vault.set_restriction(subject, r, !b.lift).await?;
-        let verb = if b.lift { "lifted" } else { "set" };
-        jot.change("restriction.set", name, object, format!("{name} {verb}"));
-        Ok(RestrictionView { subject: subject.to_string(), restriction: name.into(), active: !b.lift })
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    let subject: SubjectId = parse_id("id", &id)?;
+    let r = parse_restriction(&b.restriction)
+        .ok_or_else(|| ApiError::field("restriction", "opt-out or limit-use"))?;
+    s.app().set_restriction(&p.session(), subject, r, b.lift).await?;
+    Ok(Json(RestrictionView {
+        subject: subject.to_string(),
+        restriction: restriction_name(r).into(),
+        active: !b.lift,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -372,32 +275,9 @@ async fn place_hold(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<HoldBody>,
 ) -> Result<Response, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let subject: SubjectId = parse_id("id", &id)?;
-        let object = format!("subject:{subject}");
-        s.gate(&p, &jot, COMPLIANCE, "hold.place", object.clone(), Some(subject))?;
-        let kind = parse_hold_kind(&b.kind)
-            .ok_or_else(|| ApiError::field("kind", "warrant, subpoena or litigation"))?;
-        if b.reference.trim().is_empty() || b.reference.len() > 1024 {
-            return Err(ApiError::field("reference", "1 to 1024 bytes"));
-        }
-        if b.reason.trim().is_empty() || b.reason.len() > 4096 {
-            return Err(ApiError::field("reason", "1 to 4096 bytes"));
-        }
-        s.vault.scans_of(subject).await?;
-        s.vault.place_hold(subject, kind, &b.reference, &b.reason).await?;
-        let hash = sha256_hex(b.reference.as_bytes());
-        jot.change(
-            "hold.place",
-            "legal-hold",
-            object,
-            format!("{} hold placed, reference sha256:{hash}", b.kind),
-        );
-        Ok(HoldView { subject: subject.to_string(), reference_sha256: hash, status: "placed".into() })
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(created)
+    let subject: SubjectId = parse_id("id", &id)?;
+    let hash = s.app().place_hold(&p.session(), subject, &b.kind, &b.reference, &b.reason).await?;
+    Ok(created(HoldView { subject: subject.to_string(), reference_sha256: hash, status: "placed".into() }))
 }
 
 /// Releases a legal hold (as `facevault hold release`; privacy officer, admin): what fell due
@@ -412,17 +292,7 @@ async fn release_hold(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<ReleaseBody>,
 ) -> Result<Json<HoldView>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let subject: SubjectId = parse_id("id", &id)?;
-        let object = format!("subject:{subject}");
-        s.gate(&p, &jot, COMPLIANCE, "hold.release", object.clone(), Some(subject))?;
-        s.vault.scans_of(subject).await?;
-        s.vault.release_hold(subject, &b.reference).await?;
-        let hash = sha256_hex(b.reference.as_bytes());
-        jot.change("hold.release", "legal-hold", object, format!("hold released, reference sha256:{hash}"));
-        Ok(HoldView { subject: subject.to_string(), reference_sha256: hash, status: "released".into() })
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    let subject: SubjectId = parse_id("id", &id)?;
+    let hash = s.app().release_hold(&p.session(), subject, &b.reference).await?;
+    Ok(Json(HoldView { subject: subject.to_string(), reference_sha256: hash, status: "released".into() }))
 }

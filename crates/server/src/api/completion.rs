@@ -15,31 +15,27 @@
 //! - `POST /requests/{id}/vendor-confirmed` records a vendor's confirmation of its deletion.
 //! - `POST /requests/{id}/backups-purged` records that an MHMDA deletion reached the backups.
 //!
-//! Every decision and change is journaled and appended before the response, like the rest of
-//! the API; the certificate is issued from the durable entry of the deletion.
+//! The app's `complete_request` (this module's `CompletionInput` says what `/complete` takes),
+//! `vendor_confirmed` and `move_request`: every decision and change is journaled and appended
+//! before the response, and the certificate is issued from the durable entry of the deletion.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use facevault_audit::{deletion_reason, issue_from_log, Deletion, DeletionCertificate, Destroyed};
-use facevault_domain::request::{HolidayCalendar, Request, RequestKind};
-use facevault_policy::Action;
-use facevault_vault::oversight::ERASURE_KEEPS;
-use facevault_vault::{Restriction, SubjectId, Target};
+use facevault_app::time::now_ms;
+use facevault_app::{AppError, CompletionInput, Move, Outcome, Seal};
+use facevault_audit::DeletionCertificate;
+use facevault_domain::request::RequestKind;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use super::requests::{calendar, conflict, request_id, request_view, update, RequestView};
-use super::{now_ms, Jot, JsonBody, COMPLIANCE, S};
+use super::requests::{request_view, transition, RequestView};
+use super::{JsonBody, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::journal::Record;
 use crate::AppState;
-
-/// Where deletion certificates are kept, in the vault directory (as the CLI keeps them).
-const CERTIFICATE_DIR: &str = "certificates";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -66,12 +62,6 @@ pub(crate) struct CorrectedDetails {
     contact: Option<String>,
     /// IL, TX, WA, CA, EU or another code.
     jurisdiction: Option<String>,
-}
-
-impl CorrectedDetails {
-    fn is_empty(&self) -> bool {
-        self.name.is_none() && self.dob.is_none() && self.contact.is_none() && self.jurisdiction.is_none()
-    }
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -107,83 +97,41 @@ pub(crate) struct CompletionView {
     corrected: Option<Vec<String>>,
 }
 
-fn subject_of(r: &Request) -> Result<SubjectId, ApiError> {
-    r.subject().0.parse().map_err(|e: String| ApiError::internal(format!("request {}: {e}", r.id())))
+/// What `/complete` takes for the request's kind: every kind but access (whose answer is the
+/// package, `POST /requests/{id}/package`), and corrected details for a correction only.
+struct Completion {
+    id: String,
+    details: Option<CorrectedDetails>,
 }
 
-/// A request about to be completed, after every check that comes before acting on the vault.
-pub(crate) struct Completing {
-    pub(crate) id: String,
-    /// `request:<id>`, as the audit log names it.
-    pub(crate) object: String,
-    pub(crate) request: Request,
-    pub(crate) subject: SubjectId,
-    /// The purpose its actions are decided for: the first the subject consented to.
-    pub(crate) purpose: String,
-    cal: HolidayCalendar,
-    now: facevault_domain::Timestamp,
-}
-
-/// Checks a completion of request `id` (privacy officer, admin): the request exists, passes
-/// `fits` (what this endpoint takes of its kind), may move to completed, and an API token is
-/// issued for the purpose its actions are decided for. Nothing is done to the vault yet.
-pub(crate) async fn begin(
-    s: &AppState,
-    p: &Principal,
-    jot: &Jot,
-    id: &str,
-    fits: impl FnOnce(&Request) -> Result<(), ApiError>,
-) -> Result<Completing, ApiError> {
-    let id = request_id(id)?;
-    let object = format!("request:{id}");
-    s.gate(p, jot, COMPLIANCE, "request.complete", object.clone(), None)?;
-    let cal = calendar();
-    let now = now_ms();
-    let request = s.vault.request(&id, &cal).await?;
-    let subject = subject_of(&request)?;
-    fits(&request)?;
-    request.clone().complete(now).map_err(|e| conflict(format!("request {id}: {e}")))?;
-    // An API token acts only for its purposes, here too.
-    let purpose = p.purpose(None, &s.vault.delete_purpose(subject).await?)?;
-    Ok(Completing { id, object, request, subject, purpose, cal, now })
-}
-
-impl Completing {
-    /// Moves the request to completed, once its work is done, and journals the move.
-    pub(crate) async fn finish(self, s: &AppState, jot: &Jot) -> Result<Request, ApiError> {
-        let now = self.now;
-        let r = update(s, &self.id, &self.cal, |r| r.complete(now)).await?;
-        jot.change("request.complete", "request", self.object, r.state().name());
-        Ok(r)
+impl CompletionInput for Completion {
+    fn fits(&self, kind: RequestKind) -> Result<(), AppError> {
+        let id = &self.id;
+        if kind == RequestKind::Access {
+            return Err(AppError::conflict(format!(
+                "request {id} is an access request: POST /api/requests/{id}/package completes it and returns \
+                 the encrypted package"
+            )));
+        }
+        if self.details.is_some() && kind != RequestKind::Correct {
+            return Err(AppError::field("details", "only a correction request takes corrected details"));
+        }
+        Ok(())
     }
-}
 
-/// A corrected field's new value, if given; an empty one is refused naming the field.
-fn given(
-    name: &'static str,
-    value: Option<String>,
-    changed: &mut Vec<String>,
-) -> Result<Option<String>, ApiError> {
-    let Some(v) = value else { return Ok(None) };
-    let v = v.trim();
-    if v.is_empty() {
-        return Err(ApiError::field(
-            &format!("details.{name}"),
-            "must not be empty (leave it out to keep it)",
-        ));
+    fn corrected(&mut self) -> Result<facevault_app::CorrectedDetails, AppError> {
+        let d = self.details.take().unwrap_or_default();
+        Ok(facevault_app::CorrectedDetails {
+            name: d.name,
+            dob: d.dob,
+            contact: d.contact,
+            jurisdiction: d.jurisdiction,
+        })
     }
-    changed.push(name.to_owned());
-    Ok(Some(v.to_owned()))
-}
 
-/// A deletion journaled, waiting for its entry's index to be issued a certificate.
-struct PendingErasure {
-    journal_index: usize,
-    deletion: Deletion,
-    scans: usize,
-    derivatives: usize,
-    blobs_purged: usize,
-    vendor_notices: Vec<String>,
+    fn seal(&mut self) -> Result<Seal, AppError> {
+        Err(AppError::internal("an access request reached /complete"))
+    }
 }
 
 /// Carries out the request on the vault and completes it (privacy officer, admin).
@@ -197,201 +145,27 @@ async fn complete_request(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<CompleteBody>,
 ) -> Result<Json<CompletionView>, ApiError> {
-    let jot = Jot::default();
-    let done = carry_out(&s, &p, &jot, &id, b).await;
-    let first = s.commit_at(&p, jot).await?;
-    let (mut view, pending) = done?;
-    if let Some(e) = pending {
-        let index = first + e.journal_index as u64;
-        view.erasure = Some(ErasureView {
-            certificate: certify(&s, index, e.deletion).await?,
-            scans: e.scans,
-            derivatives: e.derivatives,
-            blobs_purged: e.blobs_purged,
-            vendor_notices: e.vendor_notices,
-            kept: ERASURE_KEEPS.into(),
-        });
-    }
-    Ok(Json(view))
-}
-
-async fn carry_out(
-    s: &AppState,
-    p: &Principal,
-    jot: &Jot,
-    id: &str,
-    b: CompleteBody,
-) -> Result<(CompletionView, Option<PendingErasure>), ApiError> {
-    let c = begin(s, p, jot, id, |r| {
-        if b.details.is_some() && r.kind() != RequestKind::Correct {
-            return Err(ApiError::field("details", "only a correction request takes corrected details"));
+    let mut input = Completion { id: id.clone(), details: b.details };
+    let done = s.app().complete_request(&p.session(), &id, &mut input).await?;
+    let (outcome, erasure, corrected) = match done.outcome {
+        Outcome::Erased(e) => {
+            let view = ErasureView {
+                scans: e.scans,
+                derivatives: e.derivatives,
+                blobs_purged: e.blobs_purged,
+                vendor_notices: e.vendor_notices,
+                kept: e.kept.unwrap_or_default().into(),
+                certificate: e.certificate.certificate,
+            };
+            ("erased".to_owned(), Some(view), None)
         }
-        Ok(())
-    })
-    .await?;
-    let (id, object, subject, purpose) = (&c.id, &c.object, c.subject, &c.purpose);
-    let mut pending = None;
-    let mut corrected = None;
-    let outcome = match c.request.kind() {
-        RequestKind::Access => {
-            return Err(conflict(format!(
-                "request {id} is an access request: POST /api/requests/{id}/package completes it and returns \
-                 the encrypted package"
-            )))
-        }
-        RequestKind::Delete => {
-            pending = Some(erase(s, p, jot, &c.request, subject, purpose).await?);
-            "erased"
-        }
-        RequestKind::Correct => {
-            let fields = b.details.unwrap_or_default();
-            if fields.is_empty() {
-                return Err(ApiError::field("details", "a correction needs the corrected fields"));
-            }
-            let grant = s
-                .decide(p, jot, "subject.correct", Action::Read, purpose, Target::Subject(subject), None)
-                .await?;
-            let mut details = s.vault.subject(&grant, subject).await?.details;
-            let mut changed = Vec::new();
-            if let Some(v) = given("name", fields.name, &mut changed)? {
-                details.name = v;
-            }
-            if let Some(v) = given("dob", fields.dob, &mut changed)? {
-                details.date_of_birth = Some(v);
-            }
-            if let Some(v) = given("contact", fields.contact, &mut changed)? {
-                details.contact = Some(v);
-            }
-            if let Some(v) = given("jurisdiction", fields.jurisdiction, &mut changed)? {
-                details.jurisdiction = Some(v);
-            }
-            s.vault.correct_details(&grant, subject, &details).await?;
-            jot.change(
-                "subject.correct",
-                "request",
-                format!("subject:{subject}"),
-                format!("{} corrected for request:{id}", changed.join(", ")),
-            );
-            corrected = Some(changed);
-            "corrected"
-        }
-        RequestKind::OptOut => {
-            s.vault.set_restriction(subject, Restriction::OptOut, true).await?;
-            jot.change(
-                "restriction.set",
-                "opt-out",
-                format!("subject:{subject}"),
-                format!("opt-out set for {object}"),
-            );
-            "opt-out set"
-        }
-        RequestKind::LimitUse => {
-            s.vault.set_restriction(subject, Restriction::LimitUse, true).await?;
-            jot.change(
-                "restriction.set",
-                "limit-use",
-                format!("subject:{subject}"),
-                format!("limit-use set for {object}"),
-            );
-            "limit-use set"
+        Outcome::Corrected(fields) => ("corrected".to_owned(), None, Some(fields)),
+        Outcome::Restricted(name) => (format!("{name} set"), None, None),
+        Outcome::Packaged(_) => {
+            return Err(ApiError::internal("an access request was packaged by /complete"))
         }
     };
-    let r = c.finish(s, jot).await?;
-    let view = CompletionView {
-        request: request_view(&r, now_ms()),
-        outcome: outcome.into(),
-        erasure: None,
-        corrected,
-    };
-    Ok((view, pending))
-}
-
-/// The erasure of a deletion request: refused under a legal hold; else vendors noticed, the
-/// subject crypto-shredded under a decision, the deletion journaled for its certificate.
-async fn erase(
-    s: &AppState,
-    p: &Principal,
-    jot: &Jot,
-    r: &Request,
-    subject: SubjectId,
-    purpose: &str,
-) -> Result<PendingErasure, ApiError> {
-    let object = format!("request:{}", r.id());
-    // A legal hold is an exception the law requires: the data stays, the request is denied.
-    if s.vault.governance(subject).await?.open_hold().is_some() {
-        let reason = "a legal hold suspends destruction of this subject's data".to_owned();
-        jot.push(Record {
-            action: "request.erasure",
-            purpose: "request".into(),
-            object,
-            allowed: false,
-            reason: reason.clone(),
-        });
-        return Err(conflict(format!(
-            "{reason}; deny the request with its basis (POST /api/requests/{}/deny)",
-            r.id()
-        )));
-    }
-    let vendors = s.vault.disclosed_vendors(subject).await?;
-    let grant =
-        s.decide(p, jot, "subject.delete", Action::Delete, purpose, Target::Subject(subject), None).await?;
-    let report = s.vault.shred_subject(&grant, subject).await?;
-    let destroyed: Vec<Destroyed> = report.destroyed();
-    let rule = object.clone();
-    let reason = deletion_reason(&rule, &destroyed).map_err(ApiError::internal)?;
-    let journal_index =
-        jot.push_at(Record::change("request.erasure", "erasure", format!("subject:{subject}"), reason));
-    for v in &vendors {
-        s.vault.notify_vendor(&r.id().0, subject, v).await?;
-        jot.change(
-            "request.vendor-notice",
-            "request",
-            object.clone(),
-            format!("deletion notice to vendor {v}"),
-        );
-    }
-    jot.change("request.erasure-exceptions", "request", object, ERASURE_KEEPS);
-    let purged = s.vault.purge_blobs(|_, _| {}).await?;
-    Ok(PendingErasure {
-        journal_index,
-        deletion: Deletion {
-            subject: subject.to_string(),
-            destroyed,
-            rule,
-            key_id: Some(format!("subject-key:{subject}")),
-        },
-        scans: report.scans,
-        derivatives: report.derivatives,
-        blobs_purged: purged,
-        vendor_notices: vendors,
-    })
-}
-
-/// Issues the certificate of the deletion journaled at `index` (durable by now) against a
-/// fresh signed checkpoint and writes it to `certificates/`.
-async fn certify(s: &AppState, index: u64, deletion: Deletion) -> Result<DeletionCertificate, ApiError> {
-    let path = s.config().vault.join(CERTIFICATE_DIR).join(format!("{}-{index}.json", deletion.subject));
-    let cert = s
-        .journal
-        .read(move |log| {
-            let note = log.checkpoint()?;
-            issue_from_log(&log.log, &note, &log.key, index, &deletion).map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    let mut json = serde_json::to_vec_pretty(&cert).map_err(ApiError::internal)?;
-    json.push(b'\n');
-    tokio::task::spawn_blocking(move || {
-        if let Some(folder) = path.parent() {
-            std::fs::create_dir_all(folder)?;
-        }
-        facevault_crypto::write_private(&path, &json)
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
-    Ok(cert)
+    Ok(Json(CompletionView { request: request_view(&done.request, now_ms()), outcome, erasure, corrected }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -412,25 +186,8 @@ async fn vendor_confirmed(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<VendorBody>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let id = request_id(&id)?;
-        let object = format!("request:{id}");
-        s.gate(&p, &jot, COMPLIANCE, "request.vendor-confirmed", object.clone(), None)?;
-        let r = s.vault.request(&id, &calendar()).await?;
-        if !s.vault.confirm_vendor(&id, &b.vendor).await? {
-            return Err(ApiError::not_found(format!("request {id} sent no notice to vendor {:?}", b.vendor)));
-        }
-        jot.change(
-            "request.vendor-confirmed",
-            "request",
-            object,
-            format!("vendor {} confirmed deletion", b.vendor),
-        );
-        Ok(request_view(&r, now_ms()))
-    }
-    .await;
-    super::audited(&s, &p, jot, r).await.map(Json)
+    let r = s.app().vendor_confirmed(&p.session(), &id, &b.vendor).await?;
+    Ok(Json(request_view(&r, now_ms())))
 }
 
 /// Records that an MHMDA deletion also reached the backups (privacy officer, admin).
@@ -442,8 +199,5 @@ async fn backups_purged(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let now = now_ms();
-    super::requests::transition(&s, &p, &id, "request.backups-purged", |r| r.record_backups_purged(now))
-        .await
-        .map(Json)
+    transition(&s, &p, &id, Move::BackupsPurged).await
 }

@@ -1,6 +1,7 @@
 //! Consent and purposes under `/api`: `GET /subjects/{id}/consent` (the consent on record),
 //! `POST /subjects/{id}/consent/withdraw` (a patient may withdraw their own), and `GET
-//! /purposes` (the clinic's purpose catalogue). Recording a consent is `clinical.rs`.
+//! /purposes` (the clinic's purpose catalogue). Recording a consent is `clinical.rs`. The app's
+//! `consent` and `withdraw_consent`.
 
 use std::sync::Arc;
 
@@ -11,7 +12,9 @@ use facevault_vault::SubjectId;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use super::{audited, now_ms, parse_id, utc, Jot, CONSENT, S};
+use facevault_app::time::{now_ms, rfc3339};
+
+use super::{parse_id, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
@@ -65,46 +68,33 @@ async fn get_consent(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ConsentView>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let subject: SubjectId = parse_id("id", &id)?;
-        let object = format!("subject:{subject}");
-        s.gate(&p, &jot, CONSENT, "consent.read", object.clone(), Some(subject))?;
-        s.vault.scans_of(subject).await?;
-        let c = s
-            .vault
-            .consent(subject)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("subject {subject} has no consent on record")))?;
-        let rec = &c.record;
-        let a = rec.consent();
-        let now = facevault_domain::Timestamp::from(now_ms());
-        jot.change("consent.read", "administration", object, "consent shown");
-        Ok(ConsentView {
-            id: c.id.to_string(),
-            subject: subject.to_string(),
-            recorded_at: utc(c.recorded_at),
-            jurisdiction: format!("{:?}", a.jurisdiction()),
-            status: format!("{:?}", rec.status_at(now)).to_lowercase(),
-            purposes: a
-                .purposes()
-                .iter()
-                .map(|(purpose, retention)| ConsentPurpose {
-                    purpose: purpose.id.to_string(),
-                    retention: format!("{retention:?}"),
-                })
-                .collect(),
-            share: a.share(),
-            limit_use: a.limit_use(),
-            given_on: a.given_on().to_string(),
-            expires: a.expires().map(|d| d.to_string()),
-            withdrawn_at: rec.withdrawn().map(|t| t.to_string()),
-            notice_version: a.notice().version().to_owned(),
-            notice_sha256: a.notice().sha256().iter().map(|b| format!("{b:02x}")).collect(),
-        })
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    let subject: SubjectId = parse_id("id", &id)?;
+    let c = s.app().consent(&p.session(), subject, "consent shown").await?;
+    let rec = &c.record;
+    let a = rec.consent();
+    let now = facevault_domain::Timestamp::from(now_ms());
+    Ok(Json(ConsentView {
+        id: c.id.to_string(),
+        subject: subject.to_string(),
+        recorded_at: rfc3339(c.recorded_at),
+        jurisdiction: format!("{:?}", a.jurisdiction()),
+        status: format!("{:?}", rec.status_at(now)).to_lowercase(),
+        purposes: a
+            .purposes()
+            .iter()
+            .map(|(purpose, retention)| ConsentPurpose {
+                purpose: purpose.id.to_string(),
+                retention: format!("{retention:?}"),
+            })
+            .collect(),
+        share: a.share(),
+        limit_use: a.limit_use(),
+        given_on: a.given_on().to_string(),
+        expires: a.expires().map(|d| d.to_string()),
+        withdrawn_at: rec.withdrawn().map(|t| t.to_string()),
+        notice_version: a.notice().version().to_owned(),
+        notice_sha256: a.notice().sha256().iter().map(|b| format!("{b:02x}")).collect(),
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -123,17 +113,9 @@ async fn withdraw_consent(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<WithdrawnView>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let subject: SubjectId = parse_id("id", &id)?;
-        let object = format!("subject:{subject}");
-        s.gate(&p, &jot, CONSENT, "consent.withdraw", object.clone(), Some(subject))?;
-        let at = s.vault.withdraw_consent(subject).await?;
-        jot.change("consent.withdraw", "administration", object, "consent withdrawn");
-        Ok(WithdrawnView { subject: subject.to_string(), withdrawn_at: utc(at) })
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    let subject: SubjectId = parse_id("id", &id)?;
+    let at = s.app().withdraw_consent(&p.session(), subject).await?;
+    Ok(Json(WithdrawnView { subject: subject.to_string(), withdrawn_at: rfc3339(at) }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -150,7 +132,8 @@ pub(crate) struct PurposeView {
 #[utoipa::path(get, path = "/purposes", responses((status = 200, body = [PurposeView]), (status = 401, body = ApiError)))]
 async fn list_purposes(State(s): S, _p: Principal) -> Json<Vec<PurposeView>> {
     Json(
-        s.policy
+        s.app()
+            .policy()
             .catalogue()
             .iter()
             .map(|x| PurposeView {

@@ -9,9 +9,9 @@
 //!
 //! The body says what the package is encrypted to: a passphrase the caller chose (at least 12
 //! characters; give it to the patient through another channel than the file) or the patient's
-//! own age public key (`age1...`). Neither is stored or logged. Building and encrypting run on
-//! a blocking thread (the scrypt recipient costs about a second by design). The audit entries
-//! about the subject are read from the log by its writer thread, between batches.
+//! own age public key (`age1...`). Neither is stored or logged. The app's `export_subject` and
+//! `complete_request` (this module's `CompletionInput` takes access requests only) build it;
+//! encrypting runs on a blocking thread (the scrypt recipient costs about a second by design).
 
 use std::sync::Arc;
 
@@ -20,17 +20,14 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use facevault_app::{AppError, CompletionInput, CorrectedDetails, Outcome, Seal};
 use facevault_domain::request::RequestKind;
-use facevault_export::{audit_about, objects_of, Seal};
-use facevault_policy::Action;
-use facevault_vault::{SubjectId, Target};
+use facevault_vault::SubjectId;
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 use zeroize::Zeroizing;
 
-use super::completion::begin;
-use super::requests::conflict;
-use super::{audited, parse_id, Jot, JsonBody, PurposeQuery, S};
+use super::{parse_id, JsonBody, PurposeQuery, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
@@ -61,12 +58,38 @@ pub(crate) struct PackageBody {
 }
 
 impl PackageBody {
-    fn seal(self) -> Result<Seal, ApiError> {
+    fn seal(self) -> Result<Seal, AppError> {
         match (self.passphrase.map(Zeroizing::new), self.recipient) {
-            (Some(p), None) => Seal::passphrase(&p).map_err(|e| ApiError::field("passphrase", e.to_string())),
-            (None, Some(r)) => Seal::recipient(&r).map_err(|e| ApiError::field("recipient", e.to_string())),
-            _ => Err(ApiError::field("body", "give either a passphrase or a recipient (an age1... key)")),
+            (Some(p), None) => Seal::passphrase(&p).map_err(|e| AppError::field("passphrase", e.to_string())),
+            (None, Some(r)) => Seal::recipient(&r).map_err(|e| AppError::field("recipient", e.to_string())),
+            _ => Err(AppError::field("body", "give either a passphrase or a recipient (an age1... key)")),
         }
+    }
+}
+
+/// What `/package` takes: an access request only, and what to seal its package to.
+struct Packaging {
+    id: String,
+    body: Option<PackageBody>,
+}
+
+impl CompletionInput for Packaging {
+    fn fits(&self, kind: RequestKind) -> Result<(), AppError> {
+        if kind == RequestKind::Access {
+            return Ok(());
+        }
+        let id = &self.id;
+        Err(AppError::conflict(format!(
+            "request {id} is a {kind} request: POST /api/requests/{id}/complete carries it out"
+        )))
+    }
+
+    fn corrected(&mut self) -> Result<CorrectedDetails, AppError> {
+        Err(AppError::internal("a correction reached /package"))
+    }
+
+    fn seal(&mut self) -> Result<Seal, AppError> {
+        self.body.take().ok_or_else(|| AppError::internal("the package body was taken twice"))?.seal()
     }
 }
 
@@ -88,34 +111,6 @@ fn attachment(subject: SubjectId, sealed: Vec<u8>, state: Option<&str>) -> Respo
     res
 }
 
-/// Decides the export, gathers the package and the audit entries about the subject, and
-/// builds and seals it.
-async fn build(
-    s: &AppState,
-    p: &Principal,
-    jot: &Jot,
-    subject: SubjectId,
-    purpose: &str,
-    seal: Seal,
-    break_glass: Option<&str>,
-) -> Result<Vec<u8>, ApiError> {
-    let grant = s
-        .decide(p, jot, "subject.export", Action::Export, purpose, Target::Subject(subject), break_glass)
-        .await?;
-    let package = s.vault.subject_package(&grant, subject).await?;
-    let objects = objects_of(&package);
-    let audit = s
-        .journal
-        .read(move |log| audit_about(log.log.store(), subject, &objects))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    tokio::task::spawn_blocking(move || facevault_export::package(&package, &audit, seal))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
-}
-
 /// A subject's access and portability package (details, scans, derivatives, consents,
 /// disclosures, retention, the audit entries about them), encrypted in the age format: an
 /// export for a purpose (default: the first the subject consented to), decided and audited.
@@ -130,16 +125,12 @@ async fn export_subject(
     Query(q): Query<PurposeQuery>,
     JsonBody(b): JsonBody<PackageBody>,
 ) -> Result<Response, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let subject: SubjectId = parse_id("id", &id)?;
-        let seal = b.seal()?;
-        let purpose = p.purpose(q.purpose.as_deref(), &s.vault.delete_purpose(subject).await?)?;
-        let sealed = build(&s, &p, &jot, subject, &purpose, seal, q.break_glass.as_deref()).await?;
-        Ok((subject, sealed))
-    }
-    .await;
-    let (subject, sealed) = audited(&s, &p, jot, r).await?;
+    let subject: SubjectId = parse_id("id", &id)?;
+    let seal = b.seal()?;
+    let sealed = s
+        .app()
+        .export_subject(&p.session(), subject, q.purpose.as_deref(), seal, q.break_glass.as_deref())
+        .await?;
     Ok(attachment(subject, sealed, None))
 }
 
@@ -156,27 +147,11 @@ async fn package_request(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<PackageBody>,
 ) -> Result<Response, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let c = begin(&s, &p, &jot, &id, |r| {
-            if r.kind() == RequestKind::Access {
-                return Ok(());
-            }
-            Err(conflict(format!(
-                "request {} is a {} request: POST /api/requests/{}/complete carries it out",
-                r.id(),
-                r.kind(),
-                r.id()
-            )))
-        })
-        .await?;
-        let seal = b.seal()?;
-        let subject = c.subject;
-        let sealed = build(&s, &p, &jot, subject, &c.purpose, seal, None).await?;
-        let r = c.finish(&s, &jot).await?;
-        Ok((subject, sealed, r.state().name()))
-    }
-    .await;
-    let (subject, sealed, state) = audited(&s, &p, jot, r).await?;
-    Ok(attachment(subject, sealed, Some(state)))
+    let mut input = Packaging { id: id.clone(), body: Some(b) };
+    let done = s.app().complete_request(&p.session(), &id, &mut input).await?;
+    let Outcome::Packaged(sealed) = done.outcome else {
+        return Err(ApiError::internal(format!("request {id}: /package completed it without a package")));
+    };
+    let subject: SubjectId = done.request.subject().0.parse().map_err(ApiError::internal)?;
+    Ok(attachment(subject, sealed, Some(done.request.state().name())))
 }

@@ -1,6 +1,7 @@
-//! Data-subject requests under `/api`: list, open (`facevault request open`'s rules), show, and
-//! the simple moves `agent-authority|verify|start|extend|deny|cancel`; with the request view and
-//! the helpers `completion.rs` and `package.rs` share. Completing a request is `completion.rs`.
+//! Data-subject requests under `/api`: list, open, show, and the simple moves
+//! `agent-authority|verify|start|extend|deny|cancel` (the app's `requests`, `open_request`,
+//! `request` and `move_request`); with the request view `completion.rs` and `package.rs` share.
+//! Completing a request is `completion.rs`.
 
 use std::sync::Arc;
 
@@ -9,15 +10,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use facevault_domain::request::{due_within, overdue, HolidayCalendar, Request, RequestState, Requester};
-use facevault_domain::settings;
-use facevault_policy::gates;
-use facevault_vault::oversight::{parse_law, Opened, RequestIntake};
-use facevault_vault::{parse_level, parse_request_kind, RequestUpdateError, SubjectId};
+use facevault_app::time::{now_ms, rfc3339};
+use facevault_app::{Move, NewRequest, RequestFilter};
+use facevault_domain::request::{overdue, Request, Requester};
+use facevault_vault::SubjectId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{audited, now_ms, parse_id, utc, Jot, JsonBody, COMPLIANCE, S};
+use super::{parse_id, JsonBody, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
@@ -46,10 +46,6 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/requests/{id}/extend", post(extend_request))
         .route("/requests/{id}/deny", post(deny_request))
         .route("/requests/{id}/cancel", post(cancel_request))
-}
-
-pub(crate) fn calendar() -> HolidayCalendar {
-    settings::request_calendar(chrono::Datelike::year(&chrono::Utc::now()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -160,12 +156,6 @@ pub(crate) fn request_view(r: &Request, now: facevault_domain::Timestamp) -> Req
     }
 }
 
-/// A request id: what `POST /requests` returned (32 hex digits).
-pub(crate) fn request_id(id: &str) -> Result<String, ApiError> {
-    let raw: facevault_crypto::Id = parse_id("id", id)?;
-    Ok(raw.to_string())
-}
-
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct RequestsQuery {
@@ -185,26 +175,10 @@ async fn list_requests(
     p: Principal,
     Query(q): Query<RequestsQuery>,
 ) -> Result<Json<Vec<RequestView>>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        s.gate(&p, &jot, COMPLIANCE, "request.list", "requests".into(), None)?;
-        let now = now_ms();
-        let all = s.vault.requests(&calendar()).await?;
-        let keep: Option<Vec<&Request>> = if q.overdue.unwrap_or(false) {
-            Some(overdue(&all, now).into_iter().map(|d| d.request).collect())
-        } else {
-            q.due_within.map(|n| due_within(&all, now, n).into_iter().map(|d| d.request).collect())
-        };
-        let rows: Vec<RequestView> = all
-            .iter()
-            .filter(|r| keep.as_ref().is_none_or(|k| k.iter().any(|x| x.id() == r.id())))
-            .map(|r| request_view(r, now))
-            .collect();
-        jot.change("request.list", "request", "requests".into(), format!("{} listed", rows.len()));
-        Ok(rows)
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    let filter = RequestFilter { overdue: q.overdue.unwrap_or(false), due_within: q.due_within };
+    let rows = s.app().requests(&p.session(), filter).await?;
+    let now = now_ms();
+    Ok(Json(rows.iter().map(|r| request_view(r, now)).collect()))
 }
 
 /// A request's deadlines, history and vendor notices (privacy officer, admin).
@@ -216,30 +190,18 @@ async fn get_request(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let id = request_id(&id)?;
-        let object = format!("request:{id}");
-        s.gate(&p, &jot, COMPLIANCE, "request.show", object.clone(), None)?;
-        let r = s.vault.request(&id, &calendar()).await?;
-        let mut view = request_view(&r, now_ms());
-        view.vendor_notices = s
-            .vault
-            .vendor_notices()
-            .await?
-            .into_iter()
-            .filter(|n| n.request == id)
-            .map(|n| VendorNoticeView {
-                vendor: n.vendor,
-                sent_at: utc(n.sent_at),
-                confirmed_at: n.confirmed_at.map(utc),
-            })
-            .collect();
-        jot.change("request.show", "request", object, "shown");
-        Ok(view)
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    let f = s.app().request(&p.session(), &id).await?;
+    let mut view = request_view(&f.request, now_ms());
+    view.vendor_notices = f
+        .vendor_notices
+        .into_iter()
+        .map(|n| VendorNoticeView {
+            vendor: n.vendor,
+            sent_at: rfc3339(n.sent_at),
+            confirmed_at: n.confirmed_at.map(rfc3339),
+        })
+        .collect();
+    Ok(Json(view))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -272,104 +234,29 @@ async fn open_request(
     p: Principal,
     JsonBody(b): JsonBody<NewRequestBody>,
 ) -> Result<Response, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let subject: SubjectId =
-            b.subject.parse().map_err(|_| ApiError::field("subject", "not a subject id (32 hex digits)"))?;
-        let object = format!("subject:{subject}");
-        s.gate(&p, &jot, gates::REQUEST_OPEN, "request.open", object.clone(), Some(subject))?;
-        let kind = parse_request_kind(&b.kind)
-            .ok_or_else(|| ApiError::field("kind", "one of access, delete, correct, opt-out, limit-use"))?;
-        let law = b
-            .law
-            .as_deref()
-            .map(|l| {
-                parse_law(l)
-                    .ok_or_else(|| ApiError::field("law", "one of CCPA, GDPR, MHMDA, BIPA, CUBI, other"))
-            })
-            .transpose()?;
-        if b.agent.as_ref().is_some_and(|a| a.trim().is_empty() || a.len() > 256) {
-            return Err(ApiError::field("agent", "the agent's pseudonymous id, 1 to 256 bytes"));
-        }
-        let received = match b.received.as_deref() {
-            Some(t) => chrono::DateTime::parse_from_rfc3339(t)
-                .map_err(|_| ApiError::field("received", "not an RFC 3339 time"))?
-                .with_timezone(&chrono::Utc),
-            None => now_ms(),
-        };
-        let intake = RequestIntake { subject, kind, law, agent: b.agent.clone(), received };
-        let cal = calendar();
-        match s.vault.open_request_checked(intake, b.allow_duplicate, &cal).await? {
-            Opened::Opened(r) => {
-                jot.change(
-                    "request.open",
-                    "request",
-                    format!("request:{}", r.id()),
-                    format!("{kind} under {} for {object}, respond by {}", r.law(), r.respond_by()),
-                );
-                Ok(request_view(&r, now_ms()))
-            }
-            Opened::Duplicate(dup) => {
-                let reason = format!("duplicate of request {} ({:?})", dup.of, dup.reason);
-                jot.push(crate::journal::Record {
-                    action: "request.open",
-                    purpose: "request".into(),
-                    object,
-                    allowed: false,
-                    reason: reason.clone(),
-                });
-                Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "conflict",
-                    format!("{reason}; send allow_duplicate to open it anyway"),
-                ))
-            }
-        }
-    }
-    .await;
-    let v = audited(&s, &p, jot, r).await?;
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    let subject: SubjectId = parse_id("subject", &b.subject)?;
+    let new = NewRequest {
+        subject,
+        kind: b.kind,
+        law: b.law,
+        agent: b.agent,
+        received: b.received,
+        allow_duplicate: b.allow_duplicate,
+    };
+    let r = s.app().open_request(&p.session(), new).await?;
+    Ok((StatusCode::CREATED, Json(request_view(&r, now_ms()))).into_response())
 }
 
-/// Applies one move to a request (privacy officer, admin), journals it, and returns the
-/// request. A move its state does not allow is a 409 naming why.
+/// Applies one move to a request (privacy officer, admin) and returns it; a move its state does
+/// not allow is a 409 naming why.
 pub(crate) async fn transition(
     s: &AppState,
     p: &Principal,
     id: &str,
-    action: &'static str,
-    change: impl FnOnce(&mut Request) -> Result<(), facevault_domain::RequestError>,
-) -> Result<RequestView, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let id = request_id(id)?;
-        let object = format!("request:{id}");
-        s.gate(p, &jot, COMPLIANCE, action, object.clone(), None)?;
-        let cal = calendar();
-        let r = update(s, &id, &cal, change).await?;
-        jot.change(action, "request", object, r.state().name());
-        Ok(request_view(&r, now_ms()))
-    }
-    .await;
-    audited(s, p, jot, r).await
-}
-
-/// Applies `change` to request `id` and returns it; a move its state does not allow is a 409
-/// naming why.
-pub(crate) async fn update(
-    s: &AppState,
-    id: &str,
-    cal: &HolidayCalendar,
-    change: impl FnOnce(&mut Request) -> Result<(), facevault_domain::RequestError>,
-) -> Result<Request, ApiError> {
-    s.vault.update_request(id, cal, change).await.map_err(|e| match e {
-        RequestUpdateError::Refused(e) => conflict(format!("request {id}: {e}")),
-        RequestUpdateError::Vault(e) => e.into(),
-    })
-}
-
-pub(crate) fn conflict(msg: String) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, "conflict", msg)
+    m: Move,
+) -> Result<Json<RequestView>, ApiError> {
+    let r = s.app().move_request(&p.session(), id, m).await?;
+    Ok(Json(request_view(&r, now_ms())))
 }
 
 /// Records the agent's proof of authority (the subject's signed permission).
@@ -381,8 +268,7 @@ async fn request_agent_authority(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let now = now_ms();
-    transition(&s, &p, &id, "request.agent-authority", |r| r.record_agent_authority(now)).await.map(Json)
+    transition(&s, &p, &id, Move::AgentAuthority).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -402,24 +288,7 @@ async fn verify_request(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<VerifyBody>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let now = now_ms();
-    let Some(lvl) = parse_level(&b.level) else {
-        return audited(
-            &s,
-            &p,
-            Jot::default(),
-            Err(ApiError::field("level", "one of none, standard, strong")),
-        )
-        .await;
-    };
-    transition(&s, &p, &id, "request.verify", |r| {
-        if matches!(r.state(), RequestState::Received) {
-            r.begin_verification(now)?;
-        }
-        r.verify(now, lvl)
-    })
-    .await
-    .map(Json)
+    transition(&s, &p, &id, Move::Verify { level: b.level }).await
 }
 
 /// Starts work on the request (after verification).
@@ -431,8 +300,7 @@ async fn start_request(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let now = now_ms();
-    transition(&s, &p, &id, "request.start", |r| r.start(now)).await.map(Json)
+    transition(&s, &p, &id, Move::Start).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -452,17 +320,7 @@ async fn extend_request(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<ExtendBody>,
 ) -> Result<Json<RequestView>, ApiError> {
-    if b.reason.trim().is_empty() {
-        return audited(
-            &s,
-            &p,
-            Jot::default(),
-            Err(ApiError::field("reason", "say why more time is needed")),
-        )
-        .await;
-    }
-    let now = now_ms();
-    transition(&s, &p, &id, "request.extend", |r| r.extend(now, now, &b.reason)).await.map(Json)
+    transition(&s, &p, &id, Move::Extend { reason: b.reason }).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -483,13 +341,7 @@ async fn deny_request(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<DenyBody>,
 ) -> Result<Json<RequestView>, ApiError> {
-    for (field, v) in [("reason", &b.reason), ("basis", &b.basis)] {
-        if v.trim().is_empty() {
-            return audited(&s, &p, Jot::default(), Err(ApiError::field(field, "must not be empty"))).await;
-        }
-    }
-    let now = now_ms();
-    transition(&s, &p, &id, "request.deny", |r| r.deny(now, &b.reason, &b.basis)).await.map(Json)
+    transition(&s, &p, &id, Move::Deny { reason: b.reason, basis: b.basis }).await
 }
 
 /// Cancels the request (the subject withdrew it).
@@ -501,6 +353,5 @@ async fn cancel_request(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let now = now_ms();
-    transition(&s, &p, &id, "request.cancel", |r| r.cancel(now)).await.map(Json)
+    transition(&s, &p, &id, Move::Cancel).await
 }

@@ -1,5 +1,5 @@
 //! The retention plan under `/api`: `GET /retention/plan`, a dry run of what is destroyed
-//! when, and why, per subject (privacy officer, admin).
+//! when, and why, per subject (privacy officer, admin): the app's `retention_plan`.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{audited, Jot, COMPLIANCE, S};
+use super::S;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
@@ -57,18 +57,9 @@ async fn retention_plan(
     p: Principal,
     Query(q): Query<PlanQuery>,
 ) -> Result<Json<Vec<PlanView>>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        s.gate(&p, &jot, COMPLIANCE, "retention.plan", "vault".into(), None)?;
-        let at = match q.at.as_deref() {
-            Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| ApiError::field("at", "not a YYYY-MM-DD date"))?,
-            None => chrono::Utc::now().date_naive(),
-        };
-        let plan = s.vault.retention_plan(at).await?;
-        jot.change("retention.plan", "retention", "vault".into(), format!("plan for {at}"));
-        Ok(plan
-            .into_iter()
+    let (_, plan) = s.app().retention_plan(&p.session(), q.at.as_deref()).await?;
+    Ok(Json(
+        plan.into_iter()
             .map(|x| PlanView {
                 subject: x.subject.to_string(),
                 destructions: x
@@ -87,8 +78,6 @@ async fn retention_plan(
                     .collect(),
                 unplanned: x.unplanned,
             })
-            .collect())
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+            .collect(),
+    ))
 }

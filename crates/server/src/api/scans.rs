@@ -1,6 +1,7 @@
 //! Scans and what is derived from them under `/api`: `POST /subjects/{id}/scans` (an upload,
 //! parsed in memory and sealed), `GET /scans/{id}` and `/scans/{id}/ply`, `GET
-//! /derivatives/{id}`, and `GET /lineage/{id}`; with the scan and derivative views.
+//! /derivatives/{id}`, and `GET /lineage/{id}`; with the scan and derivative views. The app's
+//! `import_scan`, `scan`, `scan_ply`, `derivative` and `lineage`.
 
 use std::sync::Arc;
 
@@ -10,19 +11,19 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use facevault_app::time::rfc3339;
+use facevault_app::{AppError, ErrorKind, ImportScan};
 use facevault_crypto::Id;
-use facevault_mesh::{ReadOptions, Unit};
-use facevault_policy::{Action, Role};
-use facevault_vault::{Capture, DerivativeId, Node, Purpose, ScanId, SubjectId, Target, VaultError};
+use facevault_mesh::{Mesh, ReadOptions, Unit};
+use facevault_vault::{DerivativeId, Node, ScanId, SubjectId};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use zeroize::Zeroizing;
 
-use super::{audited, is_date, parse_id, utc, Jot, Known, PurposeQuery, CAPTURE, CARE, CLINICAL, S};
+use super::{parse_id, PurposeQuery, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::journal::Record;
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -66,7 +67,7 @@ pub(crate) fn scan_view(x: &facevault_vault::Scan) -> ScanView {
         source_unit: x.source_unit.to_string(),
         vertices: x.vertices,
         triangles: x.triangles,
-        imported_at: utc(x.imported_at),
+        imported_at: rfc3339(x.imported_at),
     }
 }
 
@@ -91,7 +92,7 @@ pub(crate) fn derivative_view(d: &facevault_vault::Derivative) -> DerivativeView
         producer: d.producer.clone(),
         parameters: d.parameters.clone(),
         parents: d.parents.iter().map(ToString::to_string).collect(),
-        created_at: utc(d.created_at),
+        created_at: rfc3339(d.created_at),
     }
 }
 
@@ -125,92 +126,51 @@ async fn upload_scan(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let subject: SubjectId = parse_id("id", &id)?;
-        let object = format!("subject:{subject}");
-        let purpose = p.purpose(Some(&q.purpose), CLINICAL)?;
-        s.gate(&p, &jot, CAPTURE, "scan.import", object.clone(), Some(subject))?;
-        if s.policy.catalogue().get(&purpose).filter(|x| x.enabled).is_none() {
-            return Err(ApiError::field(
-                "purpose",
-                format!("{purpose:?} is not an enabled purpose of the catalogue"),
-            ));
-        }
-        let captured_on =
-            q.captured.clone().unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string());
-        if !is_date(&captured_on) {
-            return Err(ApiError::field("captured", "not a YYYY-MM-DD date"));
-        }
-        let unit = q
-            .unit
-            .as_deref()
-            .map(|u| u.parse::<Unit>().map_err(|_| ApiError::field("unit", "one of mm, cm, m, in")))
-            .transpose()?;
-        let device = q.device.clone().unwrap_or_else(|| "unknown".into());
-        if device.is_empty() || device.len() > 256 {
-            return Err(ApiError::field("device", "1 to 256 bytes"));
-        }
-        // Fail on an unknown subject before reading a large body.
-        s.vault.scans_of(subject).await?;
-        let limit = s.config.max_upload_bytes;
-        let too_large = || {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("a scan upload is limited to {limit} bytes"),
-            )
-        };
-        let declared = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
+    let subject: SubjectId = parse_id("id", &id)?;
+    let unit = q
+        .unit
+        .as_deref()
+        .map(|u| u.parse::<Unit>().map_err(|_| ApiError::field("unit", "one of mm, cm, m, in")))
+        .transpose()?;
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let args = ImportScan { purpose: q.purpose, device: q.device, captured: q.captured };
+    // The body is read only once the app's checks (role, purpose, dates, the subject) passed.
+    let mesh = read_mesh(body, declared, s.config().max_upload_bytes, unit);
+    let scan = s.app().import_scan(&p.session(), subject, args, mesh).await?;
+    Ok((StatusCode::CREATED, Json(scan_view(&scan))).into_response())
+}
+
+/// The upload: read up to `limit` bytes (refused as soon as it goes over), then parsed and
+/// validated in memory on a blocking thread.
+async fn read_mesh(
+    body: Body,
+    declared: Option<u64>,
+    limit: usize,
+    unit: Option<Unit>,
+) -> Result<Mesh, AppError> {
+    let too_large =
+        || AppError::new(ErrorKind::TooLarge, format!("a scan upload is limited to {limit} bytes"));
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(declared.map_or(0, |n| n as usize).min(limit)));
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| AppError::field("body", format!("the upload broke off: {e}")))?;
+        if bytes.len() + chunk.len() > limit {
             return Err(too_large());
         }
-        let mut bytes = Zeroizing::new(Vec::with_capacity(declared.map_or(0, |n| n as usize).min(limit)));
-        let mut stream = body.into_data_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| ApiError::field("body", format!("the upload broke off: {e}")))?;
-            if bytes.len() + chunk.len() > limit {
-                return Err(too_large());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        let mesh = tokio::task::spawn_blocking(move || {
-            facevault_mesh::read(&bytes, &ReadOptions { format: None, unit }).map(|m| m.mesh)
-        })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError {
-            field: Some("body".into()),
-            ..ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "malformed_mesh",
-                format!("the scan is not a valid mesh: {e}"),
-            )
-        })?;
-        let capture = Capture { device, captured_on, purpose: Purpose(purpose.clone()) };
-        let scan = match s.vault.import_scan(subject, &mesh, capture).await {
-            Ok(id) => id,
-            Err(e @ (VaultError::NoConsent { .. } | VaultError::CaptureRefused { .. })) => {
-                jot.push(Record {
-                    action: "scan.import",
-                    purpose,
-                    object,
-                    allowed: false,
-                    reason: e.to_string(),
-                });
-                return Err(e.into());
-            }
-            Err(e) => return Err(e.into()),
-        };
-        jot.change("scan.import", &purpose, format!("scan:{scan}"), format!("captured for {object}"));
-        Ok(scan_view(&s.vault.scan(scan).await?))
+        bytes.extend_from_slice(&chunk);
     }
-    .await;
-    let v = audited(&s, &p, jot, r).await?;
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    tokio::task::spawn_blocking(move || {
+        facevault_mesh::read(&bytes, &ReadOptions { format: None, unit }).map(|m| m.mesh)
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(|e| {
+        AppError::new(ErrorKind::MalformedMesh, format!("the scan is not a valid mesh: {e}")).at("body")
+    })
 }
 
 /// A scan's metadata (capture, size, purpose): a read for a purpose, decided and audited.
@@ -223,27 +183,9 @@ async fn get_scan(
     Path(id): Path<String>,
     Query(q): Query<PurposeQuery>,
 ) -> Result<Json<ScanView>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let scan: ScanId = parse_id("id", &id)?;
-        let purpose = p.purpose(q.purpose.as_deref(), CLINICAL)?;
-        // The record is read once: it names the subject the decision needs (an unknown scan
-        // is a 404 before any decision, as it would be from the decision's own read).
-        let record = s.vault.scan(scan).await?;
-        s.decide_on(
-            &p,
-            &jot,
-            "scan.read",
-            Action::Read,
-            &purpose,
-            Known::Scan(&record),
-            q.break_glass.as_deref(),
-        )
-        .await?;
-        Ok(scan_view(&record))
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    let scan: ScanId = parse_id("id", &id)?;
+    let x = s.app().scan(&p.session(), scan, q.purpose.as_deref(), q.break_glass.as_deref()).await?;
+    Ok(Json(scan_view(&x)))
 }
 
 /// A scan's mesh as binary PLY, for viewing: a read for a purpose, decided and audited.
@@ -256,25 +198,11 @@ async fn get_scan_ply(
     Path(id): Path<String>,
     Query(q): Query<PurposeQuery>,
 ) -> Result<Response, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let scan: ScanId = parse_id("id", &id)?;
-        let purpose = p.purpose(q.purpose.as_deref(), CLINICAL)?;
-        let grant = s
-            .decide(
-                &p,
-                &jot,
-                "scan.read",
-                Action::Read,
-                &purpose,
-                Target::Node(Node::Scan(scan)),
-                q.break_glass.as_deref(),
-            )
-            .await?;
-        Ok(s.vault.scan_ply(&grant, scan).await?)
-    }
-    .await;
-    let ply = audited(&s, &p, jot, r).await?;
+    let scan: ScanId = parse_id("id", &id)?;
+    let mut ply =
+        s.app().scan_ply(&p.session(), scan, q.purpose.as_deref(), q.break_glass.as_deref()).await?;
+    // Moved out, not copied: the response owns the one plaintext buffer.
+    let ply = std::mem::take(&mut *ply);
     Ok(([(header::CONTENT_TYPE, "application/octet-stream"), (header::CACHE_CONTROL, "no-store")], ply)
         .into_response())
 }
@@ -298,32 +226,9 @@ async fn get_derivative(
     Path(id): Path<String>,
     Query(q): Query<PurposeQuery>,
 ) -> Result<Json<DerivativeContent>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let der: DerivativeId = parse_id("id", &id)?;
-        let purpose = p.purpose(q.purpose.as_deref(), CLINICAL)?;
-        let grant = s
-            .decide(
-                &p,
-                &jot,
-                "derivative.read",
-                Action::Read,
-                &purpose,
-                Target::Node(Node::Derivative(der)),
-                q.break_glass.as_deref(),
-            )
-            .await?;
-        let d = s.vault.derivative(der).await?;
-        let content = if d.kind.to_string() == "mesh" {
-            None
-        } else {
-            let bytes = Zeroizing::new(s.vault.derivative_content(&grant, der).await?);
-            serde_json::from_slice(&bytes).ok()
-        };
-        Ok(DerivativeContent { derivative: derivative_view(&d), content })
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    let der: DerivativeId = parse_id("id", &id)?;
+    let f = s.app().derivative(&p.session(), der, q.purpose.as_deref(), q.break_glass.as_deref()).await?;
+    Ok(Json(DerivativeContent { derivative: derivative_view(&f.derivative), content: f.content }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -345,31 +250,12 @@ async fn get_lineage(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<LineageView>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let raw: Id = parse_id("id", &id)?;
-        let (node, subject) = match s.vault.scan(ScanId(raw)).await {
-            Ok(x) => (Node::Scan(x.id), x.subject),
-            Err(VaultError::UnknownScan { .. }) => {
-                let d = s.vault.derivative(DerivativeId(raw)).await.map_err(|e| match e {
-                    VaultError::UnknownDerivative { .. } => {
-                        ApiError::not_found(format!("no scan or derivative {raw}"))
-                    }
-                    e => e.into(),
-                })?;
-                (Node::Derivative(d.id), d.subject)
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let mut roles = CARE.to_vec();
-        roles.push(Role::Patient);
-        s.gate(&p, &jot, &roles, "lineage.read", format!("{node}"), Some(subject))?;
-        let ancestors = s.vault.ancestors(node).await?.iter().map(ToString::to_string).collect();
-        let descendants =
-            s.vault.descendants(node).await?.iter().map(|d| Node::Derivative(*d).to_string()).collect();
-        jot.change("lineage.read", "administration", node.to_string(), "lineage listed");
-        Ok(LineageView { node: node.to_string(), subject: subject.to_string(), ancestors, descendants })
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    let raw: Id = parse_id("id", &id)?;
+    let l = s.app().lineage(&p.session(), raw).await?;
+    Ok(Json(LineageView {
+        node: l.node.to_string(),
+        subject: l.subject.to_string(),
+        ancestors: l.ancestors.iter().map(ToString::to_string).collect(),
+        descendants: l.descendants.iter().map(|d| Node::Derivative(d.id).to_string()).collect(),
+    }))
 }

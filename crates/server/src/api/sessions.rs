@@ -8,6 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use facevault_app::Record;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use zeroize::Zeroizing;
@@ -15,7 +16,6 @@ use zeroize::Zeroizing;
 use super::{JsonBody, S};
 use crate::auth::{self, Principal, Via};
 use crate::error::ApiError;
-use crate::journal::Record;
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -90,14 +90,8 @@ async fn login(
         Ok(l) => (l.session.username.clone(), l.session.role.as_str(), true, "logged in".to_owned()),
         Err(e) => ("anonymous".to_owned(), "none", false, format!("login refused: {}", e.code)),
     };
-    s.journal
-        .append(
-            &actor,
-            role,
-            vec![Record { action: "auth.login", purpose: "administration".into(), object, allowed, reason }],
-        )
-        .await
-        .map_err(ApiError::internal)?;
+    let record = Record { action: "auth.login", purpose: "administration".into(), object, allowed, reason };
+    s.app().journal().append(&actor, role, vec![record]).await?;
     let l = outcome?;
     let c = &s.config;
     let max_age = c.session_max_hours * 3600;
@@ -120,20 +114,9 @@ async fn logout(State(s): S, p: Principal) -> Result<Response, ApiError> {
     if let Via::Session { token_hash } = &p.via {
         s.sessions.remove(token_hash);
     }
-    s.journal
-        .append(
-            &p.actor,
-            p.role.as_str(),
-            vec![Record {
-                action: "auth.logout",
-                purpose: "administration".into(),
-                object: format!("account:{}", p.username),
-                allowed: true,
-                reason: "logged out".into(),
-            }],
-        )
-        .await
-        .map_err(ApiError::internal)?;
+    let record =
+        Record::change("auth.logout", "administration", format!("account:{}", p.username), "logged out");
+    s.app().journal().append(&p.actor, p.role.as_str(), vec![record]).await?;
     let cookie = auth::session_cookie("", s.config.tls_cert.is_some(), 0);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }

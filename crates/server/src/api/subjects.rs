@@ -1,6 +1,7 @@
 //! Subjects under `/api`: `GET /subjects` (pseudonymous ids; a patient sees only themself),
 //! `POST /subjects` (details sealed under the subject's own key), and `GET /subjects/{id}`
-//! (the record, decrypted: a read for a purpose, decided by the policy and audited).
+//! (the record, decrypted: a read for a purpose, decided by the policy and audited); the app's
+//! `list_subjects`, `add_subject` and `subject_file`.
 
 use std::sync::Arc;
 
@@ -9,14 +10,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use facevault_policy::{Action, Role};
-use facevault_vault::{MetadataStore, SubjectDetails, SubjectId, Target};
+use facevault_app::time::rfc3339;
+use facevault_vault::{Disclosure, SubjectId};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use zeroize::Zeroizing;
 
 use super::scans::{derivative_view, scan_view, DerivativeView, ScanView};
-use super::{audited, is_date, parse_id, utc, Jot, JsonBody, PurposeQuery, CARE, CLINICAL, CONSENT, S};
+use super::{parse_id, JsonBody, PurposeQuery, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
@@ -48,34 +49,17 @@ pub(crate) struct SubjectSummary {
 #[utoipa::path(get, path = "/subjects",
     responses((status = 200, body = [SubjectSummary]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn list_subjects(State(s): S, p: Principal) -> Result<Json<Vec<SubjectSummary>>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let meta = s.meta();
-        let mut subjects = if p.role == Role::Patient {
-            s.gate(&p, &jot, CONSENT, "subject.list", "subjects".into(), p.subject)?;
-            match p.subject {
-                Some(id) => meta.subject(id).await.map_err(ApiError::internal)?.into_iter().collect(),
-                None => Vec::new(),
-            }
-        } else {
-            s.gate(&p, &jot, CARE, "subject.list", "subjects".into(), None)?;
-            meta.subjects().await.map_err(ApiError::internal)?
-        };
-        subjects.sort_by_key(|x| (x.created_at, x.id));
-        let mut out = Vec::with_capacity(subjects.len());
-        for x in subjects {
-            out.push(SubjectSummary {
+    let rows = s.app().list_subjects(&p.session()).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|x| SubjectSummary {
                 id: x.id.to_string(),
-                created_at: utc(x.created_at),
-                scans: meta.scans_of(x.id).await.map_err(ApiError::internal)?.len(),
-                derivatives: meta.derivatives_of(x.id).await.map_err(ApiError::internal)?.len(),
-            });
-        }
-        jot.change("subject.list", "administration", "subjects".into(), format!("{} listed", out.len()));
-        Ok(out)
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+                created_at: rfc3339(x.created_at),
+                scans: x.scans,
+                derivatives: x.derivatives,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -101,34 +85,14 @@ async fn create_subject(
     p: Principal,
     JsonBody(b): JsonBody<NewSubject>,
 ) -> Result<Response, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        s.gate(&p, &jot, CARE, "subject.add", "subject:new".into(), None)?;
-        let name = Zeroizing::new(b.name);
-        if name.trim().is_empty() || name.len() > 1024 {
-            return Err(ApiError::field("name", "give the subject's name (at most 1024 bytes)"));
-        }
-        if b.date_of_birth.as_deref().is_some_and(|d| !is_date(d)) {
-            return Err(ApiError::field("date_of_birth", "not a YYYY-MM-DD date"));
-        }
-        for (field, v) in [("contact", &b.contact), ("jurisdiction", &b.jurisdiction)] {
-            if v.as_ref().is_some_and(|v| v.len() > 1024) {
-                return Err(ApiError::field(field, "at most 1024 bytes"));
-            }
-        }
-        let details = SubjectDetails {
-            name: name.to_string(),
-            date_of_birth: b.date_of_birth,
-            contact: b.contact,
-            jurisdiction: b.jurisdiction,
-        };
-        let id = s.vault.create_subject(&details).await?;
-        jot.change("subject.add", "administration", format!("subject:{id}"), "details sealed");
-        Ok(Created { id: id.to_string() })
-    }
-    .await;
-    let c = audited(&s, &p, jot, r).await?;
-    Ok((StatusCode::CREATED, Json(c)).into_response())
+    let new = facevault_app::NewSubject {
+        name: Zeroizing::new(b.name),
+        date_of_birth: b.date_of_birth,
+        contact: b.contact,
+        jurisdiction: b.jurisdiction,
+    };
+    let id = s.app().add_subject(&p.session(), new).await?;
+    Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })).into_response())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -141,11 +105,11 @@ pub(crate) struct DetailsView {
 
 #[derive(Serialize, ToSchema)]
 pub(crate) struct DisclosureView {
-    node: String,
-    at: String,
-    kind: String,
-    purpose: String,
-    recipient: String,
+    pub(crate) node: String,
+    pub(crate) at: String,
+    pub(crate) kind: String,
+    pub(crate) purpose: String,
+    pub(crate) recipient: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -169,50 +133,31 @@ async fn get_subject(
     Path(id): Path<String>,
     Query(q): Query<PurposeQuery>,
 ) -> Result<Json<SubjectView>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        let subject: SubjectId = parse_id("id", &id)?;
-        let purpose = p.purpose(q.purpose.as_deref(), CLINICAL)?;
-        let grant = s
-            .decide(
-                &p,
-                &jot,
-                "subject.read",
-                Action::Read,
-                &purpose,
-                Target::Subject(subject),
-                q.break_glass.as_deref(),
-            )
-            .await?;
-        let x = s.vault.subject(&grant, subject).await?;
-        let d = &x.details;
-        let derivatives = s.meta().derivatives_of(subject).await.map_err(ApiError::internal)?;
-        Ok(SubjectView {
-            id: x.id.to_string(),
-            created_at: utc(x.created_at),
-            details: DetailsView {
-                name: d.name.clone(),
-                date_of_birth: d.date_of_birth.clone(),
-                contact: d.contact.clone(),
-                jurisdiction: d.jurisdiction.clone(),
-            },
-            scans: s.vault.scans_of(subject).await?.iter().map(scan_view).collect(),
-            derivatives: derivatives.iter().map(derivative_view).collect(),
-            disclosures: s
-                .vault
-                .disclosures_of(subject)
-                .await?
-                .into_iter()
-                .map(|d| DisclosureView {
-                    node: d.node.to_string(),
-                    at: utc(d.at),
-                    kind: d.kind,
-                    purpose: d.purpose.0,
-                    recipient: d.recipient,
-                })
-                .collect(),
-        })
+    let subject: SubjectId = parse_id("id", &id)?;
+    let f =
+        s.app().subject_file(&p.session(), subject, q.purpose.as_deref(), q.break_glass.as_deref()).await?;
+    let d = &f.subject.details;
+    Ok(Json(SubjectView {
+        id: f.subject.id.to_string(),
+        created_at: rfc3339(f.subject.created_at),
+        details: DetailsView {
+            name: d.name.clone(),
+            date_of_birth: d.date_of_birth.clone(),
+            contact: d.contact.clone(),
+            jurisdiction: d.jurisdiction.clone(),
+        },
+        scans: f.scans.iter().map(scan_view).collect(),
+        derivatives: f.derivatives.iter().map(derivative_view).collect(),
+        disclosures: f.disclosures.into_iter().map(disclosure_view).collect(),
+    }))
+}
+
+pub(crate) fn disclosure_view(d: Disclosure) -> DisclosureView {
+    DisclosureView {
+        node: d.node.to_string(),
+        at: rfc3339(d.at),
+        kind: d.kind,
+        purpose: d.purpose.0,
+        recipient: d.recipient,
     }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
 }

@@ -9,13 +9,15 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use axum::{Json, Router};
+use facevault_app::time::secs_rfc3339;
+use facevault_app::{AppError, Jot};
 use facevault_crypto::Id;
 use facevault_policy::Role;
 use facevault_store_sql::TokenRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use super::{audited, parse_id, secs_utc, session_only, Jot, JsonBody, COMPLIANCE, S};
+use super::{parse_id, session_only, JsonBody, COMPLIANCE, S};
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
 use crate::AppState;
@@ -75,33 +77,37 @@ async fn create_token(
     p: Principal,
     JsonBody(b): JsonBody<NewToken>,
 ) -> Result<Response, ApiError> {
-    let jot = Jot::default();
+    let session = p.session();
+    let app = s.app();
+    let jot = Jot::new();
     let r = async {
         session_only(&p)?;
-        s.gate(&p, &jot, COMPLIANCE, "token.create", "tokens".into(), None)?;
+        app.gate(&session, &jot, COMPLIANCE, "token.create", "administration", "tokens".into(), None)?;
         auth::check_username(&b.name)
-            .map_err(|_| ApiError::field("name", "3 to 64 of a-z, 0-9, '.', '_', '-'"))?;
+            .map_err(|_| AppError::field("name", "3 to 64 of a-z, 0-9, '.', '_', '-'"))?;
         let role: Role =
-            b.role.parse().map_err(|_| ApiError::field("role", format!("{:?} is not a role", b.role)))?;
+            b.role.parse().map_err(|_| AppError::field("role", format!("{:?} is not a role", b.role)))?;
         if role == Role::Patient {
-            return Err(ApiError::field("role", "a patient acts through their own login, not a token"));
+            return Err(AppError::field("role", "a patient acts through their own login, not a token"));
         }
         if b.purposes.is_empty() {
-            return Err(ApiError::field("purposes", "name at least one purpose"));
+            return Err(AppError::field("purposes", "name at least one purpose"));
         }
         for purpose in &b.purposes {
-            if s.policy.catalogue().get(purpose).is_none() {
-                return Err(ApiError::field(
+            if app.policy().catalogue().get(purpose).is_none() {
+                return Err(AppError::field(
                     "purposes",
                     format!("{purpose:?} is not a purpose of the catalogue"),
                 ));
             }
         }
         if !(1..=365).contains(&b.expires_in_days) {
-            return Err(ApiError::field("expires_in_days", "1 to 365"));
+            return Err(AppError::field("expires_in_days", "1 to 365"));
         }
-        let (secret, hash) = auth::new_secret(auth::TOKEN_PREFIX)?;
-        let id = Id::random().map_err(ApiError::internal)?.to_string();
+        // Its only failure is the system's randomness, already logged with its detail.
+        let (secret, hash) =
+            auth::new_secret(auth::TOKEN_PREFIX).map_err(|e| AppError::internal(e.message))?;
+        let id = Id::random().map_err(AppError::internal)?.to_string();
         let now = chrono::Utc::now().timestamp();
         let row = TokenRow {
             id: id.clone(),
@@ -114,7 +120,7 @@ async fn create_token(
             expires_at: now + i64::from(b.expires_in_days) * 86_400,
             revoked: false,
         };
-        s.meta().add_token(&row).await.map_err(ApiError::internal)?;
+        s.meta().add_token(&row).await.map_err(AppError::internal)?;
         jot.change(
             "token.create",
             "administration",
@@ -126,21 +132,23 @@ async fn create_token(
             token: secret.to_string(),
             role: row.role,
             purposes: b.purposes.clone(),
-            expires_at: secs_utc(row.expires_at),
+            expires_at: secs_rfc3339(row.expires_at),
         })
     }
     .await;
-    let t = audited(&s, &p, jot, r).await?;
+    let t = app.audited(&session, jot, r).await?;
     Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(t)).into_response())
 }
 
 /// The API tokens (never their secrets).
 #[utoipa::path(get, path = "/tokens", responses((status = 200, body = [TokenView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn list_tokens(State(s): S, p: Principal) -> Result<Json<Vec<TokenView>>, ApiError> {
-    let jot = Jot::default();
+    let session = p.session();
+    let app = s.app();
+    let jot = Jot::new();
     let r = async {
-        s.gate(&p, &jot, COMPLIANCE, "token.list", "tokens".into(), None)?;
-        let rows = s.meta().tokens().await.map_err(ApiError::internal)?;
+        app.gate(&session, &jot, COMPLIANCE, "token.list", "administration", "tokens".into(), None)?;
+        let rows = s.meta().tokens().await.map_err(AppError::internal)?;
         Ok(rows
             .into_iter()
             .map(|t| TokenView {
@@ -149,30 +157,32 @@ async fn list_tokens(State(s): S, p: Principal) -> Result<Json<Vec<TokenView>>, 
                 role: t.role,
                 purposes: t.purposes.split(',').map(str::to_owned).collect(),
                 created_by: t.created_by,
-                expires_at: secs_utc(t.expires_at),
+                expires_at: secs_rfc3339(t.expires_at),
                 revoked: t.revoked,
             })
             .collect())
     }
     .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    Ok(Json(app.audited(&session, jot, r).await?))
 }
 
 /// Revokes an API token at once.
 #[utoipa::path(delete, path = "/tokens/{id}", params(("id" = String, Path)),
     responses((status = 204), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 async fn revoke_token(State(s): S, p: Principal, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    let jot = Jot::default();
+    let session = p.session();
+    let app = s.app();
+    let jot = Jot::new();
     let r = async {
         session_only(&p)?;
-        s.gate(&p, &jot, COMPLIANCE, "token.revoke", "tokens".into(), None)?;
+        app.gate(&session, &jot, COMPLIANCE, "token.revoke", "administration", "tokens".into(), None)?;
         let id: Id = parse_id("id", &id)?;
-        if !s.meta().revoke_token(&id.to_string()).await.map_err(ApiError::internal)? {
-            return Err(ApiError::not_found(format!("no token {id}")));
+        if !s.meta().revoke_token(&id.to_string()).await.map_err(AppError::internal)? {
+            return Err(AppError::not_found(format!("no token {id}")));
         }
         jot.change("token.revoke", "administration", format!("token:{id}"), "revoked");
         Ok(StatusCode::NO_CONTENT)
     }
     .await;
-    audited(&s, &p, jot, r).await
+    Ok(app.audited(&session, jot, r).await?)
 }

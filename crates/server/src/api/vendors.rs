@@ -7,14 +7,15 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use facevault_app::Jot;
 use facevault_domain::missing_terms;
 use facevault_policy::Role;
 use facevault_vault::SubjectId;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use super::documents::registry;
-use super::{audited, parse_id, utc, Jot, CARE, COMPLIANCE, S};
+use super::subjects::{disclosure_view, DisclosureView};
+use super::{parse_id, CARE, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
@@ -55,12 +56,9 @@ pub(crate) struct VendorView {
 #[utoipa::path(get, path = "/vendors",
     responses((status = 200, body = [VendorView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn list_vendors(State(s): S, p: Principal) -> Result<Json<Vec<VendorView>>, ApiError> {
-    let jot = Jot::default();
-    let r = async {
-        s.gate(&p, &jot, COMPLIANCE, "vendor.list", "vendors".into(), None)?;
-        let reg = registry(&s).await?;
-        let out: Vec<VendorView> = reg
-            .vendors()
+    let reg = s.app().vendors(&p.session()).await?;
+    Ok(Json(
+        reg.vendors()
             .iter()
             .map(|v| VendorView {
                 id: v.id.as_str().to_owned(),
@@ -73,12 +71,8 @@ async fn list_vendors(State(s): S, p: Principal) -> Result<Json<Vec<VendorView>>
                 missing_terms: missing_terms(v).iter().map(|t| t.id().to_owned()).collect(),
                 contact: v.contact.clone(),
             })
-            .collect();
-        jot.change("vendor.list", "administration", "vendors".into(), format!("{} listed", out.len()));
-        Ok(out)
-    }
-    .await;
-    audited(&s, &p, jot, r).await.map(Json)
+            .collect(),
+    ))
 }
 
 /// How serde writes a unit enum value (the TOML spelling, e.g. `service-provider`).
@@ -113,32 +107,31 @@ async fn subject_disclosures(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<SubjectDisclosure>>, ApiError> {
-    let jot = Jot::default();
+    let subject: SubjectId = parse_id("id", &id)?;
+    let session = p.session();
+    let app = s.app();
+    let jot = Jot::new();
     let r = async {
-        let subject: SubjectId = parse_id("id", &id)?;
         let object = format!("subject:{subject}");
         let mut roles = CARE.to_vec();
         roles.push(Role::Patient);
-        s.gate(&p, &jot, &roles, "disclosure.list", object.clone(), Some(subject))?;
+        app.gate(&session, &jot, &roles, "disclosure.list", "administration", object.clone(), Some(subject))?;
         // An unknown subject is a 404, not an empty list.
-        s.vault.scans_of(subject).await?;
-        let out: Vec<SubjectDisclosure> = s
-            .vault
+        app.vault().scans_of(subject).await?;
+        let out: Vec<SubjectDisclosure> = app
+            .vault()
             .disclosures_of(subject)
             .await?
             .into_iter()
-            .map(|d| SubjectDisclosure {
-                node: d.node.to_string(),
-                at: utc(d.at),
-                kind: d.kind,
-                purpose: d.purpose.0,
-                recipient: d.recipient,
-                vendor: d.vendor,
+            .map(|d| {
+                let vendor = d.vendor.clone();
+                let DisclosureView { node, at, kind, purpose, recipient } = disclosure_view(d);
+                SubjectDisclosure { node, at, kind, purpose, recipient, vendor }
             })
             .collect();
         jot.change("disclosure.list", "administration", object, format!("{} listed", out.len()));
         Ok(out)
     }
     .await;
-    audited(&s, &p, jot, r).await.map(Json)
+    Ok(Json(app.audited(&session, jot, r).await?))
 }

@@ -341,14 +341,14 @@ async fn restrictions_and_holds_take_the_cli_roles_and_apply() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let hash = r.body["reference_sha256"].as_str().unwrap().to_owned();
     assert_eq!(hash.len(), 64);
-    assert_eq!(f.state.vault().governance(a).await.unwrap().open_hold(), Some(reference));
+    assert_eq!(f.state.app().vault().governance(a).await.unwrap().open_hold(), Some(reference));
     let r = send(&f.app, json_req(Method::POST, &holds, Some(&po), &hold)).await;
     assert_eq!(code(&r), (StatusCode::CONFLICT, Some("conflict")), "{}", r.body);
     let admin = f.session("admin").await;
     let release = json!({"reference": reference});
     let r = send(&f.app, json_req(Method::POST, &format!("{holds}/release"), Some(&admin), &release)).await;
     assert_eq!((r.status, r.body["status"].as_str()), (StatusCode::OK, Some("released")), "{}", r.body);
-    assert_eq!(f.state.vault().governance(a).await.unwrap().open_hold(), None);
+    assert_eq!(f.state.app().vault().governance(a).await.unwrap().open_hold(), None);
     let r = send(&f.app, json_req(Method::POST, &format!("{holds}/release"), Some(&admin), &release)).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     let ghost = "00112233445566778899aabbccddeeff";

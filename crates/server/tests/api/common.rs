@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use facevault_audit::AuditLog;
+use facevault_app::{App, AppError, ClinicFiles, Journal, SignedLog};
 use facevault_crypto::{KeyProvider, MemoryKeys};
 use facevault_policy::Role;
-use facevault_server::{router, totp_now, AppState, Backend, Config, ServerVault, SignedLog};
+use facevault_server::{router, totp_now, AppState, Backend, Config};
 use facevault_store_blob::ObjectBlobStore;
 use facevault_store_sql::{SqlLogStore, SqlStore};
 use facevault_vault::{ScanId, SubjectDetails, SubjectId, SystemClock};
@@ -106,7 +106,7 @@ pub async fn fixture(name: &str, subjects: Subjects, tweak: impl FnOnce(&mut Con
     let keys: Box<dyn KeyProvider> = Box::new(MemoryKeys::generate().unwrap());
     let meta = SqlStore::open_sqlite(&db).await.unwrap();
     let blobs = ObjectBlobStore::local(&dir).unwrap();
-    let vault: ServerVault = facevault_vault::Vault::open(meta, blobs, keys, SystemClock).await.unwrap();
+    let vault = facevault_vault::Vault::open(meta, blobs, keys, SystemClock).await.unwrap();
     let details = |name: &str, j: &str| SubjectDetails {
         name: name.into(),
         date_of_birth: None,
@@ -137,13 +137,15 @@ pub async fn fixture(name: &str, subjects: Subjects, tweak: impl FnOnce(&mut Con
         // The SQL log store runs its own runtime: open it off this one.
         tokio::task::spawn_blocking(move || SqlLogStore::open_sqlite(&db).unwrap()).await.unwrap()
     };
-    let log = SignedLog { log: AuditLog::open(store).unwrap(), key, origin };
+    let journal = Journal::start(SignedLog::open(store, key, origin).unwrap()).unwrap();
     let policy = facevault_policy::Policy::default_for(facevault_domain::Catalogue::defaults()).unwrap();
+    let files = Box::new(VaultFiles(dir.clone()));
+    let app = App::new(vault, policy, journal, files);
     let mut config = Config { vault: dir.clone(), ..Config::default() };
     tweak(&mut config);
-    let state = AppState::open(config, Backend { vault, policy, log }).await.unwrap();
+    let state = AppState::open(config, Backend { app }).await.unwrap();
     let mut secrets = HashMap::new();
-    let meta = state.vault().metadata_store();
+    let meta = state.app().vault().metadata_store();
     for role in STAFF {
         let user = role.as_str();
         let secret =
@@ -171,6 +173,30 @@ pub async fn fixture(name: &str, subjects: Subjects, tweak: impl FnOnce(&mut Con
         c,
         secrets,
         logins: Mutex::default(),
+    }
+}
+
+/// The clinic's files in the fixture's directory, as the binary keeps them in the vault's.
+struct VaultFiles(PathBuf);
+
+impl ClinicFiles for VaultFiles {
+    fn config(&self, name: &str) -> Result<Option<String>, AppError> {
+        match std::fs::read_to_string(self.0.join(name)) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(AppError::internal(e)),
+        }
+    }
+
+    fn write_config(&self, name: &str, text: &str) -> Result<(), AppError> {
+        facevault_crypto::write_private(&self.0.join(name), text.as_bytes()).map_err(AppError::internal)
+    }
+
+    fn keep_certificate(&self, name: &str, json: &[u8]) -> Result<String, AppError> {
+        let path = self.0.join("certificates").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).map_err(AppError::internal)?;
+        facevault_crypto::write_private(&path, json).map_err(AppError::internal)?;
+        Ok(path.display().to_string())
     }
 }
 

@@ -41,7 +41,7 @@ async fn an_erasure_over_http_waits_for_a_hold_then_shreds_with_a_certificate_an
     let f = fixture("erasure").await;
     let a = f.a.to_string();
     // The lab received A's scan.
-    let vault = f.state.vault();
+    let vault = f.state.app().vault();
     let share =
         vault.grant_for(default_policy(), Action::Share, Target::Node(Node::Scan(f.scan_a))).await.unwrap();
     vault.disclose_scan(&share, f.scan_a, "Lab", Some("lab-3d"), "business-purpose").await.unwrap();
@@ -177,15 +177,15 @@ async fn corrections_and_restrictions_complete_over_http_and_access_requests_are
     assert!(!text.contains("Patient B Corrected") && !text.contains("b@example.org"));
 
     // Opt-out and limit-use set the restriction for every later decision.
-    assert!(f.state.vault().governance(f.b).await.unwrap().opt_out.is_none());
+    assert!(f.state.app().vault().governance(f.b).await.unwrap().opt_out.is_none());
     let id = verified(&f, &b, "opt-out", "none").await;
     let r = complete(&f, "privacy_officer", &id, &json!({})).await;
     assert_eq!((r.status, r.body["outcome"].as_str()), (StatusCode::OK, Some("opt-out set")), "{}", r.text);
-    assert!(f.state.vault().governance(f.b).await.unwrap().opt_out.is_some());
+    assert!(f.state.app().vault().governance(f.b).await.unwrap().opt_out.is_some());
     let id = verified(&f, &b, "limit-use", "none").await;
     let r = complete(&f, "privacy_officer", &id, &json!({})).await;
     assert_eq!((r.status, r.body["outcome"].as_str()), (StatusCode::OK, Some("limit-use set")), "{}", r.text);
-    assert!(f.state.vault().governance(f.b).await.unwrap().limit_use.is_some());
+    assert!(f.state.app().vault().governance(f.b).await.unwrap().limit_use.is_some());
 
     // An access request is completed by its package (`package.rs`): /complete says so, and
     // the request stays open.

@@ -263,7 +263,7 @@ async fn api_tokens_are_scoped_hashed_and_expire() {
     let id = r.body["id"].as_str().unwrap().to_owned();
     assert!(token.starts_with("fvt_"));
     // Only the hash is kept.
-    let rows = f.state.vault().metadata_store().tokens().await.unwrap();
+    let rows = f.state.app().vault().metadata_store().tokens().await.unwrap();
     assert!(rows.iter().all(|t| t.token_hash != token && !t.token_hash.contains(&token[4..])));
     let bearer = |path: &str, token: &str| {
         Request::get(path)
@@ -305,6 +305,7 @@ async fn api_tokens_are_scoped_hashed_and_expire() {
     // Expired: refused.
     let old = "fvt_an-old-token-for-this-test";
     f.state
+        .app()
         .vault()
         .metadata_store()
         .add_token(&TokenRow {
@@ -330,7 +331,7 @@ async fn uploads_are_limited_streamed_and_validated() {
     let f = fixture("upload", |c| c.max_upload_bytes = limit).await;
     let w = f.login("surgeon").await;
     let a = f.a;
-    let before = f.state.vault().scans_of(a).await.unwrap().len();
+    let before = f.state.app().vault().scans_of(a).await.unwrap().len();
     let upload = |body: Body| {
         Request::post(format!("/api/subjects/{a}/scans?purpose=treatment-planning"))
             .header(header::COOKIE, &w.cookie)
@@ -379,7 +380,7 @@ async fn uploads_are_limited_streamed_and_validated() {
     assert!(msg.contains('7') && msg.contains("line"), "{msg}");
     let r = send(&f.app, upload(Body::from(b"not a mesh at all".to_vec()))).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-    assert_eq!(f.state.vault().scans_of(a).await.unwrap().len(), before);
+    assert_eq!(f.state.app().vault().scans_of(a).await.unwrap().len(), before);
     assert_eq!(std::fs::read_dir(f.dir.join("blobs")).map(|d| d.count()).unwrap_or(0), blobs_before);
 
     // A good one is sealed and its metadata returned.
