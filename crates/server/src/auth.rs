@@ -31,8 +31,8 @@ use facevault_crypto::{
     open as open_blob, seal_slice, BlobContext, DataKey, Id, KeyContext, KeyProvider, ObjectKind, WrappedKey,
 };
 use facevault_policy::Role;
-use facevault_store_sql::{AccountRow, SqlStore};
-use facevault_vault::SubjectId;
+use facevault_store_sql::SqlStore;
+use facevault_vault::{AccountRow, AccountStore, SubjectId};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;

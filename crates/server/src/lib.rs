@@ -30,7 +30,7 @@ use facevault_crypto::KeyProvider;
 use facevault_policy::Policy;
 use facevault_store_blob::ObjectBlobStore;
 use facevault_store_sql::SqlStore;
-use facevault_vault::SystemClock;
+use facevault_vault::{AccountStore, SystemClock};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};

@@ -31,7 +31,6 @@ use sqlx::{Row, SqlitePool};
 
 mod accounts;
 mod audit;
-pub use accounts::{AccountRow, TokenRow};
 pub use audit::{SqlLogError, SqlLogStore};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

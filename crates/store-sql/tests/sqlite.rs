@@ -87,6 +87,15 @@ fn passes_the_metadata_store_conformance_suite() {
     });
 }
 
+#[test]
+fn passes_the_account_store_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let store = SqlStore::open_sqlite(&dir.path().join("vault.db")).await.unwrap();
+        facevault_vault::conformance::account_store(&store).await.unwrap();
+    });
+}
+
 #[cfg(unix)]
 #[test]
 fn database_is_private_and_survives_reopen() {

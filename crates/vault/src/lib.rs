@@ -37,9 +37,11 @@ pub use governance::{
 };
 pub use ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
 pub use model::{
-    BlobRef, Capture, ConsentRow, Derivative, DerivativeKind, Disclosure, GovernanceRow, NewDerivative,
-    Purpose, RequestRow, Scan, Subject, SubjectDetails, SubjectRecord, VendorNotice,
+    AccountRow, BlobRef, Capture, ConsentRow, Derivative, DerivativeKind, Disclosure, GovernanceRow,
+    NewDerivative, Purpose, RequestRow, Scan, Subject, SubjectDetails, SubjectRecord, TokenRow, VendorNotice,
 };
-pub use ports::{BlobStore, Clock, FixedClock, KeyProvider, MetadataStore, ShredRecord, SystemClock};
+pub use ports::{
+    AccountStore, BlobStore, Clock, FixedClock, KeyProvider, MetadataStore, ShredRecord, SystemClock,
+};
 pub use requests::{parse_level, parse_request_kind, RequestUpdateError};
 pub use vault::{RotationReport, ShredReport, Vault};

@@ -13,7 +13,8 @@ use facevault_crypto::{Id, KekVersion, WrappedKey};
 use crate::error::StoreError;
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
 use crate::model::{
-    ConsentRow, Derivative, Disclosure, GovernanceRow, RequestRow, Scan, SubjectRecord, VendorNotice,
+    AccountRow, ConsentRow, Derivative, Disclosure, GovernanceRow, RequestRow, Scan, SubjectRecord, TokenRow,
+    VendorNotice,
 };
 
 /// Stores sealed blobs by object id. It only ever sees ciphertext.
@@ -165,6 +166,48 @@ pub trait MetadataStore: Send + Sync {
         &self,
         target: Option<KekVersion>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Stores the server's accounts, hashed API tokens and its few wrapped keys. Rows only: hashing,
+/// sealing and the rules of logging in live in `facevault-server`. The vault's use cases never
+/// call it; it sits beside [`MetadataStore`] because one database holds both.
+pub trait AccountStore: Send + Sync {
+    /// Add an account; a taken username (or invitation hash) is a `Conflict`.
+    fn add_account(&self, account: &AccountRow) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn account(&self, username: &str) -> impl Future<Output = Result<Option<AccountRow>, StoreError>> + Send;
+    /// The account whose open invitation hashes to `invite_hash`.
+    fn account_by_invite(
+        &self,
+        invite_hash: &str,
+    ) -> impl Future<Output = Result<Option<AccountRow>, StoreError>> + Send;
+    /// Every account, by username.
+    fn accounts(&self) -> impl Future<Output = Result<Vec<AccountRow>, StoreError>> + Send;
+    /// Set the password of the account whose invitation is `invite_hash`, and use the
+    /// invitation up (it cannot be accepted twice). `false` if no such invitation is open.
+    fn accept_invite(
+        &self,
+        invite_hash: &str,
+        password_hash: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Remove the accounts bound to a subject (after the subject is crypto-shredded); how many.
+    fn remove_subject_accounts(&self, subject: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Add a token; a taken id or hash is a `Conflict`.
+    fn add_token(&self, token: &TokenRow) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<TokenRow>, StoreError>> + Send;
+    /// Every token, oldest first (then by id).
+    fn tokens(&self) -> impl Future<Output = Result<Vec<TokenRow>, StoreError>> + Send;
+    /// Revoke a token by id; `false` if there is none.
+    fn revoke_token(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn server_key(&self, name: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+    /// Store a server key once: a second put of the same name is a `Conflict` (two servers
+    /// racing to create it keep the first).
+    fn put_server_key(&self, name: &str, value: &[u8])
+        -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The time, for records. A port so tests are deterministic.

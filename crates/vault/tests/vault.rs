@@ -444,4 +444,5 @@ fn a_crash_at_any_step_of_shred_leaves_it_undone_or_done() {
 fn memory_adapters_pass_the_conformance_suites() {
     facevault_vault::conformance::blob_store(&MemoryBlobs::new()).block_on().unwrap();
     facevault_vault::conformance::metadata_store(&MemoryMetadata::new()).block_on().unwrap();
+    facevault_vault::conformance::account_store(&MemoryMetadata::new()).block_on().unwrap();
 }

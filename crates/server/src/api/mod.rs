@@ -16,10 +16,9 @@ use facevault_audit::{open_checkpoint, verify_log, Decision as AuditDecision, Lo
 use facevault_crypto::Id;
 use facevault_mesh::{ReadOptions, Unit};
 use facevault_policy::{AccessGrant, Action, BreakGlass, Role};
-use facevault_store_sql::TokenRow;
 use facevault_vault::{
-    Ask, Capture, DerivativeId, MetadataStore, Node, Purpose, ScanId, SubjectDetails, SubjectId, Target,
-    Timestamp, VaultError,
+    AccountStore, Ask, Capture, DerivativeId, MetadataStore, Node, Purpose, ScanId, SubjectDetails,
+    SubjectId, Target, Timestamp, TokenRow, VaultError,
 };
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
