@@ -184,11 +184,6 @@ impl SqlStore {
         }
     }
 
-    /// Close every connection (the WAL is checkpointed and removed).
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     async fn derivative_rows(&self, rows: Vec<SqliteRow>) -> Result<Vec<Derivative>, StoreError> {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -853,5 +848,10 @@ impl MetadataStore for SqlStore {
             });
         }
         Ok(())
+    }
+
+    /// Close every connection (the WAL is checkpointed and removed).
+    async fn close(&self) {
+        self.pool.close().await;
     }
 }

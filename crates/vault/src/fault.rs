@@ -240,4 +240,8 @@ impl<M: MetadataStore> MetadataStore for FaultyMetadata<M> {
     async fn set_rotation_target(&self, target: Option<KekVersion>) -> Result<(), StoreError> {
         self.plan.write(self.inner.set_rotation_target(target)).await
     }
+
+    async fn close(&self) {
+        self.inner.close().await;
+    }
 }

@@ -166,6 +166,13 @@ pub trait MetadataStore: Send + Sync {
         &self,
         target: Option<KekVersion>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Release the store when a process is done with it (a database adapter closes its
+    /// connections and checkpoints its write-ahead log). Nothing by default; the store is not
+    /// used afterwards.
+    fn close(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// Stores the server's accounts, hashed API tokens and its few wrapped keys. Rows only: hashing,

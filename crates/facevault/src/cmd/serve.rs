@@ -8,6 +8,7 @@ use anyhow::Result;
 use facevault_audit::AuditLog;
 use facevault_server::{AppState, Backend, Config, SignedLog};
 use facevault_store_sql::SqlLogStore;
+use facevault_vault::MetadataStore as _;
 
 use super::Failure;
 
