@@ -28,9 +28,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use facevault_crypto::KeyProvider;
 use facevault_policy::Policy;
-use facevault_store_blob::ObjectBlobStore;
-use facevault_store_sql::SqlStore;
-use facevault_vault::{AccountStore, SystemClock};
+use facevault_vault::{AccountStore, DynBlobStore, DynMetadataStore, SystemClock};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -49,8 +47,10 @@ pub use error::ApiError;
 pub use journal::{Journal, Record, SignedLog};
 pub use tls::{server_config as tls_config, Peer, TlsError};
 
-/// The vault the server runs on: SQL metadata, blob files, the key provider the binary chose.
-pub type ServerVault = facevault_vault::Vault<SqlStore, ObjectBlobStore, Box<dyn KeyProvider>, SystemClock>;
+/// The vault the server runs on: the metadata and blob stores and the key provider the binary
+/// chose, behind the ports (the server names no adapter type).
+pub type ServerVault =
+    facevault_vault::Vault<DynMetadataStore, DynBlobStore, Box<dyn KeyProvider>, SystemClock>;
 
 /// Health as `/health` and `/ready` report it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -117,7 +117,7 @@ impl AppState {
         &self.journal
     }
 
-    pub(crate) fn meta(&self) -> &SqlStore {
+    pub(crate) fn meta(&self) -> &DynMetadataStore {
         self.vault.metadata_store()
     }
 

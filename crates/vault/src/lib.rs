@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod erased;
 mod error;
 mod export;
 mod fsck;
@@ -28,6 +29,7 @@ pub mod memory;
 pub mod oversight;
 pub mod testing;
 
+pub use erased::{DynBlobStore, DynMetadataStore};
 pub use error::{StoreError, VaultError};
 pub use export::{PackagedDerivative, PackagedScan, SubjectPackage};
 pub use fsck::{FsckReport, Problem};

@@ -446,3 +446,12 @@ fn memory_adapters_pass_the_conformance_suites() {
     facevault_vault::conformance::metadata_store(&MemoryMetadata::new()).block_on().unwrap();
     facevault_vault::conformance::account_store(&MemoryMetadata::new()).block_on().unwrap();
 }
+
+#[test]
+fn type_erased_stores_pass_the_conformance_suites() {
+    use facevault_vault::{DynBlobStore, DynMetadataStore};
+    facevault_vault::conformance::blob_store(&DynBlobStore::new(MemoryBlobs::new())).block_on().unwrap();
+    let meta = DynMetadataStore::new(MemoryMetadata::new());
+    facevault_vault::conformance::metadata_store(&meta).block_on().unwrap();
+    facevault_vault::conformance::account_store(&meta.clone()).block_on().unwrap();
+}

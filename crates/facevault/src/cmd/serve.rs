@@ -8,7 +8,7 @@ use anyhow::Result;
 use facevault_audit::AuditLog;
 use facevault_server::{AppState, Backend, Config, SignedLog};
 use facevault_store_sql::SqlLogStore;
-use facevault_vault::MetadataStore as _;
+use facevault_vault::{DynBlobStore, DynMetadataStore, MetadataStore as _};
 
 use super::Failure;
 
@@ -42,7 +42,8 @@ pub fn run(vault: Option<PathBuf>, args: ServeArgs) -> Result<()> {
 pub(crate) fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<()> {
     let dir = config.vault.clone();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let (vault, _) = rt.block_on(super::vault::open(&dir))?;
+    let erased = |meta, blobs| (DynMetadataStore::new(meta), DynBlobStore::new(blobs));
+    let (vault, _) = rt.block_on(super::vault::open_as(&dir, erased))?;
     let key = super::audit::signing_key(&dir, vault.id(), vault.key_provider().as_ref())?;
     let policy = super::vault::load_policy(&dir)?;
     let damaged = |e: &dyn std::fmt::Display| Failure::Damaged(format!("audit log: {e}"));

@@ -717,6 +717,15 @@ async fn init(dir: &Path) -> Result<(Id, facevault_audit::SigningKey)> {
 }
 
 pub(crate) async fn open(dir: &Path) -> Result<(Vault, KeySource)> {
+    open_as(dir, |meta, blobs| (meta, blobs)).await
+}
+
+/// Opens the vault in `dir` over the stores `wrap` makes of its SQLite and blob stores (the
+/// server holds them behind the ports).
+pub(crate) async fn open_as<M: MetadataStore, B: facevault_vault::BlobStore>(
+    dir: &Path,
+    wrap: impl FnOnce(SqlStore, ObjectBlobStore) -> (M, B),
+) -> Result<(facevault_vault::Vault<M, B, Box<dyn KeyProvider>, SystemClock>, KeySource)> {
     if !dir.join(DB_FILE).is_file() {
         return Err(Failure::Input(format!(
             "{}: no vault here; run `facevault init --dir {0}`, or pass --vault or set FACEVAULT_DIR",
@@ -742,7 +751,8 @@ pub(crate) async fn open(dir: &Path) -> Result<(Vault, KeySource)> {
     };
     let meta = SqlStore::open_sqlite(&dir.join(DB_FILE)).await.map_err(fail_store)?;
     let blobs = ObjectBlobStore::local(dir).map_err(fail_store)?;
-    let vault = Vault::open(meta, blobs, keys, SystemClock).await.map_err(fail)?;
+    let (meta, blobs) = wrap(meta, blobs);
+    let vault = facevault_vault::Vault::open(meta, blobs, keys, SystemClock).await.map_err(fail)?;
     Ok((vault, source))
 }
 
