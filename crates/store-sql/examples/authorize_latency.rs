@@ -12,7 +12,7 @@ use facevault_store_blob::ObjectBlobStore;
 use facevault_store_sql::SqlStore;
 use facevault_vault::testing::{default_policy, PURPOSE};
 use facevault_vault::{
-    Ask, Capture, MetadataStore as _, Node, Purpose, SubjectDetails, SystemClock, Target, Vault,
+    Ask, Capture, Node, Purpose, SubjectDetails, SubjectStore as _, SystemClock, Target, Vault,
 };
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;

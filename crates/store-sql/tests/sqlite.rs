@@ -12,7 +12,7 @@ use facevault_store_blob::ObjectBlobStore;
 use facevault_store_sql::SqlStore;
 use facevault_vault::fault::{CrashPoint, FaultPlan, FaultyBlobs, FaultyMetadata};
 use facevault_vault::{
-    Capture, DerivativeKind, FixedClock, MetadataStore, NewDerivative, Node, Purpose, SubjectDetails,
+    Capture, DerivativeKind, FixedClock, NewDerivative, Node, Purpose, SubjectDetails, SubjectStore,
     Timestamp, Vault, VaultError,
 };
 

@@ -19,7 +19,10 @@ use crate::model::{
     AccountRow, ConsentRow, Derivative, Disclosure, GovernanceRow, RequestRow, Scan, SubjectRecord, TokenRow,
     VendorNotice,
 };
-use crate::ports::{AccountStore, BlobStore, MetadataStore, ShredRecord};
+use crate::ports::{
+    AccountStore, BlobStore, GovernanceStore, MetadataStore, RequestStore, ScanStore, ShredRecord,
+    SubjectStore,
+};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 type Answer<'a, T> = BoxFuture<'a, Result<T, StoreError>>;
@@ -94,7 +97,7 @@ impl BlobStore for DynBlobStore {
     }
 }
 
-/// [`MetadataStore`] and [`AccountStore`], object safe. A method taking references ties them
+/// [`MetadataStore`] (its four concerns) and [`AccountStore`], object safe. A method taking references ties them
 /// all to the future's one lifetime; the wrapper's `async fn`s take them apart again.
 trait ErasedMetadata: Send + Sync {
     fn vault_id_or_init(&self, candidate: Id) -> Answer<'_, Id>;
@@ -147,103 +150,103 @@ trait ErasedMetadata: Send + Sync {
 
 impl<T: MetadataStore + AccountStore + 'static> ErasedMetadata for T {
     fn vault_id_or_init(&self, candidate: Id) -> Answer<'_, Id> {
-        Box::pin(MetadataStore::vault_id_or_init(self, candidate))
+        Box::pin(SubjectStore::vault_id_or_init(self, candidate))
     }
     fn insert_subject(&self, subject: SubjectRecord) -> Answer<'_, ()> {
-        Box::pin(MetadataStore::insert_subject(self, subject))
+        Box::pin(SubjectStore::insert_subject(self, subject))
     }
     fn subject(&self, id: SubjectId) -> Answer<'_, Option<SubjectRecord>> {
-        Box::pin(MetadataStore::subject(self, id))
+        Box::pin(SubjectStore::subject(self, id))
     }
     fn subjects(&self) -> Answer<'_, Vec<SubjectRecord>> {
-        Box::pin(MetadataStore::subjects(self))
+        Box::pin(SubjectStore::subjects(self))
     }
     fn replace_wrapped_key(&self, id: SubjectId, expected: KekVersion, new: WrappedKey) -> Answer<'_, bool> {
-        Box::pin(MetadataStore::replace_wrapped_key(self, id, expected, new))
+        Box::pin(SubjectStore::replace_wrapped_key(self, id, expected, new))
     }
     fn shred_subject(&self, id: SubjectId) -> Answer<'_, Option<ShredRecord>> {
-        Box::pin(MetadataStore::shred_subject(self, id))
+        Box::pin(SubjectStore::shred_subject(self, id))
     }
     fn purge_queue(&self) -> Answer<'_, Vec<Id>> {
-        Box::pin(MetadataStore::purge_queue(self))
+        Box::pin(SubjectStore::purge_queue(self))
     }
     fn dequeue_purged(&self, objects: Vec<Id>) -> Answer<'_, ()> {
-        Box::pin(MetadataStore::dequeue_purged(self, objects))
+        Box::pin(SubjectStore::dequeue_purged(self, objects))
     }
     fn insert_scan(&self, scan: Scan) -> Answer<'_, ()> {
-        Box::pin(MetadataStore::insert_scan(self, scan))
+        Box::pin(ScanStore::insert_scan(self, scan))
     }
     fn scan(&self, id: ScanId) -> Answer<'_, Option<Scan>> {
-        Box::pin(MetadataStore::scan(self, id))
+        Box::pin(ScanStore::scan(self, id))
     }
     fn scans_of(&self, subject: SubjectId) -> Answer<'_, Vec<Scan>> {
-        Box::pin(MetadataStore::scans_of(self, subject))
+        Box::pin(ScanStore::scans_of(self, subject))
     }
     fn insert_derivative(&self, derivative: Derivative) -> Answer<'_, ()> {
-        Box::pin(MetadataStore::insert_derivative(self, derivative))
+        Box::pin(ScanStore::insert_derivative(self, derivative))
     }
     fn derivative(&self, id: DerivativeId) -> Answer<'_, Option<Derivative>> {
-        Box::pin(MetadataStore::derivative(self, id))
+        Box::pin(ScanStore::derivative(self, id))
     }
     fn derivatives_of(&self, subject: SubjectId) -> Answer<'_, Vec<Derivative>> {
-        Box::pin(MetadataStore::derivatives_of(self, subject))
+        Box::pin(ScanStore::derivatives_of(self, subject))
     }
     fn children(&self, node: Node) -> Answer<'_, Vec<DerivativeId>> {
-        Box::pin(MetadataStore::children(self, node))
+        Box::pin(ScanStore::children(self, node))
     }
     fn record_disclosure(&self, disclosure: Disclosure) -> Answer<'_, ()> {
-        Box::pin(MetadataStore::record_disclosure(self, disclosure))
+        Box::pin(ScanStore::record_disclosure(self, disclosure))
     }
     fn disclosures_of(&self, subject: SubjectId) -> Answer<'_, Vec<Disclosure>> {
-        Box::pin(MetadataStore::disclosures_of(self, subject))
+        Box::pin(ScanStore::disclosures_of(self, subject))
     }
     fn delete_objects(&self, subject: SubjectId, nodes: Vec<Node>) -> Answer<'_, ShredRecord> {
-        Box::pin(MetadataStore::delete_objects(self, subject, nodes))
+        Box::pin(ScanStore::delete_objects(self, subject, nodes))
     }
     fn insert_consent(&self, consent: ConsentRow) -> Answer<'_, ()> {
-        Box::pin(MetadataStore::insert_consent(self, consent))
+        Box::pin(GovernanceStore::insert_consent(self, consent))
     }
     fn consents_of(&self, subject: SubjectId) -> Answer<'_, Vec<ConsentRow>> {
-        Box::pin(MetadataStore::consents_of(self, subject))
+        Box::pin(GovernanceStore::consents_of(self, subject))
     }
     fn withdraw_consent(&self, id: Id, at: Timestamp) -> Answer<'_, bool> {
-        Box::pin(MetadataStore::withdraw_consent(self, id, at))
+        Box::pin(GovernanceStore::withdraw_consent(self, id, at))
     }
     fn governance(&self, subject: SubjectId) -> Answer<'_, Option<GovernanceRow>> {
-        Box::pin(MetadataStore::governance(self, subject))
+        Box::pin(GovernanceStore::governance(self, subject))
     }
     fn subject_stamp(&self, subject: SubjectId) -> Answer<'_, Option<String>> {
-        Box::pin(MetadataStore::subject_stamp(self, subject))
+        Box::pin(GovernanceStore::subject_stamp(self, subject))
     }
     fn put_governance(&self, row: GovernanceRow) -> Answer<'_, bool> {
-        Box::pin(MetadataStore::put_governance(self, row))
+        Box::pin(GovernanceStore::put_governance(self, row))
     }
     fn replace_details(&self, id: SubjectId, details: Vec<u8>, version: u32) -> Answer<'_, bool> {
-        Box::pin(MetadataStore::replace_details(self, id, details, version))
+        Box::pin(SubjectStore::replace_details(self, id, details, version))
     }
     fn put_request(&self, request: RequestRow) -> Answer<'_, ()> {
-        Box::pin(MetadataStore::put_request(self, request))
+        Box::pin(RequestStore::put_request(self, request))
     }
     fn requests(&self) -> Answer<'_, Vec<RequestRow>> {
-        Box::pin(MetadataStore::requests(self))
+        Box::pin(RequestStore::requests(self))
     }
     fn put_vendor_notice(&self, notice: VendorNotice) -> Answer<'_, ()> {
-        Box::pin(MetadataStore::put_vendor_notice(self, notice))
+        Box::pin(RequestStore::put_vendor_notice(self, notice))
     }
     fn confirm_vendor_notice(&self, request: String, vendor: String, at: Timestamp) -> Answer<'_, bool> {
-        Box::pin(MetadataStore::confirm_vendor_notice(self, request, vendor, at))
+        Box::pin(RequestStore::confirm_vendor_notice(self, request, vendor, at))
     }
     fn vendor_notices(&self) -> Answer<'_, Vec<VendorNotice>> {
-        Box::pin(MetadataStore::vendor_notices(self))
+        Box::pin(RequestStore::vendor_notices(self))
     }
     fn rotation_target(&self) -> Answer<'_, Option<KekVersion>> {
-        Box::pin(MetadataStore::rotation_target(self))
+        Box::pin(SubjectStore::rotation_target(self))
     }
     fn set_rotation_target(&self, target: Option<KekVersion>) -> Answer<'_, ()> {
-        Box::pin(MetadataStore::set_rotation_target(self, target))
+        Box::pin(SubjectStore::set_rotation_target(self, target))
     }
     fn close(&self) -> BoxFuture<'_, ()> {
-        Box::pin(MetadataStore::close(self))
+        Box::pin(SubjectStore::close(self))
     }
 
     fn add_account<'a>(&'a self, account: &'a AccountRow) -> Answer<'a, ()> {
@@ -284,22 +287,26 @@ impl<T: MetadataStore + AccountStore + 'static> ErasedMetadata for T {
     }
 }
 
-impl MetadataStore for DynMetadataStore {
+impl SubjectStore for DynMetadataStore {
     fn vault_id_or_init(&self, candidate: Id) -> impl Future<Output = Result<Id, StoreError>> + Send {
         self.0.vault_id_or_init(candidate)
     }
+
     fn insert_subject(&self, subject: SubjectRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.0.insert_subject(subject)
     }
+
     fn subject(
         &self,
         id: SubjectId,
     ) -> impl Future<Output = Result<Option<SubjectRecord>, StoreError>> + Send {
         self.0.subject(id)
     }
+
     fn subjects(&self) -> impl Future<Output = Result<Vec<SubjectRecord>, StoreError>> + Send {
         self.0.subjects()
     }
+
     fn replace_wrapped_key(
         &self,
         id: SubjectId,
@@ -308,98 +315,7 @@ impl MetadataStore for DynMetadataStore {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.0.replace_wrapped_key(id, expected, new)
     }
-    fn shred_subject(
-        &self,
-        id: SubjectId,
-    ) -> impl Future<Output = Result<Option<ShredRecord>, StoreError>> + Send {
-        self.0.shred_subject(id)
-    }
-    fn purge_queue(&self) -> impl Future<Output = Result<Vec<Id>, StoreError>> + Send {
-        self.0.purge_queue()
-    }
-    fn dequeue_purged(&self, objects: Vec<Id>) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.0.dequeue_purged(objects)
-    }
-    fn insert_scan(&self, scan: Scan) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.0.insert_scan(scan)
-    }
-    fn scan(&self, id: ScanId) -> impl Future<Output = Result<Option<Scan>, StoreError>> + Send {
-        self.0.scan(id)
-    }
-    fn scans_of(&self, subject: SubjectId) -> impl Future<Output = Result<Vec<Scan>, StoreError>> + Send {
-        self.0.scans_of(subject)
-    }
-    fn insert_derivative(
-        &self,
-        derivative: Derivative,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.0.insert_derivative(derivative)
-    }
-    fn derivative(
-        &self,
-        id: DerivativeId,
-    ) -> impl Future<Output = Result<Option<Derivative>, StoreError>> + Send {
-        self.0.derivative(id)
-    }
-    fn derivatives_of(
-        &self,
-        subject: SubjectId,
-    ) -> impl Future<Output = Result<Vec<Derivative>, StoreError>> + Send {
-        self.0.derivatives_of(subject)
-    }
-    fn children(&self, node: Node) -> impl Future<Output = Result<Vec<DerivativeId>, StoreError>> + Send {
-        self.0.children(node)
-    }
-    fn record_disclosure(
-        &self,
-        disclosure: Disclosure,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.0.record_disclosure(disclosure)
-    }
-    fn disclosures_of(
-        &self,
-        subject: SubjectId,
-    ) -> impl Future<Output = Result<Vec<Disclosure>, StoreError>> + Send {
-        self.0.disclosures_of(subject)
-    }
-    fn delete_objects(
-        &self,
-        subject: SubjectId,
-        nodes: Vec<Node>,
-    ) -> impl Future<Output = Result<ShredRecord, StoreError>> + Send {
-        self.0.delete_objects(subject, nodes)
-    }
-    fn insert_consent(&self, consent: ConsentRow) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.0.insert_consent(consent)
-    }
-    fn consents_of(
-        &self,
-        subject: SubjectId,
-    ) -> impl Future<Output = Result<Vec<ConsentRow>, StoreError>> + Send {
-        self.0.consents_of(subject)
-    }
-    fn withdraw_consent(
-        &self,
-        id: Id,
-        at: Timestamp,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.0.withdraw_consent(id, at)
-    }
-    fn governance(
-        &self,
-        subject: SubjectId,
-    ) -> impl Future<Output = Result<Option<GovernanceRow>, StoreError>> + Send {
-        self.0.governance(subject)
-    }
-    fn subject_stamp(
-        &self,
-        subject: SubjectId,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
-        self.0.subject_stamp(subject)
-    }
-    fn put_governance(&self, row: GovernanceRow) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.0.put_governance(row)
-    }
+
     fn replace_details(
         &self,
         id: SubjectId,
@@ -408,15 +324,151 @@ impl MetadataStore for DynMetadataStore {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.0.replace_details(id, details, version)
     }
+
+    fn shred_subject(
+        &self,
+        id: SubjectId,
+    ) -> impl Future<Output = Result<Option<ShredRecord>, StoreError>> + Send {
+        self.0.shred_subject(id)
+    }
+
+    fn purge_queue(&self) -> impl Future<Output = Result<Vec<Id>, StoreError>> + Send {
+        self.0.purge_queue()
+    }
+
+    fn dequeue_purged(&self, objects: Vec<Id>) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.0.dequeue_purged(objects)
+    }
+
+    fn rotation_target(&self) -> impl Future<Output = Result<Option<KekVersion>, StoreError>> + Send {
+        self.0.rotation_target()
+    }
+
+    fn set_rotation_target(
+        &self,
+        target: Option<KekVersion>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.0.set_rotation_target(target)
+    }
+
+    fn close(&self) -> impl Future<Output = ()> + Send {
+        self.0.close()
+    }
+}
+
+impl ScanStore for DynMetadataStore {
+    fn insert_scan(&self, scan: Scan) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.0.insert_scan(scan)
+    }
+
+    fn scan(&self, id: ScanId) -> impl Future<Output = Result<Option<Scan>, StoreError>> + Send {
+        self.0.scan(id)
+    }
+
+    fn scans_of(&self, subject: SubjectId) -> impl Future<Output = Result<Vec<Scan>, StoreError>> + Send {
+        self.0.scans_of(subject)
+    }
+
+    fn insert_derivative(
+        &self,
+        derivative: Derivative,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.0.insert_derivative(derivative)
+    }
+
+    fn derivative(
+        &self,
+        id: DerivativeId,
+    ) -> impl Future<Output = Result<Option<Derivative>, StoreError>> + Send {
+        self.0.derivative(id)
+    }
+
+    fn derivatives_of(
+        &self,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Vec<Derivative>, StoreError>> + Send {
+        self.0.derivatives_of(subject)
+    }
+
+    fn children(&self, node: Node) -> impl Future<Output = Result<Vec<DerivativeId>, StoreError>> + Send {
+        self.0.children(node)
+    }
+
+    fn delete_objects(
+        &self,
+        subject: SubjectId,
+        nodes: Vec<Node>,
+    ) -> impl Future<Output = Result<ShredRecord, StoreError>> + Send {
+        self.0.delete_objects(subject, nodes)
+    }
+
+    fn record_disclosure(
+        &self,
+        disclosure: Disclosure,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.0.record_disclosure(disclosure)
+    }
+
+    fn disclosures_of(
+        &self,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Vec<Disclosure>, StoreError>> + Send {
+        self.0.disclosures_of(subject)
+    }
+}
+
+impl GovernanceStore for DynMetadataStore {
+    fn insert_consent(&self, consent: ConsentRow) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.0.insert_consent(consent)
+    }
+
+    fn consents_of(
+        &self,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Vec<ConsentRow>, StoreError>> + Send {
+        self.0.consents_of(subject)
+    }
+
+    fn withdraw_consent(
+        &self,
+        id: Id,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        self.0.withdraw_consent(id, at)
+    }
+
+    fn governance(
+        &self,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Option<GovernanceRow>, StoreError>> + Send {
+        self.0.governance(subject)
+    }
+
+    fn put_governance(&self, row: GovernanceRow) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        self.0.put_governance(row)
+    }
+
+    fn subject_stamp(
+        &self,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        self.0.subject_stamp(subject)
+    }
+}
+
+impl RequestStore for DynMetadataStore {
     fn put_request(&self, request: RequestRow) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.0.put_request(request)
     }
+
     fn requests(&self) -> impl Future<Output = Result<Vec<RequestRow>, StoreError>> + Send {
         self.0.requests()
     }
+
     fn put_vendor_notice(&self, notice: VendorNotice) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.0.put_vendor_notice(notice)
     }
+
     fn confirm_vendor_notice(
         &self,
         request: String,
@@ -425,20 +477,9 @@ impl MetadataStore for DynMetadataStore {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.0.confirm_vendor_notice(request, vendor, at)
     }
+
     fn vendor_notices(&self) -> impl Future<Output = Result<Vec<VendorNotice>, StoreError>> + Send {
         self.0.vendor_notices()
-    }
-    fn rotation_target(&self) -> impl Future<Output = Result<Option<KekVersion>, StoreError>> + Send {
-        self.0.rotation_target()
-    }
-    fn set_rotation_target(
-        &self,
-        target: Option<KekVersion>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.0.set_rotation_target(target)
-    }
-    fn close(&self) -> impl Future<Output = ()> + Send {
-        self.0.close()
     }
 }
 

@@ -43,7 +43,8 @@ pub use model::{
     NewDerivative, Purpose, RequestRow, Scan, Subject, SubjectDetails, SubjectRecord, TokenRow, VendorNotice,
 };
 pub use ports::{
-    AccountStore, BlobStore, Clock, FixedClock, KeyProvider, MetadataStore, ShredRecord, SystemClock,
+    AccountStore, BlobStore, Clock, FixedClock, GovernanceStore, KeyProvider, MetadataStore, RequestStore,
+    ScanStore, ShredRecord, SubjectStore, SystemClock,
 };
 pub use requests::{parse_level, parse_request_kind, RequestUpdateError};
 pub use vault::{RotationReport, ShredReport, Vault};

@@ -13,7 +13,9 @@ use crate::model::{
     AccountRow, ConsentRow, Derivative, Disclosure, GovernanceRow, RequestRow, Scan, SubjectRecord, TokenRow,
     VendorNotice,
 };
-use crate::ports::{AccountStore, BlobStore, MetadataStore, ShredRecord};
+use crate::ports::{
+    AccountStore, BlobStore, GovernanceStore, RequestStore, ScanStore, ShredRecord, SubjectStore,
+};
 
 fn lock<'a, T>(m: &'a Mutex<T>, op: &'static str) -> Result<MutexGuard<'a, T>, StoreError> {
     m.lock().map_err(|_| StoreError::Unavailable { op, message: "lock poisoned".into() })
@@ -94,7 +96,7 @@ fn conflict(op: &'static str, what: String) -> StoreError {
     StoreError::Conflict { op, what }
 }
 
-impl MetadataStore for MemoryMetadata {
+impl SubjectStore for MemoryMetadata {
     async fn vault_id_or_init(&self, candidate: Id) -> Result<Id, StoreError> {
         Ok(*lock(&self.0, "vault id")?.vault.get_or_insert(candidate))
     }
@@ -129,6 +131,23 @@ impl MetadataStore for MemoryMetadata {
                 Ok(true)
             }
             _ => Ok(false),
+        }
+    }
+
+    async fn replace_details(
+        &self,
+        id: SubjectId,
+        details: Vec<u8>,
+        version: u32,
+    ) -> Result<bool, StoreError> {
+        let mut s = lock(&self.0, "replace details")?;
+        match s.subjects.get_mut(&id) {
+            Some(r) => {
+                r.details = details;
+                r.details_version = version;
+                Ok(true)
+            }
+            None => Ok(false),
         }
     }
 
@@ -169,6 +188,17 @@ impl MetadataStore for MemoryMetadata {
         Ok(())
     }
 
+    async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
+        Ok(lock(&self.0, "rotation target")?.rotation)
+    }
+
+    async fn set_rotation_target(&self, target: Option<KekVersion>) -> Result<(), StoreError> {
+        lock(&self.0, "set rotation target")?.rotation = target;
+        Ok(())
+    }
+}
+
+impl ScanStore for MemoryMetadata {
     async fn insert_scan(&self, scan: Scan) -> Result<(), StoreError> {
         let mut s = lock(&self.0, "insert scan")?;
         if !s.subjects.contains_key(&scan.subject) {
@@ -225,16 +255,6 @@ impl MetadataStore for MemoryMetadata {
         Ok(s.derivatives.values().filter(|d| d.parents.contains(&node)).map(|d| d.id).collect())
     }
 
-    async fn record_disclosure(&self, disclosure: Disclosure) -> Result<(), StoreError> {
-        lock(&self.0, "record disclosure")?.disclosures.push(disclosure);
-        Ok(())
-    }
-
-    async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
-        let s = lock(&self.0, "list disclosures")?;
-        Ok(s.disclosures.iter().filter(|d| d.subject == subject).cloned().collect())
-    }
-
     async fn delete_objects(&self, subject: SubjectId, nodes: Vec<Node>) -> Result<ShredRecord, StoreError> {
         let mut s = lock(&self.0, "delete objects")?;
         let mut out = ShredRecord::default();
@@ -260,6 +280,18 @@ impl MetadataStore for MemoryMetadata {
         Ok(out)
     }
 
+    async fn record_disclosure(&self, disclosure: Disclosure) -> Result<(), StoreError> {
+        lock(&self.0, "record disclosure")?.disclosures.push(disclosure);
+        Ok(())
+    }
+
+    async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
+        let s = lock(&self.0, "list disclosures")?;
+        Ok(s.disclosures.iter().filter(|d| d.subject == subject).cloned().collect())
+    }
+}
+
+impl GovernanceStore for MemoryMetadata {
     async fn insert_consent(&self, consent: ConsentRow) -> Result<(), StoreError> {
         let mut s = lock(&self.0, "insert consent")?;
         if !s.subjects.contains_key(&consent.subject) {
@@ -292,6 +324,19 @@ impl MetadataStore for MemoryMetadata {
         Ok(lock(&self.0, "get governance")?.governance.get(&subject).cloned())
     }
 
+    async fn put_governance(&self, row: GovernanceRow) -> Result<bool, StoreError> {
+        let mut s = lock(&self.0, "put governance")?;
+        if !s.subjects.contains_key(&row.subject) {
+            return Err(conflict("put governance", format!("no subject {}", row.subject)));
+        }
+        let current = s.governance.get(&row.subject).map_or(0, |g| g.version);
+        if row.version != current + 1 {
+            return Ok(false);
+        }
+        s.governance.insert(row.subject, row);
+        Ok(true)
+    }
+
     async fn subject_stamp(&self, subject: SubjectId) -> Result<Option<String>, StoreError> {
         let s = lock(&self.0, "subject stamp")?;
         if !s.subjects.contains_key(&subject) {
@@ -313,37 +358,9 @@ impl MetadataStore for MemoryMetadata {
             derived.iter().map(|d| d.created_at.0).max().unwrap_or(0),
         )))
     }
+}
 
-    async fn put_governance(&self, row: GovernanceRow) -> Result<bool, StoreError> {
-        let mut s = lock(&self.0, "put governance")?;
-        if !s.subjects.contains_key(&row.subject) {
-            return Err(conflict("put governance", format!("no subject {}", row.subject)));
-        }
-        let current = s.governance.get(&row.subject).map_or(0, |g| g.version);
-        if row.version != current + 1 {
-            return Ok(false);
-        }
-        s.governance.insert(row.subject, row);
-        Ok(true)
-    }
-
-    async fn replace_details(
-        &self,
-        id: SubjectId,
-        details: Vec<u8>,
-        version: u32,
-    ) -> Result<bool, StoreError> {
-        let mut s = lock(&self.0, "replace details")?;
-        match s.subjects.get_mut(&id) {
-            Some(r) => {
-                r.details = details;
-                r.details_version = version;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-
+impl RequestStore for MemoryMetadata {
     async fn put_request(&self, request: RequestRow) -> Result<(), StoreError> {
         lock(&self.0, "put request")?.requests.insert(request.id.clone(), request);
         Ok(())
@@ -379,15 +396,6 @@ impl MetadataStore for MemoryMetadata {
 
     async fn vendor_notices(&self) -> Result<Vec<VendorNotice>, StoreError> {
         Ok(lock(&self.0, "list vendor notices")?.vendor_notices.clone())
-    }
-
-    async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
-        Ok(lock(&self.0, "rotation target")?.rotation)
-    }
-
-    async fn set_rotation_target(&self, target: Option<KekVersion>) -> Result<(), StoreError> {
-        lock(&self.0, "set rotation target")?.rotation = target;
-        Ok(())
     }
 }
 

@@ -8,8 +8,8 @@ use facevault_mesh::Mesh;
 use facevault_vault::fault::{CrashPoint, FaultPlan, FaultyBlobs, FaultyMetadata};
 use facevault_vault::memory::{MemoryBlobs, MemoryMetadata};
 use facevault_vault::{
-    Capture, DerivativeKind, FixedClock, MetadataStore, NewDerivative, Node, Problem, Purpose, ScanId,
-    SubjectDetails, SubjectId, Timestamp, Vault, VaultError,
+    Capture, DerivativeKind, FixedClock, NewDerivative, Node, Problem, Purpose, ScanId, SubjectDetails,
+    SubjectId, SubjectStore, Timestamp, Vault, VaultError,
 };
 use pollster::FutureExt;
 

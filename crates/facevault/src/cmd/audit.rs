@@ -27,7 +27,7 @@ use facevault_crypto::{
     WrappedKey,
 };
 use facevault_store_sql::SqlLogStore;
-use facevault_vault::MetadataStore as _;
+use facevault_vault::SubjectStore as _;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 

@@ -8,7 +8,7 @@ use anyhow::Result;
 use facevault_audit::AuditLog;
 use facevault_server::{AppState, Backend, Config, SignedLog};
 use facevault_store_sql::SqlLogStore;
-use facevault_vault::{DynBlobStore, DynMetadataStore, MetadataStore as _};
+use facevault_vault::{DynBlobStore, DynMetadataStore, SubjectStore as _};
 
 use super::Failure;
 

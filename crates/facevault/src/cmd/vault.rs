@@ -18,8 +18,8 @@ use facevault_policy::{AccessGrant, Action, BreakGlass, Policy, Role};
 use facevault_store_blob::ObjectBlobStore;
 use facevault_store_sql::SqlStore;
 use facevault_vault::{
-    Ask, Capture, MetadataStore, Node, Problem, Purpose, ScanId, SubjectDetails, SubjectId, SystemClock,
-    Target, Timestamp, VaultError,
+    Ask, Capture, MetadataStore, Node, Problem, Purpose, ScanId, ScanStore, SubjectDetails, SubjectId,
+    SubjectStore, SystemClock, Target, Timestamp, VaultError,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use zeroize::Zeroizing;

@@ -17,8 +17,8 @@ use facevault_crypto::Id;
 use facevault_mesh::{ReadOptions, Unit};
 use facevault_policy::{AccessGrant, Action, BreakGlass, Role};
 use facevault_vault::{
-    AccountStore, Ask, Capture, DerivativeId, MetadataStore, Node, Purpose, ScanId, SubjectDetails,
-    SubjectId, Target, Timestamp, TokenRow, VaultError,
+    AccountStore, Ask, Capture, DerivativeId, Node, Purpose, ScanId, ScanStore, SubjectDetails, SubjectId,
+    SubjectStore, Target, Timestamp, TokenRow, VaultError,
 };
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
