@@ -5,7 +5,8 @@
 //! `add_derivative`, `descendants`, `rotate_kek`, `shred_subject` and `fsck`.
 //!
 //! This crate knows nothing of SQL, files or HTTP: stores are ports (traits), with in-memory
-//! adapters in [`memory`] and crash-injecting wrappers in [`fault`] for tests. Every subject has
+//! adapters in `memory`, crash-injecting wrappers in `fault` and grant helpers in `testing`
+//! for tests (the `testing` feature; the normal build has none of them). Every subject has
 //! its own data key; every mesh, derivative and subject's identifying details reach a store only
 //! sealed under it, so shredding the key erases them all.
 #![forbid(unsafe_code)]
@@ -24,9 +25,12 @@ mod vault;
 
 pub mod analyses;
 pub mod conformance;
+#[cfg(feature = "testing")]
 pub mod fault;
+#[cfg(feature = "testing")]
 pub mod memory;
 pub mod oversight;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use erased::{DynBlobStore, DynMetadataStore};

@@ -1,5 +1,5 @@
 //! The ports: what the vault needs from the outside, as traits. Adapters live in other crates
-//! (`store-sql`, `store-blob`) and in [`crate::memory`] for tests.
+//! (`store-sql`, `store-blob`) and in `memory` for tests (the `testing` feature).
 //!
 //! The metadata a vault keeps is split by concern ([`SubjectStore`], [`ScanStore`],
 //! [`GovernanceStore`], [`RequestStore`]), so a reader sees which records a method touches;
