@@ -1,6 +1,7 @@
 //! The embedded default key provider: a key file holding the vault's KEKs, encrypted with
 //! AES-256-GCM under a key derived from a passphrase by Argon2id. Created mode 0600, replaced
-//! atomically (write, fsync, rename, fsync directory) on rotation. Format: see
+//! on rotation by [`crate::write_private`] (0600, atomic: hidden temporary file, fsync, rename,
+//! fsync directory). Format: see
 //! `docs/ciphertext-format.md`.
 
 use std::fmt;
@@ -277,17 +278,11 @@ impl KeyFile {
         Ok(text)
     }
 
-    /// Replace the file atomically: a crash leaves either the old or the new file.
+    /// Replace the file atomically, owner-only: a crash leaves either the old or the new file
+    /// (and at most a hidden temporary file, replaced by the next save).
     fn save(&self, keyring: &Keyring) -> Result<(), CryptoError> {
         let bytes = self.encode(keyring)?;
-        let mut tmp = self.path.clone().into_os_string();
-        tmp.push(".new");
-        let tmp = PathBuf::from(tmp);
-        let _ = fs::remove_file(&tmp);
-        let mut f = create_private(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(&bytes).and_then(|()| f.sync_all()).map_err(io_err(&tmp))?;
-        fs::rename(&tmp, &self.path).map_err(io_err(&self.path))?;
-        sync_parent(&self.path)
+        crate::write_private(&self.path, &bytes).map_err(io_err(&self.path))
     }
 }
 

@@ -99,7 +99,42 @@ fn rotation_persists_new_version_and_keeps_old() {
     assert_eq!(kf.current_version().unwrap(), KekVersion(2));
     assert!(kf.unwrap(&ctx(), &w1).is_ok());
     assert!(kf.unwrap(&ctx(), &w2).is_ok());
-    assert!(!dir.path().join("vault.key.new").exists());
+    assert_eq!(files_in(dir.path()), ["vault.key"], "a save leaves no temporary file");
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_failed_or_interrupted_save_leaves_the_old_key_file_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.key");
+    let kf = KeyFile::create(&path, &pass("pw"), fast()).unwrap();
+    let dk = DataKey::generate().unwrap();
+    let w1 = kf.wrap(&ctx(), &dk).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    // The atomic writer's temporary file (`write_private`), blocked by a directory in its place:
+    // the rotation fails before its rename, and neither the file nor the keys in memory move.
+    let partial = dir.path().join(".vault.key.facevault-partial");
+    std::fs::create_dir(&partial).unwrap();
+    assert!(kf.rotate().is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(kf.current_version().unwrap(), KekVersion(1));
+    // A crash mid-save leaves at most a half-written temporary file: the old key file opens...
+    std::fs::remove_dir(&partial).unwrap();
+    std::fs::write(&partial, b"{\"format\": \"facevault-keyfile").unwrap();
+    let kf = KeyFile::open(&path, &pass("pw")).unwrap();
+    assert!(kf.unwrap(&ctx(), &w1).is_ok());
+    // ...and the next save replaces the leftover.
+    assert_eq!(kf.rotate().unwrap(), KekVersion(2));
+    assert_eq!(files_in(dir.path()), ["vault.key"]);
+    assert!(KeyFile::open(&path, &pass("pw")).unwrap().unwrap(&ctx(), &w1).is_ok());
 }
 
 fn edit(path: &Path, from: &str, to: &str) {

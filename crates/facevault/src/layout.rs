@@ -26,7 +26,7 @@ use facevault_crypto::{
 use facevault_policy::Policy;
 use facevault_store_blob::ObjectBlobStore;
 use facevault_store_sql::{SqlLogStore, SqlStore};
-use facevault_vault::SystemClock;
+use facevault_vault::{DynBlobStore, DynMetadataStore, SubjectStore, SystemClock};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -34,14 +34,16 @@ use crate::cmd::vault::{fail, fail_store};
 use crate::cmd::Failure;
 
 /// The application over a vault directory.
-pub(crate) type CliApp = App<SqlStore, ObjectBlobStore>;
+pub(crate) type CliApp = App<DynMetadataStore, DynBlobStore>;
 
 pub(crate) const DB_FILE: &str = "vault.db";
 const KEY_FILE: &str = "keys.json";
 const DEFAULT_DIR: &str = "facevault-vault";
 const PASSPHRASE_VAR: &str = "FACEVAULT_PASSPHRASE";
 
-pub(crate) type Vault = facevault_vault::Vault<SqlStore, ObjectBlobStore, Box<dyn KeyProvider>, SystemClock>;
+/// The vault over its stores, behind the ports (the adapters are chosen here, and only here).
+pub(crate) type Vault =
+    facevault_vault::Vault<DynMetadataStore, DynBlobStore, Box<dyn KeyProvider>, SystemClock>;
 /// A clinic's policy text, validated against the schema at start-up (else the shipped one).
 const POLICY_FILE: &str = "policy.cedar";
 /// A clinic's purpose catalogue (TOML `[[purpose]]` tables; else the defaults).
@@ -131,6 +133,7 @@ pub(crate) async fn init(dir: &Path) -> Result<Vault> {
     };
     let meta = SqlStore::open_sqlite(&dir.join(DB_FILE)).await.map_err(fail_store)?;
     let blobs = ObjectBlobStore::local(dir).map_err(fail_store)?;
+    let (meta, blobs) = (DynMetadataStore::new(meta), DynBlobStore::new(blobs));
     let vault = Vault::open(meta, blobs, keys, SystemClock).await.map_err(fail)?;
     if let Err(e) = signing_key(dir, vault.id(), vault.key_provider().as_ref()) {
         vault.metadata_store().close().await;
@@ -176,6 +179,7 @@ pub(crate) async fn open(dir: &Path) -> Result<(Vault, KeySource)> {
     };
     let meta = SqlStore::open_sqlite(&dir.join(DB_FILE)).await.map_err(fail_store)?;
     let blobs = ObjectBlobStore::local(dir).map_err(fail_store)?;
+    let (meta, blobs) = (DynMetadataStore::new(meta), DynBlobStore::new(blobs));
     let vault = Vault::open(meta, blobs, keys, SystemClock).await.map_err(fail)?;
     Ok((vault, source))
 }

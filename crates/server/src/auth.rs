@@ -31,8 +31,7 @@ use facevault_crypto::{
     open as open_blob, seal_slice, BlobContext, DataKey, Id, KeyContext, KeyProvider, ObjectKind, WrappedKey,
 };
 use facevault_policy::Role;
-use facevault_store_sql::{AccountRow, SqlStore};
-use facevault_vault::SubjectId;
+use facevault_vault::{AccountRow, AccountStore, SubjectId};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -177,7 +176,11 @@ impl std::fmt::Debug for AccountsKey {
 }
 
 impl AccountsKey {
-    pub async fn load(vault: Id, meta: &SqlStore, keys: &dyn KeyProvider) -> Result<AccountsKey, ApiError> {
+    pub async fn load(
+        vault: Id,
+        meta: &impl AccountStore,
+        keys: &dyn KeyProvider,
+    ) -> Result<AccountsKey, ApiError> {
         let kctx = KeyContext { vault, subject: ACCOUNTS_KEY_ID };
         let unwrap = |bytes: Vec<u8>| -> Result<AccountsKey, ApiError> {
             let (version, wrapped) =
@@ -244,7 +247,7 @@ pub fn check_username(name: &str) -> Result<(), ApiError> {
 /// A new staff account (from `facevault account add` or the demo). Returns the TOTP secret
 /// in base32 when the account has a second factor (required for privacy officer and admin).
 pub async fn add_staff(
-    meta: &SqlStore,
+    meta: &impl AccountStore,
     key: &AccountsKey,
     username: &str,
     role: Role,
@@ -284,7 +287,7 @@ const INVITATION_DAYS: i64 = 7;
 /// is accepted: returns the login name (a generated handle), the one-time invitation secret
 /// (only its hash is kept) and when it expires (Unix seconds).
 pub async fn invite_patient(
-    meta: &SqlStore,
+    meta: &impl AccountStore,
     subject: SubjectId,
 ) -> Result<(String, Zeroizing<String>, i64), ApiError> {
     let handle = random::<5>()?;
@@ -309,7 +312,7 @@ pub async fn invite_patient(
 
 /// A patient accepts an invitation and sets their password; it cannot be accepted twice.
 pub async fn accept_invitation(
-    meta: &SqlStore,
+    meta: &impl AccountStore,
     invitation: &str,
     password: &str,
 ) -> Result<AccountRow, ApiError> {

@@ -29,8 +29,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use facevault_store_blob::ObjectBlobStore;
-use facevault_store_sql::SqlStore;
+use facevault_vault::{AccountStore, DynBlobStore, DynMetadataStore};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -47,9 +46,9 @@ pub use config::{Config, ConfigError, DEFAULT_LISTEN};
 pub use error::ApiError;
 pub use tls::{server_config as tls_config, Peer, TlsError};
 
-/// The application the server fronts: SQL metadata, blob files (the stores are named here
-/// only).
-pub type ServerApp = facevault_app::App<SqlStore, ObjectBlobStore>;
+/// The application the server fronts, over the stores the binary chose behind the ports (the
+/// server names no adapter type).
+pub type ServerApp = facevault_app::App<DynMetadataStore, DynBlobStore>;
 
 /// Health as `/health` and `/ready` report it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -122,7 +121,7 @@ impl AppState {
     }
 
     /// The vault's metadata store, which also keeps the server's accounts and tokens.
-    pub(crate) fn meta(&self) -> &SqlStore {
+    pub(crate) fn meta(&self) -> &DynMetadataStore {
         self.app.vault().metadata_store()
     }
 

@@ -11,7 +11,9 @@ use facevault_policy::{Action, Role};
 use facevault_store_blob::ObjectBlobStore;
 use facevault_store_sql::SqlStore;
 use facevault_vault::testing::{default_policy, PURPOSE};
-use facevault_vault::{Ask, Capture, Node, Purpose, SubjectDetails, SystemClock, Target, Vault};
+use facevault_vault::{
+    Ask, Capture, Node, Purpose, SubjectDetails, SubjectStore as _, SystemClock, Target, Vault,
+};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 

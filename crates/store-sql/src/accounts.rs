@@ -1,50 +1,12 @@
-//! The server's account tables (`0008_accounts.sql`): staff and patient accounts, hashed API
-//! tokens and the server's wrapped keys. Rows only: hashing, sealing and the rules of logging
-//! in live in `facevault-server`. Nothing here is a secret in plaintext: passwords are Argon2id
+//! The `AccountStore` port on the server's account tables (`0008_accounts.sql`): staff and
+//! patient accounts, hashed API tokens and the server's wrapped keys. Rows only: hashing,
+//! sealing and the rules of logging in live in `facevault-server`. Nothing here is a secret in plaintext: passwords are Argon2id
 //! hashes, tokens and invitations SHA-256 hashes, TOTP secrets sealed.
 
-use facevault_vault::StoreError;
+use facevault_vault::{AccountRow, AccountStore, StoreError, TokenRow};
 use sqlx::sqlite::SqliteRow;
 
 use crate::{get, insert_err, unavailable, SqlStore};
-
-/// One account. `subject` is set for a patient (the pseudonymous subject id they are).
-#[derive(Clone, PartialEq, Eq)]
-pub struct AccountRow {
-    pub username: String,
-    pub role: String,
-    pub subject: Option<String>,
-    pub password_hash: Option<String>,
-    pub totp_sealed: Option<Vec<u8>>,
-    pub invite_hash: Option<String>,
-    pub invite_expires: Option<i64>,
-    pub created_at: i64,
-}
-
-impl std::fmt::Debug for AccountRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccountRow")
-            .field("username", &self.username)
-            .field("role", &self.role)
-            .field("subject", &self.subject)
-            .finish_non_exhaustive()
-    }
-}
-
-/// One API token, by the SHA-256 of its secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TokenRow {
-    pub id: String,
-    pub token_hash: String,
-    pub name: String,
-    pub role: String,
-    /// Comma-separated purpose ids.
-    pub purposes: String,
-    pub created_by: String,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub revoked: bool,
-}
 
 fn account_of(row: &SqliteRow) -> Result<AccountRow, StoreError> {
     Ok(AccountRow {
@@ -73,9 +35,9 @@ fn token_of(row: &SqliteRow) -> Result<TokenRow, StoreError> {
     })
 }
 
-impl SqlStore {
+impl AccountStore for SqlStore {
     /// Adds an account; a taken username is a `Conflict`.
-    pub async fn add_account(&self, a: &AccountRow) -> Result<(), StoreError> {
+    async fn add_account(&self, a: &AccountRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO accounts (username, role, subject_id, password_hash, totp_sealed, invite_hash, \
              invite_expires, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -94,7 +56,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub async fn account(&self, username: &str) -> Result<Option<AccountRow>, StoreError> {
+    async fn account(&self, username: &str) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query("SELECT * FROM accounts WHERE username = ?")
             .bind(username)
             .fetch_optional(&self.pool)
@@ -103,7 +65,7 @@ impl SqlStore {
         row.as_ref().map(account_of).transpose()
     }
 
-    pub async fn account_by_invite(&self, invite_hash: &str) -> Result<Option<AccountRow>, StoreError> {
+    async fn account_by_invite(&self, invite_hash: &str) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query("SELECT * FROM accounts WHERE invite_hash = ?")
             .bind(invite_hash)
             .fetch_optional(&self.pool)
@@ -112,7 +74,7 @@ impl SqlStore {
         row.as_ref().map(account_of).transpose()
     }
 
-    pub async fn accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
+    async fn accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
         let rows = sqlx::query("SELECT * FROM accounts ORDER BY username")
             .fetch_all(&self.pool)
             .await
@@ -122,7 +84,7 @@ impl SqlStore {
 
     /// Sets the password of an account whose invitation is `invite_hash`, and uses the
     /// invitation up (it cannot be accepted twice). False if no such invitation is open.
-    pub async fn accept_invite(&self, invite_hash: &str, password_hash: &str) -> Result<bool, StoreError> {
+    async fn accept_invite(&self, invite_hash: &str, password_hash: &str) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE accounts SET password_hash = ?, invite_hash = NULL, invite_expires = NULL \
              WHERE invite_hash = ?",
@@ -136,7 +98,7 @@ impl SqlStore {
     }
 
     /// Removes the accounts bound to a subject (after the subject is crypto-shredded).
-    pub async fn remove_subject_accounts(&self, subject: &str) -> Result<u64, StoreError> {
+    async fn remove_subject_accounts(&self, subject: &str) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM accounts WHERE subject_id = ?")
             .bind(subject)
             .execute(&self.pool)
@@ -145,7 +107,7 @@ impl SqlStore {
         Ok(done.rows_affected())
     }
 
-    pub async fn add_token(&self, t: &TokenRow) -> Result<(), StoreError> {
+    async fn add_token(&self, t: &TokenRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO api_tokens (id, token_hash, name, role, purposes, created_by, created_at, \
              expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -165,7 +127,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRow>, StoreError> {
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRow>, StoreError> {
         let row = sqlx::query("SELECT * FROM api_tokens WHERE token_hash = ?")
             .bind(token_hash)
             .fetch_optional(&self.pool)
@@ -174,7 +136,7 @@ impl SqlStore {
         row.as_ref().map(token_of).transpose()
     }
 
-    pub async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+    async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
         let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY created_at, id")
             .fetch_all(&self.pool)
             .await
@@ -183,7 +145,7 @@ impl SqlStore {
     }
 
     /// Revokes a token by id; false if there is none.
-    pub async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+    async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = ?")
             .bind(id)
             .execute(&self.pool)
@@ -192,7 +154,7 @@ impl SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn server_key(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn server_key(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let row = sqlx::query("SELECT value FROM server_keys WHERE name = ?")
             .bind(name)
             .fetch_optional(&self.pool)
@@ -203,7 +165,7 @@ impl SqlStore {
 
     /// Stores a server key once: a second put of the same name is a `Conflict` (two servers
     /// racing to create it keep the first).
-    pub async fn put_server_key(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+    async fn put_server_key(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO server_keys (name, value) VALUES (?, ?)")
             .bind(name)
             .bind(value)

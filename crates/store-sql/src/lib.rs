@@ -21,8 +21,8 @@ use std::str::FromStr;
 use facevault_crypto::{Id, KekVersion, WrappedKey};
 use facevault_vault::{
     BlobRef, Capture, ConsentRow, Derivative, DerivativeId, DerivativeKind, Disclosure, GovernanceRow,
-    MetadataStore, Node, Purpose, RequestRow, Scan, ScanId, ShredRecord, StoreError, SubjectId,
-    SubjectRecord, Timestamp, VendorNotice,
+    GovernanceStore, Node, Purpose, RequestRow, RequestStore, Scan, ScanId, ScanStore, ShredRecord,
+    StoreError, SubjectId, SubjectRecord, SubjectStore, Timestamp, VendorNotice,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -31,7 +31,6 @@ use sqlx::{Row, SqlitePool};
 
 mod accounts;
 mod audit;
-pub use accounts::{AccountRow, TokenRow};
 pub use audit::{SqlLogError, SqlLogStore};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -185,11 +184,6 @@ impl SqlStore {
         }
     }
 
-    /// Close every connection (the WAL is checkpointed and removed).
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     async fn derivative_rows(&self, rows: Vec<SqliteRow>) -> Result<Vec<Derivative>, StoreError> {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -225,7 +219,7 @@ impl SqlStore {
     }
 }
 
-impl MetadataStore for SqlStore {
+impl SubjectStore for SqlStore {
     async fn vault_id_or_init(&self, candidate: Id) -> Result<Id, StoreError> {
         sqlx::query(
             "INSERT INTO vault (singleton, vault_id) VALUES (1, ?) ON CONFLICT (singleton) DO NOTHING",
@@ -291,6 +285,22 @@ impl MetadataStore for SqlStore {
         .execute(&self.pool)
         .await
         .map_err(unavailable("replace wrapped key"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn replace_details(
+        &self,
+        id: SubjectId,
+        details: Vec<u8>,
+        version: u32,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE subjects SET details = ?, details_version = ? WHERE id = ?")
+            .bind(&details)
+            .bind(i64::from(version))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable("replace details"))?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -365,6 +375,39 @@ impl MetadataStore for SqlStore {
         tx.commit().await.map_err(unavailable("dequeue purged"))
     }
 
+    async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
+        let row = sqlx::query("SELECT rotation_target FROM vault WHERE singleton = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable("rotation target"))?;
+        let Some(row) = row else { return Ok(None) };
+        let v: Option<i64> = get(&row, "rotation_target")?;
+        v.map(|v| u32::try_from(v).map(KekVersion).map_err(|_| corrupt("rotation target out of range")))
+            .transpose()
+    }
+
+    async fn set_rotation_target(&self, target: Option<KekVersion>) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE vault SET rotation_target = ? WHERE singleton = 1")
+            .bind(target.map(|v| i64::from(v.0)))
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable("set rotation target"))?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict {
+                op: "set rotation target",
+                what: "the vault has no id yet".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Close every connection (the WAL is checkpointed and removed).
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl ScanStore for SqlStore {
     async fn insert_scan(&self, s: Scan) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO scans (id, subject_id, device, captured_on, purpose, source_unit, vertices, triangles, \
@@ -491,51 +534,6 @@ impl MetadataStore for SqlStore {
         rows.iter().map(|r| parse_id(r, "child_id").map(DerivativeId)).collect()
     }
 
-    async fn record_disclosure(&self, d: Disclosure) -> Result<(), StoreError> {
-        let (kind, node) = node_parts(d.node);
-        sqlx::query(
-            "INSERT INTO disclosures (node_kind, node_id, subject_id, purpose, recipient, vendor, kind, at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(kind)
-        .bind(node)
-        .bind(d.subject.to_string())
-        .bind(d.purpose.0)
-        .bind(d.recipient)
-        .bind(d.vendor)
-        .bind(d.kind)
-        .bind(d.at.0)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable("record disclosure"))?;
-        Ok(())
-    }
-
-    async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT node_kind, node_id, purpose, recipient, vendor, kind, at FROM disclosures \
-             WHERE subject_id = ? ORDER BY seq",
-        )
-        .bind(subject.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable("list disclosures"))?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = get(r, "node_kind")?;
-                Ok(Disclosure {
-                    node: node_of(&kind, parse_id(r, "node_id")?)?,
-                    subject,
-                    purpose: Purpose(get(r, "purpose")?),
-                    recipient: get(r, "recipient")?,
-                    vendor: get(r, "vendor")?,
-                    kind: get(r, "kind")?,
-                    at: Timestamp(get(r, "at")?),
-                })
-            })
-            .collect()
-    }
-
     async fn delete_objects(&self, subject: SubjectId, nodes: Vec<Node>) -> Result<ShredRecord, StoreError> {
         let op = "delete objects";
         let sid = subject.to_string();
@@ -589,6 +587,53 @@ impl MetadataStore for SqlStore {
         Ok(out)
     }
 
+    async fn record_disclosure(&self, d: Disclosure) -> Result<(), StoreError> {
+        let (kind, node) = node_parts(d.node);
+        sqlx::query(
+            "INSERT INTO disclosures (node_kind, node_id, subject_id, purpose, recipient, vendor, kind, at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(kind)
+        .bind(node)
+        .bind(d.subject.to_string())
+        .bind(d.purpose.0)
+        .bind(d.recipient)
+        .bind(d.vendor)
+        .bind(d.kind)
+        .bind(d.at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable("record disclosure"))?;
+        Ok(())
+    }
+
+    async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT node_kind, node_id, purpose, recipient, vendor, kind, at FROM disclosures \
+             WHERE subject_id = ? ORDER BY seq",
+        )
+        .bind(subject.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable("list disclosures"))?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = get(r, "node_kind")?;
+                Ok(Disclosure {
+                    node: node_of(&kind, parse_id(r, "node_id")?)?,
+                    subject,
+                    purpose: Purpose(get(r, "purpose")?),
+                    recipient: get(r, "recipient")?,
+                    vendor: get(r, "vendor")?,
+                    kind: get(r, "kind")?,
+                    at: Timestamp(get(r, "at")?),
+                })
+            })
+            .collect()
+    }
+}
+
+impl GovernanceStore for SqlStore {
     async fn insert_consent(&self, c: ConsentRow) -> Result<(), StoreError> {
         let op = "insert consent";
         let mut tx = self.pool.begin().await.map_err(unavailable(op))?;
@@ -657,25 +702,6 @@ impl MetadataStore for SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn subject_stamp(&self, subject: SubjectId) -> Result<Option<String>, StoreError> {
-        // One statement over the indexes by subject: the same fingerprint as the memory store.
-        let row = sqlx::query(
-            "SELECT \
-               (SELECT COUNT(*) || ':' || COALESCE(MAX(recorded_at), 0) || ':' || COUNT(withdrawn_at) \
-                       || ':' || COALESCE(MAX(withdrawn_at), 0) FROM consents WHERE subject_id = ?1) \
-               || '|' || COALESCE((SELECT version FROM governance WHERE subject_id = ?1), 0) \
-               || '|' || (SELECT COUNT(*) || ':' || COALESCE(MAX(imported_at), 0) FROM scans WHERE subject_id = ?1) \
-               || '|' || (SELECT COUNT(*) || ':' || COALESCE(MAX(created_at), 0) FROM derivatives \
-                          WHERE subject_id = ?1) AS stamp \
-             FROM subjects WHERE id = ?1",
-        )
-        .bind(subject.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable("subject stamp"))?;
-        row.map(|r| get::<String>(&r, "stamp")).transpose()
-    }
-
     async fn governance(&self, subject: SubjectId) -> Result<Option<GovernanceRow>, StoreError> {
         let row = sqlx::query("SELECT version, updated_at, sealed FROM governance WHERE subject_id = ?")
             .bind(subject.to_string())
@@ -722,22 +748,27 @@ impl MetadataStore for SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn replace_details(
-        &self,
-        id: SubjectId,
-        details: Vec<u8>,
-        version: u32,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE subjects SET details = ?, details_version = ? WHERE id = ?")
-            .bind(&details)
-            .bind(i64::from(version))
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable("replace details"))?;
-        Ok(done.rows_affected() == 1)
+    async fn subject_stamp(&self, subject: SubjectId) -> Result<Option<String>, StoreError> {
+        // One statement over the indexes by subject: the same fingerprint as the memory store.
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT COUNT(*) || ':' || COALESCE(MAX(recorded_at), 0) || ':' || COUNT(withdrawn_at) \
+                       || ':' || COALESCE(MAX(withdrawn_at), 0) FROM consents WHERE subject_id = ?1) \
+               || '|' || COALESCE((SELECT version FROM governance WHERE subject_id = ?1), 0) \
+               || '|' || (SELECT COUNT(*) || ':' || COALESCE(MAX(imported_at), 0) FROM scans WHERE subject_id = ?1) \
+               || '|' || (SELECT COUNT(*) || ':' || COALESCE(MAX(created_at), 0) FROM derivatives \
+                          WHERE subject_id = ?1) AS stamp \
+             FROM subjects WHERE id = ?1",
+        )
+        .bind(subject.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable("subject stamp"))?;
+        row.map(|r| get::<String>(&r, "stamp")).transpose()
     }
+}
 
+impl RequestStore for SqlStore {
     async fn put_request(&self, r: RequestRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO requests (id, subject_id, kind, state, received_at, doc) VALUES (?, ?, ?, ?, ?, ?) \
@@ -828,31 +859,5 @@ impl MetadataStore for SqlStore {
                 })
             })
             .collect()
-    }
-
-    async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
-        let row = sqlx::query("SELECT rotation_target FROM vault WHERE singleton = 1")
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable("rotation target"))?;
-        let Some(row) = row else { return Ok(None) };
-        let v: Option<i64> = get(&row, "rotation_target")?;
-        v.map(|v| u32::try_from(v).map(KekVersion).map_err(|_| corrupt("rotation target out of range")))
-            .transpose()
-    }
-
-    async fn set_rotation_target(&self, target: Option<KekVersion>) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE vault SET rotation_target = ? WHERE singleton = 1")
-            .bind(target.map(|v| i64::from(v.0)))
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable("set rotation target"))?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Conflict {
-                op: "set rotation target",
-                what: "the vault has no id yet".into(),
-            });
-        }
-        Ok(())
     }
 }

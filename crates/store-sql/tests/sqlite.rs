@@ -14,7 +14,7 @@ use facevault_store_blob::ObjectBlobStore;
 use facevault_store_sql::SqlStore;
 use facevault_vault::fault::{CrashPoint, FaultPlan, FaultyBlobs, FaultyMetadata};
 use facevault_vault::{
-    Capture, DerivativeKind, FixedClock, MetadataStore, NewDerivative, Node, Purpose, SubjectDetails,
+    Capture, DerivativeKind, FixedClock, NewDerivative, Node, Purpose, SubjectDetails, SubjectStore,
     Timestamp, Vault, VaultError,
 };
 
@@ -86,6 +86,15 @@ fn passes_the_metadata_store_conformance_suite() {
     rt().block_on(async {
         let store = SqlStore::open_sqlite(&dir.path().join("vault.db")).await.unwrap();
         facevault_vault::conformance::metadata_store(&store).await.unwrap();
+    });
+}
+
+#[test]
+fn passes_the_account_store_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let store = SqlStore::open_sqlite(&dir.path().join("vault.db")).await.unwrap();
+        facevault_vault::conformance::account_store(&store).await.unwrap();
     });
 }
 

@@ -5,12 +5,13 @@
 use facevault_crypto::{Id, KekVersion, WrappedKey, WRAPPED_KEY_LEN};
 use facevault_mesh::Unit;
 
+use crate::error::StoreError;
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
 use crate::model::{
-    BlobRef, Capture, ConsentRow, Derivative, DerivativeKind, Disclosure, GovernanceRow, Purpose, RequestRow,
-    Scan, SubjectRecord, VendorNotice,
+    AccountRow, BlobRef, Capture, ConsentRow, Derivative, DerivativeKind, Disclosure, GovernanceRow, Purpose,
+    RequestRow, Scan, SubjectRecord, TokenRow, VendorNotice,
 };
-use crate::ports::{BlobStore, MetadataStore};
+use crate::ports::{AccountStore, BlobStore, MetadataStore};
 
 fn ensure(ok: bool, what: &str) -> Result<(), String> {
     if ok {
@@ -326,5 +327,125 @@ async fn governance<M: MetadataStore>(store: &M, a: SubjectId, b: SubjectId) -> 
     ensure(!store.put_governance(row(4, 4)).await.map_err(e)?, "a skipped version is refused")?;
     ensure(store.governance(a).await.map_err(e)? == Some(row(2, 3)), "the state reads back exactly")?;
     ensure(store.governance(b).await.map_err(e)?.is_none(), "governance is per subject")?;
+    Ok(())
+}
+
+fn is_conflict<T>(r: &Result<T, StoreError>) -> bool {
+    matches!(r, Err(StoreError::Conflict { .. }))
+}
+
+fn staff(name: &str, at: i64) -> AccountRow {
+    AccountRow {
+        username: name.into(),
+        role: "clinician".into(),
+        subject: None,
+        password_hash: Some(format!("$argon2id$v=19$m=19456,t=2,p=1${name}")),
+        totp_sealed: Some(vec![7; 44]),
+        invite_hash: None,
+        invite_expires: None,
+        created_at: at,
+    }
+}
+
+fn token(tid: &str, hash: u8, at: i64) -> TokenRow {
+    TokenRow {
+        id: tid.into(),
+        token_hash: format!("{hash:02x}").repeat(32),
+        name: format!("integration {tid}"),
+        role: "clinician".into(),
+        purposes: "treatment-planning,post-op-tracking".into(),
+        created_by: "adam".into(),
+        created_at: at,
+        expires_at: at + 86_400,
+        revoked: false,
+    }
+}
+
+/// An account store: accounts (unique names and invitations, an invitation accepted once,
+/// a subject's accounts removed), API tokens (unique, ordered, revoked) and server keys
+/// (written once).
+pub async fn account_store<A: AccountStore>(store: &A) -> Result<(), String> {
+    let e = |e: StoreError| e.to_string();
+    ensure(store.accounts().await.map_err(e)?.is_empty(), "a fresh store has no accounts")?;
+    let invite = "ab".repeat(32);
+    let patient = AccountRow {
+        username: "patient-0a1b2c3d4e".into(),
+        role: "patient".into(),
+        subject: Some(id(1).to_string()),
+        password_hash: None,
+        totp_sealed: None,
+        invite_hash: Some(invite.clone()),
+        invite_expires: Some(1_700_604_800),
+        created_at: 1_700_000_000,
+    };
+    store.add_account(&staff("zoe", 10)).await.map_err(e)?;
+    store.add_account(&staff("adam", 20)).await.map_err(e)?;
+    store.add_account(&patient).await.map_err(e)?;
+    ensure(is_conflict(&store.add_account(&staff("zoe", 30)).await), "a taken username is a conflict")?;
+    let twin = AccountRow { username: "patient-ffffffffff".into(), ..patient.clone() };
+    ensure(is_conflict(&store.add_account(&twin).await), "a taken invitation is a conflict")?;
+    ensure(
+        store.account("zoe").await.map_err(e)? == Some(staff("zoe", 10)),
+        "an account reads back exactly",
+    )?;
+    ensure(store.account("nobody").await.map_err(e)?.is_none(), "a missing account is None")?;
+    let names: Vec<String> = store.accounts().await.map_err(e)?.into_iter().map(|a| a.username).collect();
+    ensure(names == ["adam", "patient-0a1b2c3d4e", "zoe"], "accounts are listed by username")?;
+    ensure(
+        store.account_by_invite(&invite).await.map_err(e)? == Some(patient.clone()),
+        "the invitation finds its account",
+    )?;
+    ensure(store.account_by_invite(&"cd".repeat(32)).await.map_err(e)?.is_none(), "an unknown invitation")?;
+    ensure(store.accept_invite(&invite, "$argon2id$new").await.map_err(e)?, "the invitation is accepted")?;
+    let accepted = store.account(&patient.username).await.map_err(e)?.ok_or("the patient is still there")?;
+    ensure(
+        accepted.password_hash.as_deref() == Some("$argon2id$new")
+            && accepted.invite_hash.is_none()
+            && accepted.invite_expires.is_none(),
+        "accepting sets the password and uses the invitation up",
+    )?;
+    ensure(!store.accept_invite(&invite, "$argon2id$again").await.map_err(e)?, "an invitation works once")?;
+    ensure(store.account_by_invite(&invite).await.map_err(e)?.is_none(), "a used invitation finds nothing")?;
+    ensure(
+        store.remove_subject_accounts(&id(1).to_string()).await.map_err(e)? == 1,
+        "the patient is removed",
+    )?;
+    ensure(store.account(&patient.username).await.map_err(e)?.is_none(), "the patient's account is gone")?;
+    ensure(store.remove_subject_accounts(&id(1).to_string()).await.map_err(e)? == 0, "a second removal")?;
+    ensure(store.accounts().await.map_err(e)?.len() == 2, "staff accounts stay")?;
+
+    store.add_token(&token("t-b", 2, 20)).await.map_err(e)?;
+    store.add_token(&token("t-c", 3, 10)).await.map_err(e)?;
+    store.add_token(&token("t-a", 1, 20)).await.map_err(e)?;
+    ensure(is_conflict(&store.add_token(&token("t-a", 9, 30)).await), "a taken token id is a conflict")?;
+    ensure(is_conflict(&store.add_token(&token("t-d", 2, 30)).await), "a taken token hash is a conflict")?;
+    ensure(
+        store.tokens().await.map_err(e)?
+            == vec![token("t-c", 3, 10), token("t-a", 1, 20), token("t-b", 2, 20)],
+        "tokens read back exactly, oldest first, then by id",
+    )?;
+    let hash = token("t-b", 2, 20).token_hash;
+    ensure(
+        store.token_by_hash(&hash).await.map_err(e)? == Some(token("t-b", 2, 20)),
+        "a token is found by hash",
+    )?;
+    ensure(store.token_by_hash(&"ee".repeat(32)).await.map_err(e)?.is_none(), "an unknown hash")?;
+    ensure(store.revoke_token("t-b").await.map_err(e)?, "revoke finds the token")?;
+    ensure(store.revoke_token("t-b").await.map_err(e)?, "a second revocation is fine")?;
+    ensure(!store.revoke_token("t-z").await.map_err(e)?, "no such token")?;
+    ensure(store.token_by_hash(&hash).await.map_err(e)?.is_some_and(|t| t.revoked), "the token is revoked")?;
+    ensure(
+        store.tokens().await.map_err(e)?.iter().filter(|t| t.revoked).count() == 1,
+        "only that token is revoked",
+    )?;
+
+    ensure(store.server_key("accounts").await.map_err(e)?.is_none(), "no server key at first")?;
+    store.put_server_key("accounts", &[1, 2, 3]).await.map_err(e)?;
+    ensure(is_conflict(&store.put_server_key("accounts", &[9]).await), "a server key is written once")?;
+    ensure(
+        store.server_key("accounts").await.map_err(e)?.as_deref() == Some(&[1u8, 2, 3][..]),
+        "the first server key is kept",
+    )?;
+    ensure(store.server_key("other").await.map_err(e)?.is_none(), "server keys are by name")?;
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
 use crate::model::{
     ConsentRow, Derivative, Disclosure, GovernanceRow, RequestRow, Scan, SubjectRecord, VendorNotice,
 };
-use crate::ports::{BlobStore, MetadataStore, ShredRecord};
+use crate::ports::{BlobStore, GovernanceStore, RequestStore, ScanStore, ShredRecord, SubjectStore};
 
 /// Whether the crashing write lands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,19 +128,23 @@ pub struct FaultyMetadata<M> {
     pub plan: FaultPlan,
 }
 
-impl<M: MetadataStore> MetadataStore for FaultyMetadata<M> {
+impl<M: SubjectStore> SubjectStore for FaultyMetadata<M> {
     async fn vault_id_or_init(&self, candidate: Id) -> Result<Id, StoreError> {
         self.plan.read(self.inner.vault_id_or_init(candidate)).await
     }
+
     async fn insert_subject(&self, subject: SubjectRecord) -> Result<(), StoreError> {
         self.plan.write(self.inner.insert_subject(subject)).await
     }
+
     async fn subject(&self, id: SubjectId) -> Result<Option<SubjectRecord>, StoreError> {
         self.plan.read(self.inner.subject(id)).await
     }
+
     async fn subjects(&self) -> Result<Vec<SubjectRecord>, StoreError> {
         self.plan.read(self.inner.subjects()).await
     }
+
     async fn replace_wrapped_key(
         &self,
         id: SubjectId,
@@ -149,63 +153,7 @@ impl<M: MetadataStore> MetadataStore for FaultyMetadata<M> {
     ) -> Result<bool, StoreError> {
         self.plan.write(self.inner.replace_wrapped_key(id, expected, new)).await
     }
-    async fn shred_subject(&self, id: SubjectId) -> Result<Option<ShredRecord>, StoreError> {
-        self.plan.write(self.inner.shred_subject(id)).await
-    }
-    async fn purge_queue(&self) -> Result<Vec<Id>, StoreError> {
-        self.plan.read(self.inner.purge_queue()).await
-    }
-    async fn dequeue_purged(&self, objects: Vec<Id>) -> Result<(), StoreError> {
-        self.plan.write(self.inner.dequeue_purged(objects)).await
-    }
-    async fn insert_scan(&self, scan: Scan) -> Result<(), StoreError> {
-        self.plan.write(self.inner.insert_scan(scan)).await
-    }
-    async fn scan(&self, id: ScanId) -> Result<Option<Scan>, StoreError> {
-        self.plan.read(self.inner.scan(id)).await
-    }
-    async fn scans_of(&self, subject: SubjectId) -> Result<Vec<Scan>, StoreError> {
-        self.plan.read(self.inner.scans_of(subject)).await
-    }
-    async fn insert_derivative(&self, derivative: Derivative) -> Result<(), StoreError> {
-        self.plan.write(self.inner.insert_derivative(derivative)).await
-    }
-    async fn derivative(&self, id: DerivativeId) -> Result<Option<Derivative>, StoreError> {
-        self.plan.read(self.inner.derivative(id)).await
-    }
-    async fn derivatives_of(&self, subject: SubjectId) -> Result<Vec<Derivative>, StoreError> {
-        self.plan.read(self.inner.derivatives_of(subject)).await
-    }
-    async fn children(&self, node: Node) -> Result<Vec<DerivativeId>, StoreError> {
-        self.plan.read(self.inner.children(node)).await
-    }
-    async fn record_disclosure(&self, disclosure: Disclosure) -> Result<(), StoreError> {
-        self.plan.write(self.inner.record_disclosure(disclosure)).await
-    }
-    async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
-        self.plan.read(self.inner.disclosures_of(subject)).await
-    }
-    async fn delete_objects(&self, subject: SubjectId, nodes: Vec<Node>) -> Result<ShredRecord, StoreError> {
-        self.plan.write(self.inner.delete_objects(subject, nodes)).await
-    }
-    async fn insert_consent(&self, consent: ConsentRow) -> Result<(), StoreError> {
-        self.plan.write(self.inner.insert_consent(consent)).await
-    }
-    async fn consents_of(&self, subject: SubjectId) -> Result<Vec<ConsentRow>, StoreError> {
-        self.plan.read(self.inner.consents_of(subject)).await
-    }
-    async fn withdraw_consent(&self, id: Id, at: Timestamp) -> Result<bool, StoreError> {
-        self.plan.write(self.inner.withdraw_consent(id, at)).await
-    }
-    async fn governance(&self, subject: SubjectId) -> Result<Option<GovernanceRow>, StoreError> {
-        self.plan.read(self.inner.governance(subject)).await
-    }
-    async fn subject_stamp(&self, subject: SubjectId) -> Result<Option<String>, StoreError> {
-        self.plan.read(self.inner.subject_stamp(subject)).await
-    }
-    async fn put_governance(&self, row: GovernanceRow) -> Result<bool, StoreError> {
-        self.plan.write(self.inner.put_governance(row)).await
-    }
+
     async fn replace_details(
         &self,
         id: SubjectId,
@@ -214,15 +162,113 @@ impl<M: MetadataStore> MetadataStore for FaultyMetadata<M> {
     ) -> Result<bool, StoreError> {
         self.plan.write(self.inner.replace_details(id, details, version)).await
     }
+
+    async fn shred_subject(&self, id: SubjectId) -> Result<Option<ShredRecord>, StoreError> {
+        self.plan.write(self.inner.shred_subject(id)).await
+    }
+
+    async fn purge_queue(&self) -> Result<Vec<Id>, StoreError> {
+        self.plan.read(self.inner.purge_queue()).await
+    }
+
+    async fn dequeue_purged(&self, objects: Vec<Id>) -> Result<(), StoreError> {
+        self.plan.write(self.inner.dequeue_purged(objects)).await
+    }
+
+    async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
+        self.plan.read(self.inner.rotation_target()).await
+    }
+
+    async fn set_rotation_target(&self, target: Option<KekVersion>) -> Result<(), StoreError> {
+        self.plan.write(self.inner.set_rotation_target(target)).await
+    }
+
+    async fn close(&self) {
+        self.inner.close().await;
+    }
+}
+
+impl<M: ScanStore> ScanStore for FaultyMetadata<M> {
+    async fn insert_scan(&self, scan: Scan) -> Result<(), StoreError> {
+        self.plan.write(self.inner.insert_scan(scan)).await
+    }
+
+    async fn scan(&self, id: ScanId) -> Result<Option<Scan>, StoreError> {
+        self.plan.read(self.inner.scan(id)).await
+    }
+
+    async fn scans_of(&self, subject: SubjectId) -> Result<Vec<Scan>, StoreError> {
+        self.plan.read(self.inner.scans_of(subject)).await
+    }
+
+    async fn insert_derivative(&self, derivative: Derivative) -> Result<(), StoreError> {
+        self.plan.write(self.inner.insert_derivative(derivative)).await
+    }
+
+    async fn derivative(&self, id: DerivativeId) -> Result<Option<Derivative>, StoreError> {
+        self.plan.read(self.inner.derivative(id)).await
+    }
+
+    async fn derivatives_of(&self, subject: SubjectId) -> Result<Vec<Derivative>, StoreError> {
+        self.plan.read(self.inner.derivatives_of(subject)).await
+    }
+
+    async fn children(&self, node: Node) -> Result<Vec<DerivativeId>, StoreError> {
+        self.plan.read(self.inner.children(node)).await
+    }
+
+    async fn delete_objects(&self, subject: SubjectId, nodes: Vec<Node>) -> Result<ShredRecord, StoreError> {
+        self.plan.write(self.inner.delete_objects(subject, nodes)).await
+    }
+
+    async fn record_disclosure(&self, disclosure: Disclosure) -> Result<(), StoreError> {
+        self.plan.write(self.inner.record_disclosure(disclosure)).await
+    }
+
+    async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
+        self.plan.read(self.inner.disclosures_of(subject)).await
+    }
+}
+
+impl<M: GovernanceStore> GovernanceStore for FaultyMetadata<M> {
+    async fn insert_consent(&self, consent: ConsentRow) -> Result<(), StoreError> {
+        self.plan.write(self.inner.insert_consent(consent)).await
+    }
+
+    async fn consents_of(&self, subject: SubjectId) -> Result<Vec<ConsentRow>, StoreError> {
+        self.plan.read(self.inner.consents_of(subject)).await
+    }
+
+    async fn withdraw_consent(&self, id: Id, at: Timestamp) -> Result<bool, StoreError> {
+        self.plan.write(self.inner.withdraw_consent(id, at)).await
+    }
+
+    async fn governance(&self, subject: SubjectId) -> Result<Option<GovernanceRow>, StoreError> {
+        self.plan.read(self.inner.governance(subject)).await
+    }
+
+    async fn put_governance(&self, row: GovernanceRow) -> Result<bool, StoreError> {
+        self.plan.write(self.inner.put_governance(row)).await
+    }
+
+    async fn subject_stamp(&self, subject: SubjectId) -> Result<Option<String>, StoreError> {
+        self.plan.read(self.inner.subject_stamp(subject)).await
+    }
+}
+
+impl<M: RequestStore> RequestStore for FaultyMetadata<M> {
     async fn put_request(&self, request: RequestRow) -> Result<(), StoreError> {
         self.plan.write(self.inner.put_request(request)).await
     }
+
     async fn requests(&self) -> Result<Vec<RequestRow>, StoreError> {
         self.plan.read(self.inner.requests()).await
     }
+
     async fn put_vendor_notice(&self, notice: VendorNotice) -> Result<(), StoreError> {
         self.plan.write(self.inner.put_vendor_notice(notice)).await
     }
+
     async fn confirm_vendor_notice(
         &self,
         request: String,
@@ -231,13 +277,8 @@ impl<M: MetadataStore> MetadataStore for FaultyMetadata<M> {
     ) -> Result<bool, StoreError> {
         self.plan.write(self.inner.confirm_vendor_notice(request, vendor, at)).await
     }
+
     async fn vendor_notices(&self) -> Result<Vec<VendorNotice>, StoreError> {
         self.plan.read(self.inner.vendor_notices()).await
-    }
-    async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
-        self.plan.read(self.inner.rotation_target()).await
-    }
-    async fn set_rotation_target(&self, target: Option<KekVersion>) -> Result<(), StoreError> {
-        self.plan.write(self.inner.set_rotation_target(target)).await
     }
 }

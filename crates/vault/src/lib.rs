@@ -5,12 +5,14 @@
 //! `add_derivative`, `descendants`, `rotate_kek`, `shred_subject` and `fsck`.
 //!
 //! This crate knows nothing of SQL, files or HTTP: stores are ports (traits), with in-memory
-//! adapters in [`memory`] and crash-injecting wrappers in [`fault`] for tests. Every subject has
+//! adapters in `memory`, crash-injecting wrappers in `fault` and grant helpers in `testing`
+//! for tests (the `testing` feature; the normal build has none of them). Every subject has
 //! its own data key; every mesh, derivative and subject's identifying details reach a store only
 //! sealed under it, so shredding the key erases them all.
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod erased;
 mod error;
 mod export;
 mod fsck;
@@ -23,11 +25,15 @@ mod vault;
 
 pub mod analyses;
 pub mod conformance;
+#[cfg(feature = "testing")]
 pub mod fault;
+#[cfg(feature = "testing")]
 pub mod memory;
 pub mod oversight;
+#[cfg(feature = "testing")]
 pub mod testing;
 
+pub use erased::{DynBlobStore, DynMetadataStore};
 pub use error::{StoreError, VaultError};
 pub use export::{PackagedDerivative, PackagedScan, SubjectPackage};
 pub use fsck::{FsckReport, Problem};
@@ -37,9 +43,12 @@ pub use governance::{
 };
 pub use ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
 pub use model::{
-    BlobRef, Capture, ConsentRow, Derivative, DerivativeKind, Disclosure, GovernanceRow, NewDerivative,
-    Purpose, RequestRow, Scan, Subject, SubjectDetails, SubjectRecord, VendorNotice,
+    AccountRow, BlobRef, Capture, ConsentRow, Derivative, DerivativeKind, Disclosure, GovernanceRow,
+    NewDerivative, Purpose, RequestRow, Scan, Subject, SubjectDetails, SubjectRecord, TokenRow, VendorNotice,
 };
-pub use ports::{BlobStore, Clock, FixedClock, KeyProvider, MetadataStore, ShredRecord, SystemClock};
+pub use ports::{
+    AccountStore, BlobStore, Clock, FixedClock, GovernanceStore, KeyProvider, MetadataStore, RequestStore,
+    ScanStore, ShredRecord, SubjectStore, SystemClock,
+};
 pub use requests::{parse_level, parse_request_kind, RequestUpdateError};
 pub use vault::{RotationReport, ShredReport, Vault};

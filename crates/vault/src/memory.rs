@@ -10,9 +10,12 @@ use facevault_crypto::{Id, KekVersion, WrappedKey};
 use crate::error::StoreError;
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
 use crate::model::{
-    ConsentRow, Derivative, Disclosure, GovernanceRow, RequestRow, Scan, SubjectRecord, VendorNotice,
+    AccountRow, ConsentRow, Derivative, Disclosure, GovernanceRow, RequestRow, Scan, SubjectRecord, TokenRow,
+    VendorNotice,
 };
-use crate::ports::{BlobStore, MetadataStore, ShredRecord};
+use crate::ports::{
+    AccountStore, BlobStore, GovernanceStore, RequestStore, ScanStore, ShredRecord, SubjectStore,
+};
 
 fn lock<'a, T>(m: &'a Mutex<T>, op: &'static str) -> Result<MutexGuard<'a, T>, StoreError> {
     m.lock().map_err(|_| StoreError::Unavailable { op, message: "lock poisoned".into() })
@@ -73,9 +76,12 @@ struct MetaState {
     governance: BTreeMap<SubjectId, GovernanceRow>,
     requests: BTreeMap<String, RequestRow>,
     vendor_notices: Vec<VendorNotice>,
+    accounts: BTreeMap<String, AccountRow>,
+    tokens: Vec<TokenRow>,
+    server_keys: BTreeMap<String, Vec<u8>>,
 }
 
-/// Metadata in maps, with the same integrity rules a database adapter enforces (unique ids,
+/// Metadata (and the server's accounts) in maps, with the same integrity rules a database adapter enforces (unique ids,
 /// records only for existing subjects and parents).
 #[derive(Clone, Debug, Default)]
 pub struct MemoryMetadata(Arc<Mutex<MetaState>>);
@@ -90,7 +96,7 @@ fn conflict(op: &'static str, what: String) -> StoreError {
     StoreError::Conflict { op, what }
 }
 
-impl MetadataStore for MemoryMetadata {
+impl SubjectStore for MemoryMetadata {
     async fn vault_id_or_init(&self, candidate: Id) -> Result<Id, StoreError> {
         Ok(*lock(&self.0, "vault id")?.vault.get_or_insert(candidate))
     }
@@ -125,6 +131,23 @@ impl MetadataStore for MemoryMetadata {
                 Ok(true)
             }
             _ => Ok(false),
+        }
+    }
+
+    async fn replace_details(
+        &self,
+        id: SubjectId,
+        details: Vec<u8>,
+        version: u32,
+    ) -> Result<bool, StoreError> {
+        let mut s = lock(&self.0, "replace details")?;
+        match s.subjects.get_mut(&id) {
+            Some(r) => {
+                r.details = details;
+                r.details_version = version;
+                Ok(true)
+            }
+            None => Ok(false),
         }
     }
 
@@ -165,6 +188,17 @@ impl MetadataStore for MemoryMetadata {
         Ok(())
     }
 
+    async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
+        Ok(lock(&self.0, "rotation target")?.rotation)
+    }
+
+    async fn set_rotation_target(&self, target: Option<KekVersion>) -> Result<(), StoreError> {
+        lock(&self.0, "set rotation target")?.rotation = target;
+        Ok(())
+    }
+}
+
+impl ScanStore for MemoryMetadata {
     async fn insert_scan(&self, scan: Scan) -> Result<(), StoreError> {
         let mut s = lock(&self.0, "insert scan")?;
         if !s.subjects.contains_key(&scan.subject) {
@@ -221,16 +255,6 @@ impl MetadataStore for MemoryMetadata {
         Ok(s.derivatives.values().filter(|d| d.parents.contains(&node)).map(|d| d.id).collect())
     }
 
-    async fn record_disclosure(&self, disclosure: Disclosure) -> Result<(), StoreError> {
-        lock(&self.0, "record disclosure")?.disclosures.push(disclosure);
-        Ok(())
-    }
-
-    async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
-        let s = lock(&self.0, "list disclosures")?;
-        Ok(s.disclosures.iter().filter(|d| d.subject == subject).cloned().collect())
-    }
-
     async fn delete_objects(&self, subject: SubjectId, nodes: Vec<Node>) -> Result<ShredRecord, StoreError> {
         let mut s = lock(&self.0, "delete objects")?;
         let mut out = ShredRecord::default();
@@ -256,6 +280,18 @@ impl MetadataStore for MemoryMetadata {
         Ok(out)
     }
 
+    async fn record_disclosure(&self, disclosure: Disclosure) -> Result<(), StoreError> {
+        lock(&self.0, "record disclosure")?.disclosures.push(disclosure);
+        Ok(())
+    }
+
+    async fn disclosures_of(&self, subject: SubjectId) -> Result<Vec<Disclosure>, StoreError> {
+        let s = lock(&self.0, "list disclosures")?;
+        Ok(s.disclosures.iter().filter(|d| d.subject == subject).cloned().collect())
+    }
+}
+
+impl GovernanceStore for MemoryMetadata {
     async fn insert_consent(&self, consent: ConsentRow) -> Result<(), StoreError> {
         let mut s = lock(&self.0, "insert consent")?;
         if !s.subjects.contains_key(&consent.subject) {
@@ -288,6 +324,19 @@ impl MetadataStore for MemoryMetadata {
         Ok(lock(&self.0, "get governance")?.governance.get(&subject).cloned())
     }
 
+    async fn put_governance(&self, row: GovernanceRow) -> Result<bool, StoreError> {
+        let mut s = lock(&self.0, "put governance")?;
+        if !s.subjects.contains_key(&row.subject) {
+            return Err(conflict("put governance", format!("no subject {}", row.subject)));
+        }
+        let current = s.governance.get(&row.subject).map_or(0, |g| g.version);
+        if row.version != current + 1 {
+            return Ok(false);
+        }
+        s.governance.insert(row.subject, row);
+        Ok(true)
+    }
+
     async fn subject_stamp(&self, subject: SubjectId) -> Result<Option<String>, StoreError> {
         let s = lock(&self.0, "subject stamp")?;
         if !s.subjects.contains_key(&subject) {
@@ -309,37 +358,9 @@ impl MetadataStore for MemoryMetadata {
             derived.iter().map(|d| d.created_at.0).max().unwrap_or(0),
         )))
     }
+}
 
-    async fn put_governance(&self, row: GovernanceRow) -> Result<bool, StoreError> {
-        let mut s = lock(&self.0, "put governance")?;
-        if !s.subjects.contains_key(&row.subject) {
-            return Err(conflict("put governance", format!("no subject {}", row.subject)));
-        }
-        let current = s.governance.get(&row.subject).map_or(0, |g| g.version);
-        if row.version != current + 1 {
-            return Ok(false);
-        }
-        s.governance.insert(row.subject, row);
-        Ok(true)
-    }
-
-    async fn replace_details(
-        &self,
-        id: SubjectId,
-        details: Vec<u8>,
-        version: u32,
-    ) -> Result<bool, StoreError> {
-        let mut s = lock(&self.0, "replace details")?;
-        match s.subjects.get_mut(&id) {
-            Some(r) => {
-                r.details = details;
-                r.details_version = version;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-
+impl RequestStore for MemoryMetadata {
     async fn put_request(&self, request: RequestRow) -> Result<(), StoreError> {
         lock(&self.0, "put request")?.requests.insert(request.id.clone(), request);
         Ok(())
@@ -376,13 +397,94 @@ impl MetadataStore for MemoryMetadata {
     async fn vendor_notices(&self) -> Result<Vec<VendorNotice>, StoreError> {
         Ok(lock(&self.0, "list vendor notices")?.vendor_notices.clone())
     }
+}
 
-    async fn rotation_target(&self) -> Result<Option<KekVersion>, StoreError> {
-        Ok(lock(&self.0, "rotation target")?.rotation)
+impl AccountStore for MemoryMetadata {
+    async fn add_account(&self, a: &AccountRow) -> Result<(), StoreError> {
+        let mut s = lock(&self.0, "add account")?;
+        if s.accounts.contains_key(&a.username) {
+            return Err(conflict("add account", format!("account {} exists", a.username)));
+        }
+        if a.invite_hash.is_some() && s.accounts.values().any(|x| x.invite_hash == a.invite_hash) {
+            return Err(conflict("add account", "invitation hash taken".into()));
+        }
+        s.accounts.insert(a.username.clone(), a.clone());
+        Ok(())
     }
 
-    async fn set_rotation_target(&self, target: Option<KekVersion>) -> Result<(), StoreError> {
-        lock(&self.0, "set rotation target")?.rotation = target;
+    async fn account(&self, username: &str) -> Result<Option<AccountRow>, StoreError> {
+        Ok(lock(&self.0, "read account")?.accounts.get(username).cloned())
+    }
+
+    async fn account_by_invite(&self, invite_hash: &str) -> Result<Option<AccountRow>, StoreError> {
+        let s = lock(&self.0, "read invitation")?;
+        Ok(s.accounts.values().find(|a| a.invite_hash.as_deref() == Some(invite_hash)).cloned())
+    }
+
+    async fn accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
+        Ok(lock(&self.0, "list accounts")?.accounts.values().cloned().collect())
+    }
+
+    async fn accept_invite(&self, invite_hash: &str, password_hash: &str) -> Result<bool, StoreError> {
+        let mut s = lock(&self.0, "accept invitation")?;
+        match s.accounts.values_mut().find(|a| a.invite_hash.as_deref() == Some(invite_hash)) {
+            Some(a) => {
+                a.password_hash = Some(password_hash.to_owned());
+                a.invite_hash = None;
+                a.invite_expires = None;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn remove_subject_accounts(&self, subject: &str) -> Result<u64, StoreError> {
+        let mut s = lock(&self.0, "remove accounts")?;
+        let before = s.accounts.len();
+        s.accounts.retain(|_, a| a.subject.as_deref() != Some(subject));
+        Ok((before - s.accounts.len()) as u64)
+    }
+
+    async fn add_token(&self, t: &TokenRow) -> Result<(), StoreError> {
+        let mut s = lock(&self.0, "add token")?;
+        if s.tokens.iter().any(|x| x.id == t.id || x.token_hash == t.token_hash) {
+            return Err(conflict("add token", format!("token {} exists", t.id)));
+        }
+        s.tokens.push(t.clone());
+        s.tokens.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRow>, StoreError> {
+        let s = lock(&self.0, "read token")?;
+        Ok(s.tokens.iter().find(|t| t.token_hash == token_hash).cloned())
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+        Ok(lock(&self.0, "list tokens")?.tokens.clone())
+    }
+
+    async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        let mut s = lock(&self.0, "revoke token")?;
+        match s.tokens.iter_mut().find(|t| t.id == id) {
+            Some(t) => {
+                t.revoked = true;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn server_key(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(lock(&self.0, "read server key")?.server_keys.get(name).cloned())
+    }
+
+    async fn put_server_key(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut s = lock(&self.0, "put server key")?;
+        if s.server_keys.contains_key(name) {
+            return Err(conflict("put server key", format!("server key {name} exists")));
+        }
+        s.server_keys.insert(name.to_owned(), value.to_vec());
         Ok(())
     }
 }

@@ -231,3 +231,43 @@ pub struct VendorNotice {
     pub sent_at: Timestamp,
     pub confirmed_at: Option<Timestamp>,
 }
+
+/// One server account. `subject` is set for a patient (the pseudonymous subject id they are).
+/// Nothing here is a secret in plaintext: the password is an Argon2id PHC string, the invitation
+/// a SHA-256 hash, the TOTP secret sealed; `Debug` shows only who and what role.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    pub username: String,
+    pub role: String,
+    pub subject: Option<String>,
+    pub password_hash: Option<String>,
+    pub totp_sealed: Option<Vec<u8>>,
+    pub invite_hash: Option<String>,
+    pub invite_expires: Option<i64>,
+    pub created_at: i64,
+}
+
+impl fmt::Debug for AccountRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountRow")
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One API token, by the SHA-256 of its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: String,
+    pub token_hash: String,
+    pub name: String,
+    pub role: String,
+    /// Comma-separated purpose ids.
+    pub purposes: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked: bool,
+}

@@ -8,8 +8,8 @@ use facevault_mesh::Mesh;
 use facevault_vault::fault::{CrashPoint, FaultPlan, FaultyBlobs, FaultyMetadata};
 use facevault_vault::memory::{MemoryBlobs, MemoryMetadata};
 use facevault_vault::{
-    Capture, DerivativeKind, FixedClock, MetadataStore, NewDerivative, Node, Problem, Purpose, ScanId,
-    SubjectDetails, SubjectId, Timestamp, Vault, VaultError,
+    Capture, DerivativeKind, FixedClock, NewDerivative, Node, Problem, Purpose, ScanId, SubjectDetails,
+    SubjectId, SubjectStore, Timestamp, Vault, VaultError,
 };
 use pollster::FutureExt;
 
@@ -444,4 +444,14 @@ fn a_crash_at_any_step_of_shred_leaves_it_undone_or_done() {
 fn memory_adapters_pass_the_conformance_suites() {
     facevault_vault::conformance::blob_store(&MemoryBlobs::new()).block_on().unwrap();
     facevault_vault::conformance::metadata_store(&MemoryMetadata::new()).block_on().unwrap();
+    facevault_vault::conformance::account_store(&MemoryMetadata::new()).block_on().unwrap();
+}
+
+#[test]
+fn type_erased_stores_pass_the_conformance_suites() {
+    use facevault_vault::{DynBlobStore, DynMetadataStore};
+    facevault_vault::conformance::blob_store(&DynBlobStore::new(MemoryBlobs::new())).block_on().unwrap();
+    let meta = DynMetadataStore::new(MemoryMetadata::new());
+    facevault_vault::conformance::metadata_store(&meta).block_on().unwrap();
+    facevault_vault::conformance::account_store(&meta.clone()).block_on().unwrap();
 }

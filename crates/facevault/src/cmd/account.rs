@@ -9,6 +9,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use facevault_policy::{gates, Role};
 use facevault_server::{add_staff, AccountsKey};
+use facevault_vault::AccountStore;
 use zeroize::Zeroizing;
 
 use super::vault::{Ctx, Vault};

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use facevault_app::Record;
+use facevault_vault::AccountStore;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use zeroize::Zeroizing;

@@ -13,7 +13,7 @@ use facevault_app::time::secs_rfc3339;
 use facevault_app::{AppError, Jot};
 use facevault_crypto::Id;
 use facevault_policy::Role;
-use facevault_store_sql::TokenRow;
+use facevault_vault::{AccountStore, TokenRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 

@@ -15,7 +15,7 @@ use facevault_policy::Role;
 use facevault_server::{router, totp_now, AppState, Backend, Config};
 use facevault_store_blob::ObjectBlobStore;
 use facevault_store_sql::{SqlLogStore, SqlStore};
-use facevault_vault::{ScanId, SubjectDetails, SubjectId, SystemClock};
+use facevault_vault::{DynBlobStore, DynMetadataStore, ScanId, SubjectDetails, SubjectId, SystemClock};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -106,6 +106,7 @@ pub async fn fixture(name: &str, subjects: Subjects, tweak: impl FnOnce(&mut Con
     let keys: Box<dyn KeyProvider> = Box::new(MemoryKeys::generate().unwrap());
     let meta = SqlStore::open_sqlite(&db).await.unwrap();
     let blobs = ObjectBlobStore::local(&dir).unwrap();
+    let (meta, blobs) = (DynMetadataStore::new(meta), DynBlobStore::new(blobs));
     let vault = facevault_vault::Vault::open(meta, blobs, keys, SystemClock).await.unwrap();
     let details = |name: &str, j: &str| SubjectDetails {
         name: name.into(),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use facevault_server::{totp_now, Config};
-use facevault_store_sql::TokenRow;
+use facevault_vault::{AccountStore, TokenRow};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
