@@ -34,7 +34,7 @@ pub(crate) async fn export(
     let grant = ctx
         .authorize(vault, "subject.export", Action::Export, purpose, Target::Subject(subject), &None)
         .await?;
-    let package = vault.subject_package(&grant, subject).await.map_err(fail)?;
+    let package = vault.subject_package(&grant, subject).await.map_err(fail)?.into_access();
     let objects = objects_of(&package);
     let db = ctx.dir.join(DB_FILE);
     let audit = std::thread::scope(|s| {

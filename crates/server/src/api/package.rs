@@ -102,7 +102,7 @@ async fn build(
     let grant = s
         .decide(p, jot, "subject.export", Action::Export, purpose, Target::Subject(subject), break_glass)
         .await?;
-    let package = s.vault.subject_package(&grant, subject).await?;
+    let package = s.vault.subject_package(&grant, subject).await?.into_access();
     let objects = objects_of(&package);
     let audit = s
         .journal
