@@ -48,7 +48,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         let known = Known::Target(Target::Subject(subject));
         let grant =
             self.decide(s, jot, "subject.export", Action::Export, purpose, known, break_glass).await?;
-        let package = self.vault.subject_package(&grant, subject).await?;
+        let package = self.vault.subject_package(&grant, subject).await?.into_access();
         let objects = objects_of(&package);
         let audit = self.journal.read(move |l| l.about(subject, &objects)).await??;
         self.offloaded(move || facevault_export::package(&package, &audit, seal))

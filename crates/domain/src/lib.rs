@@ -10,6 +10,7 @@
 //! as a [`ConsentRecord`], and ask [`retention::plan`] / [`retention::decide`] what to destroy.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod consent;
 pub mod consent_form;
 pub mod documents;

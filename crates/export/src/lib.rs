@@ -2,7 +2,7 @@
 //! request complete` of an access request, and the server's export and completion endpoints).
 //!
 //! Everything the vault holds about one subject (`Vault::subject_package`, under an export
-//! decision) plus the audit entries about it, written as a tar archive (`manifest.json`,
+//! decision, handed over as the domain's plain `AccessPackage`) plus the audit entries about it, written as a tar archive (`manifest.json`,
 //! `summary.html`, `details.json`, `scans/`, `derivatives/`, `consents/`, `notices/`,
 //! `disclosures.json`, `retention.json`, `audit.json`; the layout and schema are in
 //! `docs/access-export.md`) and encrypted in the age format, to a passphrase (scrypt recipient)
@@ -10,7 +10,8 @@
 //! tools. The archive is built in memory (`Zeroizing` buffers); the callers write or send only
 //! the ciphertext.
 //!
-//! No I/O here: the caller reads the audit log (any `LogStore`) and hands over the package.
+//! No I/O here: the caller reads the audit log (any `LogStore`) and hands over the package. This
+//! crate knows nothing of the vault: its input is `facevault_domain::access`.
 
 #![forbid(unsafe_code)]
 
@@ -18,12 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use facevault_audit::{leaf_hash, AuditEntry, Decision, LogStore};
+use facevault_domain::access::{AccessConsent, AccessDerivative, AccessPackage};
 use facevault_domain::documents::escape_html as esc;
-use facevault_domain::{ConsentStatus, SignatureMethod};
-use facevault_vault::{
-    Derivative, DerivativeKind, Node, PackagedDerivative, StoredConsent, SubjectId, SubjectPackage, Target,
-    Timestamp,
-};
+use facevault_domain::{ConsentStatus, SignatureMethod, Timestamp};
 use serde_json::{json, Value};
 use sha2::Digest;
 use zeroize::Zeroizing;
@@ -93,7 +91,7 @@ impl Seal {
 }
 
 /// The whole package, sealed: the archive of `package` and `audit` encrypted by `seal`.
-pub fn package(package: &SubjectPackage, audit: &[Value], seal: Seal) -> Result<Vec<u8>> {
+pub fn package(package: &AccessPackage, audit: &[Value], seal: Seal) -> Result<Vec<u8>> {
     let tar = archive(package, audit)?;
     encrypt(&tar, seal)
 }
@@ -136,10 +134,10 @@ pub fn encrypt(plain: &[u8], seal: Seal) -> Result<Vec<u8>> {
 }
 
 /// Every object id an audit entry about this subject may name.
-pub fn objects_of(p: &SubjectPackage) -> BTreeSet<String> {
-    let mut set = BTreeSet::from([Target::Subject(p.subject.id).object_id().0]);
-    set.extend(p.scans.iter().map(|s| Target::Node(Node::Scan(s.scan.id)).object_id().0));
-    set.extend(p.derivatives.iter().map(|d| Target::Node(Node::Derivative(d.derivative.id)).object_id().0));
+pub fn objects_of(p: &AccessPackage) -> BTreeSet<String> {
+    let mut set = BTreeSet::from([format!("subject:{}", p.subject)]);
+    set.extend(p.scans.iter().map(|s| format!("scan:{}", s.id)));
+    set.extend(p.derivatives.iter().map(|d| format!("derivative:{}", d.id)));
     set
 }
 
@@ -148,7 +146,7 @@ pub fn objects_of(p: &SubjectPackage) -> BTreeSet<String> {
 /// import of a scan deleted since).
 pub fn audit_about<S: LogStore + ?Sized>(
     store: &S,
-    subject: SubjectId,
+    subject: impl std::fmt::Display,
     objects: &BTreeSet<String>,
 ) -> Result<Vec<Value>> {
     let damaged = |e: &dyn std::fmt::Display| ExportError::Audit(e.to_string());
@@ -191,11 +189,6 @@ pub fn audit_about<S: LogStore + ?Sized>(
 
 /// RFC 3339 UTC with milliseconds.
 fn rfc3339(t: Timestamp) -> String {
-    chrono::DateTime::from_timestamp_millis(t.0)
-        .map_or_else(|| t.0.to_string(), |d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
-
-fn domain_time(t: facevault_domain::Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
@@ -204,11 +197,11 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The file extension of a derivative's content.
-fn extension(d: &PackagedDerivative) -> &'static str {
-    match d.derivative.kind {
-        DerivativeKind::Mesh => "ply",
-        DerivativeKind::Render => "png",
-        DerivativeKind::Measurements | DerivativeKind::Inference => "json",
+fn extension(d: &AccessDerivative) -> &'static str {
+    match d.kind.as_str() {
+        "mesh" => "ply",
+        "render" => "png",
+        "measurements" | "inference" => "json",
         _ if d.content.starts_with(b"%PDF") => "pdf",
         _ if d.content.first() == Some(&b'<') => "html",
         _ if std::str::from_utf8(&d.content).is_ok() => "txt",
@@ -217,56 +210,54 @@ fn extension(d: &PackagedDerivative) -> &'static str {
 }
 
 /// What kind of output a derivative is, in the patient's words.
-fn category(kind: DerivativeKind) -> &'static str {
+fn category(kind: &str) -> &'static str {
     match kind {
-        DerivativeKind::Mesh => "simulation or processed 3D surface",
-        DerivativeKind::Render => "rendered image",
-        DerivativeKind::Measurements => "measurements",
-        DerivativeKind::Report => "report",
-        DerivativeKind::Inference => "AI inference",
+        "mesh" => "simulation or processed 3D surface",
+        "render" => "rendered image",
+        "measurements" => "measurements",
+        "report" => "report",
+        "inference" => "AI inference",
         _ => "other output",
     }
 }
 
 /// How a derivative was produced, from its producer, parameters and sources.
-fn explanation(d: &PackagedDerivative) -> String {
-    let der: &Derivative = &d.derivative;
+fn explanation(d: &AccessDerivative) -> String {
+    let der = d;
     let analysis = der.producer.rsplit(' ').next().unwrap_or_default();
-    let what = match (analysis, der.kind) {
-        ("symmetry", DerivativeKind::Measurements) => {
+    let what = match (analysis, der.kind.as_str()) {
+        ("symmetry", "measurements") => {
             "Software found the mid-line (mid-sagittal plane) of the face by mirroring the scan and \
              fitting the mirror image back onto it (robust iterative closest point registration), then \
              measured how far each point lies from its mirror image: the asymmetry index (root mean \
              square and 95th percentile, in millimetres) and a per-point asymmetry map."
         }
-        ("symmetry", DerivativeKind::Mesh) => {
+        ("symmetry", "mesh") => {
             "A computed, perfectly symmetric version of the face: the scan averaged with its mirror \
              image across the mid-line. It is a simulation, not a record of how the face looks."
         }
-        ("compare", DerivativeKind::Measurements) => {
+        ("compare", "measurements") => {
             "Software aligned the later scan onto the earlier one (robust iterative closest point \
              registration) and measured the distance between the two surfaces at every point: the \
              change by region and at landmarks, and the volume difference."
         }
-        ("compare", DerivativeKind::Mesh) => {
+        ("compare", "mesh") => {
             "The later scan moved into the position of the earlier one by that alignment, so the two \
              can be compared point by point. Its shape is the later scan's, unchanged."
         }
-        (_, DerivativeKind::Inference) => {
+        (_, "inference") => {
             "An inference about you made by software (a statistical or machine-learning model) from \
              the sources listed. It is an estimate that supports, and does not replace, your \
              clinician's judgement."
         }
-        (_, DerivativeKind::Mesh) => {
+        (_, "mesh") => {
             "A 3D surface computed by software from the sources listed (for example a simulated \
              outcome, or a cleaned or aligned copy of a scan)."
         }
-        (_, DerivativeKind::Render) => "An image rendered by software from the sources listed.",
-        (_, DerivativeKind::Measurements) => "Measurements computed by software from the sources listed.",
-        (_, DerivativeKind::Report) if d.automated() => {
-            "A report generated by software from the sources listed."
-        }
-        (_, DerivativeKind::Report) => "A report written by a person; it is not automated processing.",
+        (_, "render") => "An image rendered by software from the sources listed.",
+        (_, "measurements") => "Measurements computed by software from the sources listed.",
+        (_, "report") if d.automated() => "A report generated by software from the sources listed.",
+        (_, "report") => "A report written by a person; it is not automated processing.",
         _ => "An output computed from the sources listed.",
     };
     let parents: Vec<String> = der.parents.iter().map(ToString::to_string).collect();
@@ -286,7 +277,7 @@ fn method(m: SignatureMethod) -> &'static str {
     }
 }
 
-fn consent_json(c: &StoredConsent, at: facevault_domain::Timestamp) -> Value {
+fn consent_json(c: &AccessConsent, at: Timestamp) -> Value {
     let a = c.record.consent();
     let n = a.notice();
     let covers = n.covers();
@@ -296,11 +287,11 @@ fn consent_json(c: &StoredConsent, at: facevault_domain::Timestamp) -> Value {
         ConsentStatus::Expired { .. } => "expired",
     };
     json!({
-        "id": c.id.to_string(),
+        "id": c.id,
         "jurisdiction": a.jurisdiction().to_string(),
         "recorded_at": rfc3339(c.recorded_at),
         "status": status,
-        "withdrawn_at": c.record.withdrawn().map(domain_time),
+        "withdrawn_at": c.record.withdrawn().map(rfc3339),
         "expires": a.expires().map(|d| d.to_string()),
         "notice": {
             "version": n.version(),
@@ -326,11 +317,11 @@ fn consent_json(c: &StoredConsent, at: facevault_domain::Timestamp) -> Value {
         "signature": {
             "method": method(a.signature().method),
             "typed_name": a.signature().typed_name,
-            "at": domain_time(a.signature().at),
+            "at": rfc3339(a.signature().at),
         },
         "sale_authorization": a.sale_authorization().map(|s| json!({
             "buyer": s.buyer,
-            "signed": domain_time(s.signed),
+            "signed": rfc3339(s.signed),
             "expires": s.expires.to_string(),
         })),
     })
@@ -365,17 +356,17 @@ fn owned_json(v: &Value) -> Result<Content<'static>> {
 }
 
 /// The tar archive of the package (manifest first), in memory.
-pub fn archive(p: &SubjectPackage, audit: &[Value]) -> Result<Zeroizing<Vec<u8>>> {
-    let now = facevault_domain::Timestamp::from_timestamp_millis(p.generated_at.0).unwrap_or_default();
+pub fn archive(p: &AccessPackage, audit: &[Value]) -> Result<Zeroizing<Vec<u8>>> {
+    let now = p.generated_at;
     let mut files: Vec<Entry<'_>> = Vec::new();
-    let details = &p.subject.details;
+    let details = &p.details;
     files.push(Entry {
         path: "details.json".into(),
         category: "details",
-        object: Some(format!("subject:{}", p.subject.id)),
+        object: Some(format!("subject:{}", p.subject)),
         bytes: owned_json(&json!({
-            "subject": p.subject.id.to_string(),
-            "created_at": rfc3339(p.subject.created_at),
+            "subject": p.subject,
+            "created_at": rfc3339(p.created_at),
             "name": details.name,
             "date_of_birth": details.date_of_birth,
             "contact": details.contact,
@@ -384,38 +375,38 @@ pub fn archive(p: &SubjectPackage, audit: &[Value]) -> Result<Zeroizing<Vec<u8>>
     });
     let mut scans = Vec::new();
     for s in &p.scans {
-        let path = format!("scans/{}.ply", s.scan.id);
+        let path = format!("scans/{}.ply", s.id);
         scans.push(json!({
-            "id": s.scan.id.to_string(),
+            "id": s.id,
             "file": path,
-            "device": s.scan.capture.device,
-            "captured_on": s.scan.capture.captured_on,
-            "purpose": s.scan.capture.purpose.0,
-            "source_unit": s.scan.source_unit.to_string(),
-            "vertices": s.scan.vertices,
-            "triangles": s.scan.triangles,
-            "imported_at": rfc3339(s.scan.imported_at),
+            "device": s.device,
+            "captured_on": s.captured_on,
+            "purpose": s.purpose,
+            "source_unit": s.source_unit,
+            "vertices": s.vertices,
+            "triangles": s.triangles,
+            "imported_at": rfc3339(s.imported_at),
         }));
         files.push(Entry {
             path,
             category: "scans",
-            object: Some(format!("scan:{}", s.scan.id)),
+            object: Some(format!("scan:{}", s.id)),
             bytes: Content::Borrowed(&s.ply),
         });
     }
     let mut derivatives = Vec::new();
     for d in &p.derivatives {
-        let der = &d.derivative;
+        let der = d;
         let path = format!("derivatives/{}.{}", der.id, extension(d));
         derivatives.push(json!({
-            "id": der.id.to_string(),
+            "id": der.id,
             "file": path,
-            "kind": der.kind.as_str(),
-            "category": category(der.kind),
+            "kind": der.kind,
+            "category": category(&der.kind),
             "automated_processing": d.automated(),
             "producer": der.producer,
             "parameters": serde_json::from_str::<Value>(&der.parameters).unwrap_or_else(|_| Value::String(der.parameters.clone())),
-            "parents": der.parents.iter().map(|n| Target::Node(*n).object_id().0).collect::<Vec<_>>(),
+            "parents": der.parents.iter().map(|n| n.object_id()).collect::<Vec<_>>(),
             "created_at": rfc3339(der.created_at),
             "explanation": explanation(d),
         }));
@@ -465,10 +456,10 @@ pub fn archive(p: &SubjectPackage, audit: &[Value]) -> Result<Zeroizing<Vec<u8>>
         .iter()
         .map(|d| {
             json!({
-                "object": Target::Node(d.node).object_id().0,
+                "object": d.object,
                 "at": rfc3339(d.at),
                 "kind": d.kind,
-                "purpose": d.purpose.0,
+                "purpose": d.purpose,
                 "recipient": d.recipient,
                 "vendor": d.vendor,
             })
@@ -487,7 +478,6 @@ pub fn archive(p: &SubjectPackage, audit: &[Value]) -> Result<Zeroizing<Vec<u8>>
         bytes: owned_json(&json!({ "disclosures": disclosures, "third_parties": recipients }))?,
     });
     let destructions: Vec<Value> = p
-        .retention
         .destructions
         .iter()
         .map(|d| {
@@ -506,7 +496,7 @@ pub fn archive(p: &SubjectPackage, audit: &[Value]) -> Result<Zeroizing<Vec<u8>>
     let g = &p.governance;
     let retention = json!({
         "as_of": now.date_naive().to_string(),
-        "unplanned": p.retention.unplanned,
+        "unplanned": p.unplanned,
         "destructions": destructions,
         "restrictions": {
             "opt_out_of_sale_and_sharing": g.opt_out.map(rfc3339),
@@ -514,8 +504,8 @@ pub fn archive(p: &SubjectPackage, audit: &[Value]) -> Result<Zeroizing<Vec<u8>>
         },
         "legal_holds": g.holds.iter().map(|h| json!({
             "kind": h.kind.to_string(),
-            "placed": domain_time(h.placed),
-            "released": h.released.map(domain_time),
+            "placed": rfc3339(h.placed),
+            "released": h.released.map(rfc3339),
         })).collect::<Vec<_>>(),
         "purposes_satisfied": g.satisfied.iter().map(|(p, d)| (p.as_str().to_owned(), Value::String(d.to_string()))).collect::<serde_json::Map<_, _>>(),
     });
@@ -558,7 +548,7 @@ pub fn archive(p: &SubjectPackage, audit: &[Value]) -> Result<Zeroizing<Vec<u8>>
     let manifest = json!({
         "format": FORMAT,
         "version": VERSION,
-        "subject": p.subject.id.to_string(),
+        "subject": p.subject,
         "generated_at": rfc3339(p.generated_at),
         "generator": format!("facevault {}", env!("CARGO_PKG_VERSION")),
         "counts": {
@@ -574,7 +564,7 @@ pub fn archive(p: &SubjectPackage, audit: &[Value]) -> Result<Zeroizing<Vec<u8>>
     });
     let manifest = owned_json(&manifest)?;
 
-    let mtime = u64::try_from(p.generated_at.0 / 1000).unwrap_or(0);
+    let mtime = u64::try_from(p.generated_at.timestamp()).unwrap_or(0);
     let total: usize = files.iter().map(|f| 512 + f.bytes.bytes().len().div_ceil(512) * 512).sum::<usize>()
         + 512
         + manifest.bytes().len().div_ceil(512) * 512
@@ -631,7 +621,7 @@ fn table(out: &mut String, columns: &[(&str, &str)], rows: &[Value]) {
 
 /// The human-readable summary.
 fn summary(
-    p: &SubjectPackage,
+    p: &AccessPackage,
     scans: &[Value],
     derivatives: &[Value],
     consents: &[Value],
@@ -639,7 +629,7 @@ fn summary(
     retention: &Value,
     audit: &[Value],
 ) -> String {
-    let d = &p.subject.details;
+    let d = &p.details;
     let mut o = String::new();
     o.push_str(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -658,12 +648,12 @@ fn summary(
     );
     let _ = writeln!(o, "<h2>Who you are</h2>\n<table>");
     for (k, v) in [
-        ("Record id", p.subject.id.to_string()),
+        ("Record id", p.subject.clone()),
         ("Name", d.name.clone()),
         ("Date of birth", d.date_of_birth.clone().unwrap_or_else(|| "-".into())),
         ("Contact", d.contact.clone().unwrap_or_else(|| "-".into())),
         ("Jurisdiction", d.jurisdiction.clone().unwrap_or_else(|| "-".into())),
-        ("Record created", rfc3339(p.subject.created_at)),
+        ("Record created", rfc3339(p.created_at)),
     ] {
         let _ = writeln!(o, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
     }
@@ -746,7 +736,7 @@ fn summary(
         let notice = p
             .consents
             .iter()
-            .find(|s| s.id.to_string() == text(&c["id"]))
+            .find(|s| s.id == text(&c["id"]))
             .map(|s| s.record.consent().notice().text().to_owned())
             .unwrap_or_default();
         let _ = writeln!(

@@ -10,17 +10,20 @@
 //! context. The audit log is not a vault port; the caller adds its entries.
 //!
 //! Plaintext content stays in memory in `Zeroizing` buffers, wiped when the package is dropped.
+//! [`SubjectPackage::into_access`] hands it over as the domain's plain `AccessPackage`, what
+//! `facevault-export` lays out (so the export crate needs nothing of the vault).
 
 use std::fmt;
 
 use facevault_crypto::{self as crypto, ObjectKind};
 use facevault_domain as domain;
+use facevault_domain::access;
 use facevault_policy::{AccessGrant, Action};
 use zeroize::Zeroizing;
 
 use crate::error::VaultError;
 use crate::governance::{check_grant, chrono_ts, GovernanceState, StoredConsent, SubjectPlan, Target};
-use crate::ids::{SubjectId, Timestamp};
+use crate::ids::{Node, SubjectId, Timestamp};
 use crate::model::{Derivative, DerivativeKind, Disclosure, Scan, Subject};
 use crate::ports::{BlobStore, Clock, KeyProvider, MetadataStore};
 use crate::vault::{blob_ctx, Vault};
@@ -66,6 +69,86 @@ impl PackagedDerivative {
         match self.derivative.kind {
             DerivativeKind::Report => self.derivative.producer.starts_with("facevault"),
             _ => true,
+        }
+    }
+}
+
+impl SubjectPackage {
+    /// The package as the domain's plain values, for `facevault-export` (the contents move, no
+    /// copy is made).
+    pub fn into_access(self) -> access::AccessPackage {
+        let node = |n: Node| match n {
+            Node::Scan(s) => access::AccessParent { kind: "scan", id: s.to_string() },
+            Node::Derivative(d) => access::AccessParent { kind: "derivative", id: d.to_string() },
+        };
+        let d = self.subject.details;
+        access::AccessPackage {
+            subject: self.subject.id.to_string(),
+            created_at: chrono_ts(self.subject.created_at),
+            details: access::AccessDetails {
+                name: d.name,
+                date_of_birth: d.date_of_birth,
+                contact: d.contact,
+                jurisdiction: d.jurisdiction,
+            },
+            scans: self
+                .scans
+                .into_iter()
+                .map(|PackagedScan { scan, ply }| access::AccessScan {
+                    id: scan.id.to_string(),
+                    device: scan.capture.device,
+                    captured_on: scan.capture.captured_on,
+                    purpose: scan.capture.purpose.0,
+                    source_unit: scan.source_unit.to_string(),
+                    vertices: scan.vertices,
+                    triangles: scan.triangles,
+                    imported_at: chrono_ts(scan.imported_at),
+                    ply,
+                })
+                .collect(),
+            derivatives: self
+                .derivatives
+                .into_iter()
+                .map(|PackagedDerivative { derivative: der, content }| access::AccessDerivative {
+                    id: der.id.to_string(),
+                    kind: der.kind.as_str().to_owned(),
+                    producer: der.producer,
+                    parameters: der.parameters,
+                    parents: der.parents.into_iter().map(node).collect(),
+                    created_at: chrono_ts(der.created_at),
+                    content,
+                })
+                .collect(),
+            consents: self
+                .consents
+                .into_iter()
+                .map(|c| access::AccessConsent {
+                    id: c.id.to_string(),
+                    recorded_at: chrono_ts(c.recorded_at),
+                    record: c.record,
+                })
+                .collect(),
+            disclosures: self
+                .disclosures
+                .into_iter()
+                .map(|x| access::AccessDisclosure {
+                    object: Target::Node(x.node).object_id().0,
+                    at: chrono_ts(x.at),
+                    kind: x.kind,
+                    purpose: x.purpose.0,
+                    recipient: x.recipient,
+                    vendor: x.vendor,
+                })
+                .collect(),
+            governance: access::AccessGovernance {
+                opt_out: self.governance.opt_out.map(chrono_ts),
+                limit_use: self.governance.limit_use.map(chrono_ts),
+                holds: self.governance.holds,
+                satisfied: self.governance.satisfied,
+            },
+            destructions: self.retention.destructions,
+            unplanned: self.retention.unplanned,
+            generated_at: chrono_ts(self.generated_at),
         }
     }
 }
