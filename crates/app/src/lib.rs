@@ -19,6 +19,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+pub mod accounts;
 mod analyses;
 mod audit;
 mod consents;

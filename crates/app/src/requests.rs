@@ -313,7 +313,16 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 Move::Cancel => Box::new(move |r| r.cancel(now)),
                 Move::BackupsPurged => Box::new(move |r| r.record_backups_purged(now)),
             };
-            let r = self.vault.update_request(&id, &calendar(), change).await.map_err(|e| refused(&id, e))?;
+            let r = match self.vault.update_request(&id, &calendar(), change).await {
+                Ok(r) => r,
+                Err(e) => {
+                    let e = refused(&id, e);
+                    if e.kind == crate::ErrorKind::Conflict {
+                        jot.push(Record::denied(action, "request", object, e.message.clone()));
+                    }
+                    return Err(e);
+                }
+            };
             jot.change(action, "request", object, r.state().name());
             Ok(r)
         }
@@ -391,7 +400,11 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         let subject = subject_of(&request)?;
         input.fits(request.kind())?;
         // The move must be allowed before anything is done to the vault.
-        request.clone().complete(now).map_err(|e| AppError::conflict(format!("request {id}: {e}")))?;
+        if let Err(e) = request.clone().complete(now) {
+            let why = format!("request {id}: {e}");
+            jot.push(Record::denied("request.complete", "request", object, why.clone()));
+            return Err(AppError::conflict(why));
+        }
         // An API token acts only for its purposes, here too.
         let purpose = s.purpose(None, &self.vault.delete_purpose(subject).await?)?;
         let done = match request.kind() {

@@ -198,13 +198,14 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            self.gate(s, &jot, LINEAGE, "lineage.read", "administration", node.to_string(), Some(subject))?;
+            let object = Target::Node(node).object_id().0;
+            self.gate(s, &jot, LINEAGE, "lineage.read", "administration", object.clone(), Some(subject))?;
             let ancestors = self.vault.ancestors(node).await?;
             let mut descendants = Vec::new();
             for d in self.vault.descendants(node).await? {
                 descendants.push(self.vault.derivative(d).await?);
             }
-            jot.change("lineage.read", "administration", node.to_string(), "lineage listed");
+            jot.change("lineage.read", "administration", object, "lineage listed");
             Ok(Lineage { node, subject, ancestors, descendants })
         }
         .await;

@@ -41,9 +41,10 @@ mod config;
 mod error;
 mod tls;
 
-pub use auth::{accept_invitation, add_staff, invite_patient, totp_now, AccountsKey, Principal};
+pub use auth::Principal;
 pub use config::{Config, ConfigError, DEFAULT_LISTEN};
 pub use error::ApiError;
+use facevault_app::accounts::AccountsKey;
 pub use tls::{server_config as tls_config, Peer, TlsError};
 
 /// The application the server fronts, over the stores the binary chose behind the ports (the

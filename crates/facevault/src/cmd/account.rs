@@ -7,14 +7,11 @@ use std::io::{Read, Write};
 
 use anyhow::Result;
 use clap::Subcommand;
-use facevault_policy::{gates, Role};
-use facevault_server::{add_staff, AccountsKey};
-use facevault_vault::AccountStore;
+use facevault_policy::Role;
 use zeroize::Zeroizing;
 
-use super::vault::{Ctx, Vault};
+use super::vault::Ctx;
 use super::Failure;
-use facevault_app::Record;
 
 const PASSWORD_VAR: &str = "FACEVAULT_NEW_PASSWORD";
 
@@ -59,76 +56,33 @@ fn new_password() -> Result<Zeroizing<String>> {
     Ok(first)
 }
 
-fn server_failure(e: facevault_server::ApiError) -> anyhow::Error {
-    let field = e.field.map(|f| format!("{f}: ")).unwrap_or_default();
-    match e.status {
-        404 => Failure::NotFound(e.message),
-        409 => Failure::Output(e.message),
-        500 => Failure::Damaged(e.message),
-        _ => Failure::Input(format!("{field}{}", e.message)),
-    }
-    .into()
-}
-
-pub(crate) async fn account(vault: &Vault, ctx: &Ctx<'_>, cmd: AccountCommand) -> Result<()> {
-    let meta = vault.metadata_store();
-    if let AccountCommand::Accept = cmd {
-        let invitation = match std::env::var("FACEVAULT_INVITATION") {
-            Ok(v) => Zeroizing::new(v),
-            Err(_) => Zeroizing::new(
-                rpassword::prompt_password("Invitation: ")
-                    .map_err(|e| Failure::Input(format!("cannot ask ({e}); set FACEVAULT_INVITATION")))?,
-            ),
-        };
-        let password = new_password()?;
-        let a = facevault_server::accept_invitation(meta, &invitation, &password)
-            .await
-            .map_err(server_failure)?;
-        ctx.push(Record::change(
-            "account.accept",
-            "administration",
-            format!("account:{}", a.username),
-            "invitation accepted",
-        ));
-        println!("{}", a.username);
-        return Ok(());
-    }
-    if let AccountCommand::Invite { subject } = cmd {
-        let object = format!("subject:{subject}");
-        ctx.require_role(gates::INVITE, "account.invite", object.clone(), "administration")?;
-        vault.scans_of(subject).await.map_err(super::vault::fail)?;
-        let (username, secret, _) =
-            facevault_server::invite_patient(meta, subject).await.map_err(server_failure)?;
-        ctx.push(Record::change(
-            "account.invite",
-            "administration",
-            object,
-            format!("patient account {username} invited"),
-        ));
-        println!("{username}");
-        println!("invitation {}", secret.as_str());
-        eprintln!("give the patient the invitation (valid 7 days); it is shown once");
-        return Ok(());
-    }
-    ctx.require_role(gates::COMPLIANCE, "account.manage", "accounts".into(), "administration")?;
+pub(crate) async fn account(ctx: &Ctx<'_>, cmd: AccountCommand) -> Result<()> {
+    let (app, me) = (ctx.app, &ctx.session);
     match cmd {
-        AccountCommand::Invite { .. } | AccountCommand::Accept => {}
+        AccountCommand::Accept => {
+            let invitation = match std::env::var("FACEVAULT_INVITATION") {
+                Ok(v) => Zeroizing::new(v),
+                Err(_) => Zeroizing::new(
+                    rpassword::prompt_password("Invitation: ")
+                        .map_err(|e| Failure::Input(format!("cannot ask ({e}); set FACEVAULT_INVITATION")))?,
+                ),
+            };
+            let password = new_password()?;
+            let a = app.accept_invitation(&invitation, &password).await?;
+            println!("{}", a.username);
+        }
+        AccountCommand::Invite { subject } => {
+            let i = app.invite_patient(me, subject).await?;
+            println!("{}", i.username);
+            println!("invitation {}", i.secret.as_str());
+            eprintln!("give the patient the invitation (valid 7 days); it is shown once");
+        }
         AccountCommand::Add { username, account_role, totp } => {
             let role: Role = account_role
                 .parse()
                 .map_err(|_| Failure::Input(format!("{account_role:?} is not a role")))?;
             let password = new_password()?;
-            let key = AccountsKey::load(vault.id(), meta, vault.key_provider().as_ref())
-                .await
-                .map_err(server_failure)?;
-            let secret =
-                add_staff(meta, &key, &username, role, &password, totp).await.map_err(server_failure)?;
-            ctx.push(Record::change(
-                "account.add",
-                "administration",
-                format!("account:{username}"),
-                format!("role {role}"),
-            ));
+            let secret = app.add_staff(me, &username, role, &password, totp).await?;
             println!("{username}");
             if let Some(secret) = secret {
                 eprintln!("second factor: enter this secret in an authenticator app (shown once):");
@@ -137,9 +91,10 @@ pub(crate) async fn account(vault: &Vault, ctx: &Ctx<'_>, cmd: AccountCommand) -
             }
         }
         AccountCommand::List => {
+            let rows = app.accounts(me).await?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<24}  {:<16}  {:<5}  SUBJECT", "ACCOUNT", "ROLE", "TOTP")?;
-            for a in meta.accounts().await.map_err(super::vault::fail_store)? {
+            for a in rows {
                 let state = if a.invite_hash.is_some() { " (invited)" } else { "" };
                 writeln!(
                     out,
@@ -159,7 +114,7 @@ pub(crate) async fn account(vault: &Vault, ctx: &Ctx<'_>, cmd: AccountCommand) -
 pub fn otp() -> Result<()> {
     let mut secret = Zeroizing::new(String::new());
     std::io::stdin().read_to_string(&mut secret)?;
-    let code = facevault_server::totp_now(secret.trim())
+    let code = facevault_app::accounts::totp_now(secret.trim())
         .ok_or_else(|| Failure::Input("standard input is not a base32 TOTP secret".into()))?;
     println!("{code}");
     Ok(())

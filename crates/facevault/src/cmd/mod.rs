@@ -31,7 +31,6 @@ pub enum Failure {
     Input(String),
     Output(String),
     Key(String),
-    NotFound(String),
     Damaged(String),
     /// A use case of the application failed: its kind says the exit code.
     App(facevault_app::AppError),
@@ -43,7 +42,6 @@ impl Failure {
             Failure::Input(_) => 3,
             Failure::Output(_) => 4,
             Failure::Key(_) => 5,
-            Failure::NotFound(_) => 6,
             Failure::Damaged(_) => 7,
             Failure::App(e) => e.kind.exit_code(),
         }
@@ -53,11 +51,7 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Input(m)
-            | Failure::Output(m)
-            | Failure::Key(m)
-            | Failure::NotFound(m)
-            | Failure::Damaged(m) => f.write_str(m),
+            Failure::Input(m) | Failure::Output(m) | Failure::Key(m) | Failure::Damaged(m) => f.write_str(m),
             Failure::App(e) => e.fmt(f),
         }
     }

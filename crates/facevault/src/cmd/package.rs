@@ -17,9 +17,14 @@ use super::Failure;
 pub const PASSPHRASE_VAR: &str = "FACEVAULT_EXPORT_PASSPHRASE";
 
 /// Runs the export and writes `out`.
-pub(crate) async fn export(ctx: &Ctx<'_>, subject: SubjectId, out: &Path, purpose: &str) -> Result<()> {
+pub(crate) async fn export(
+    ctx: &Ctx<'_>,
+    subject: SubjectId,
+    out: &Path,
+    purpose: Option<&str>,
+) -> Result<()> {
     let (seal, generated) = passphrase()?;
-    let sealed = ctx.app.export_subject(&ctx.session, subject, Some(purpose), seal, None).await?;
+    let sealed = ctx.app.export_subject(&ctx.session, subject, purpose, seal, None).await?;
     written(out, &sealed, generated)
 }
 

@@ -73,8 +73,10 @@ pub enum SubjectCommand {
         subject: SubjectId,
         /// Where to write the encrypted package (e.g. export.tar.age; mode 0600).
         out: PathBuf,
-        #[arg(long, default_value = "treatment-planning")]
-        purpose: String,
+        /// The purpose the export is decided for (default: the first the subject consented to,
+        /// as over HTTP).
+        #[arg(long)]
+        purpose: Option<String>,
     },
 }
 
@@ -166,7 +168,7 @@ pub(crate) async fn subject(ctx: &Ctx<'_>, cmd: SubjectCommand) -> Result<()> {
             certificate_written(&e.certificate);
         }
         SubjectCommand::Export { subject, out, purpose } => {
-            super::package::export(ctx, subject, &out, &purpose).await?
+            super::package::export(ctx, subject, &out, purpose.as_deref()).await?
         }
     }
     Ok(())

@@ -115,22 +115,6 @@ impl Ctx<'_> {
     pub(crate) fn policy(&self) -> &Policy {
         self.app.policy()
     }
-
-    pub(crate) fn push(&self, record: Record) -> usize {
-        self.jot.push(record)
-    }
-
-    /// The application's role gate (`object` = `subject:<id>` for a subject's own data).
-    pub(crate) fn require_role(
-        &self,
-        roles: &[Role],
-        action: &'static str,
-        object: String,
-        purpose: &str,
-    ) -> Result<()> {
-        let subject = object.strip_prefix("subject:").and_then(|s| s.parse().ok());
-        Ok(self.app.gate(&self.session, &self.jot, roles, action, purpose, object, subject)?)
-    }
 }
 
 /// Says on stderr that a break-glass access was recorded for review.
@@ -201,7 +185,6 @@ fn record(cmd: &VaultCommand, vault: Id) -> Option<Record> {
         VaultCommand::Key(KeyCommand::Rotate { .. }) => admin("key.rotate", "vault".into()),
         VaultCommand::Fsck { repair: false } => admin("vault.fsck", "vault".into()),
         VaultCommand::Fsck { repair: true } => admin("vault.repair", "vault".into()),
-        VaultCommand::Account(_) => admin("account.list", "accounts".into()),
         _ => None,
     }
 }
@@ -222,7 +205,7 @@ async fn dispatch(keys: KeySource, ctx: &Ctx<'_>, cmd: VaultCommand) -> Result<(
         VaultCommand::Docs(c) => vendors::docs(ctx, c).await,
         VaultCommand::Request(c) => super::requests::request(ctx, c).await,
         VaultCommand::Posture(a) => super::posture::posture(ctx, a).await,
-        VaultCommand::Account(c) => super::account::account(vault, ctx, c).await,
+        VaultCommand::Account(c) => super::account::account(ctx, c).await,
         VaultCommand::Lineage { id } => lineage(ctx, id).await,
         VaultCommand::Key(KeyCommand::Rotate { resume }) => rotate(vault, keys, resume).await,
         VaultCommand::Fsck { repair } => fsck(vault, repair).await,

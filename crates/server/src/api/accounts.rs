@@ -10,15 +10,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use facevault_app::time::secs_rfc3339;
-use facevault_app::{AppError, Jot, Record};
-use facevault_policy::Role;
 use facevault_vault::SubjectId;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use zeroize::Zeroizing;
 
 use super::{parse_id, session_only, JsonBody, S};
-use crate::auth::{self, Principal};
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -51,23 +49,13 @@ pub(crate) struct InvitationView {
     responses((status = 201, body = InvitationView), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 async fn invite(State(s): S, p: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
     let subject: SubjectId = parse_id("id", &id)?;
-    let session = p.session();
-    let app = s.app();
-    let jot = Jot::new();
-    let r = async {
-        session_only(&p)?;
-        let object = format!("subject:{subject}");
-        let roles = facevault_policy::gates::INVITE;
-        app.gate(&session, &jot, roles, "account.invite", "administration", object.clone(), Some(subject))?;
-        app.vault().scans_of(subject).await?;
-        // The account helpers' failures are internal ones, already logged with their detail.
-        let (username, secret, expires) =
-            auth::invite_patient(s.meta(), subject).await.map_err(|e| AppError::internal(e.message))?;
-        jot.change("account.invite", "administration", object, format!("patient account {username} invited"));
-        Ok(InvitationView { username, invitation: secret.to_string(), expires_at: secs_rfc3339(expires) })
-    }
-    .await;
-    let v = app.audited(&session, jot, r).await?;
+    session_only(&p)?;
+    let i = s.app().invite_patient(&p.session(), subject).await?;
+    let v = InvitationView {
+        username: i.username,
+        invitation: i.secret.to_string(),
+        expires_at: secs_rfc3339(i.expires),
+    };
     Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(v)).into_response())
 }
 
@@ -89,15 +77,7 @@ pub(crate) struct AccountView {
     responses((status = 413, body = ApiError), (status = 415, body = ApiError), (status = 201, body = AccountView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 async fn accept_invitation(State(s): S, JsonBody(b): JsonBody<AcceptBody>) -> Result<Response, ApiError> {
     let password = Zeroizing::new(b.password);
-    let account = auth::accept_invitation(s.meta(), &b.invitation, &password).await?;
-    let actor = account.subject.clone().unwrap_or_else(|| account.username.clone());
-    let record = Record::change(
-        "account.accept",
-        "administration",
-        format!("account:{}", account.username),
-        "invitation accepted, password set",
-    );
-    s.app().journal().append(&actor, Role::Patient.as_str(), vec![record]).await?;
+    let account = s.app().accept_invitation(&b.invitation, &password).await?;
     Ok((StatusCode::CREATED, Json(AccountView { username: account.username, role: account.role }))
         .into_response())
 }

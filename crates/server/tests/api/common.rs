@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use facevault_app::accounts::totp_now;
 use facevault_app::{App, AppError, ClinicFiles, Journal, SignedLog};
 use facevault_crypto::{KeyProvider, MemoryKeys};
 use facevault_policy::Role;
-use facevault_server::{router, totp_now, AppState, Backend, Config};
+use facevault_server::{router, AppState, Backend, Config};
 use facevault_store_blob::ObjectBlobStore;
 use facevault_store_sql::{SqlLogStore, SqlStore};
 use facevault_vault::{DynBlobStore, DynMetadataStore, ScanId, SubjectDetails, SubjectId, SystemClock};
@@ -149,17 +150,24 @@ pub async fn fixture(name: &str, subjects: Subjects, tweak: impl FnOnce(&mut Con
     let meta = state.app().vault().metadata_store();
     for role in STAFF {
         let user = role.as_str();
-        let secret =
-            facevault_server::add_staff(meta, state.accounts_key(), user, role, &password(user), false)
-                .await
-                .unwrap();
+        let secret = facevault_app::accounts::add_staff(
+            meta,
+            state.accounts_key(),
+            user,
+            role,
+            &password(user),
+            false,
+        )
+        .await
+        .unwrap();
         if let Some(s) = secret {
             secrets.insert(user.to_owned(), s);
         }
     }
     for (user, subject) in [("patient-a", a), ("patient-b", b), ("patient-c", c)] {
-        let (_, invitation, _) = facevault_server::invite_patient(meta, subject).await.unwrap();
-        let acc = facevault_server::accept_invitation(meta, &invitation, &password(user)).await.unwrap();
+        let (_, invitation, _) = facevault_app::accounts::invite_patient(meta, subject).await.unwrap();
+        let acc =
+            facevault_app::accounts::accept_invitation(meta, &invitation, &password(user)).await.unwrap();
         secrets.insert(user.to_owned(), acc.username);
     }
     Fixture {

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use facevault_server::{totp_now, Config};
+use facevault_app::accounts::totp_now;
+use facevault_server::Config;
 use facevault_vault::{AccountStore, TokenRow};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};

@@ -1,0 +1,407 @@
+//! Accounts of the server's users, kept in the vault's `AccountStore`: staff with Argon2id
+//! passwords and, for the privacy officer and admin, a TOTP second factor whose secret is sealed
+//! under an accounts key wrapped by the vault's KEK; patients by invitation (a generated login
+//! name bound to their subject id, the invitation kept as a hash). The CLI (`facevault account`)
+//! and the server (invitations, login) both use these. Sessions, cookies and API tokens are the
+//! server's.
+//!
+//! No password, code or secret is logged, returned in an error, or stored but hashed or sealed.
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine as _;
+use facevault_crypto::{
+    open as open_blob, seal_slice, BlobContext, DataKey, Id, KeyContext, KeyProvider, ObjectKind, WrappedKey,
+};
+use facevault_policy::{gates, Role};
+use facevault_vault::{AccountRow, AccountStore, BlobStore, MetadataStore, SubjectId};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::AppError;
+use crate::journal::{Jot, Record};
+use crate::session::Session;
+use crate::App;
+
+/// Stands in for a subject id when the accounts key is wrapped; no subject has it.
+const ACCOUNTS_KEY_ID: Id = Id::from_bytes(*b"facevault-accts\0");
+const ACCOUNTS_KEY_NAME: &str = "accounts-key";
+
+/// The roles that must log in with a second factor.
+pub const TOTP_ROLES: &[Role] = &[Role::PrivacyOfficer, Role::Admin];
+
+/// Random bytes from the system.
+pub fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, AppError> {
+    let mut b = Zeroizing::new([0u8; N]);
+    getrandom::fill(b.as_mut()).map_err(|e| AppError::internal(format!("no system randomness: {e}")))?;
+    Ok(b)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new secret as URL-safe base64 with `prefix`, and its hash as stored.
+pub fn new_secret(prefix: &str) -> Result<(Zeroizing<String>, String), AppError> {
+    let bytes = random::<32>()?;
+    let secret = Zeroizing::new(format!("{prefix}{}", B64URL.encode(&bytes[..])));
+    let hash = sha256_hex(secret.as_bytes());
+    Ok((secret, hash))
+}
+
+// ---------------------------------------------------------------- passwords
+
+/// The Argon2id hash of a password (PHC string with its own salt).
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    let salt = random::<16>()?;
+    Argon2::default()
+        .hash_password_with_salt(password.as_bytes(), salt.as_ref())
+        .map(|h| h.to_string())
+        .map_err(AppError::internal)
+}
+
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordVerifier::<str>::verify_password(&Argon2::default(), password.as_bytes(), hash).is_ok()
+}
+
+/// A hash no password matches, verified against when the account does not exist so that a
+/// wrong name takes as long as a wrong password.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy: no account has this").unwrap_or_default())
+}
+
+/// What a new password must be: 12 to 1024 characters.
+pub fn check_new_password(password: &str) -> Result<(), AppError> {
+    let n = password.chars().count();
+    if !(12..=1024).contains(&n) {
+        return Err(AppError::field("password", "a password has 12 to 1024 characters"));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- TOTP
+
+/// The RFC 6238 code for time step `step` (30 s steps since the epoch), 6 digits.
+pub fn totp_code(secret: &[u8], step: u64) -> u32 {
+    use hmac::{Hmac, KeyInit, Mac};
+    let Ok(mut mac) = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(secret) else {
+        return u32::MAX;
+    };
+    mac.update(&step.to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let o = usize::from(h[h.len() - 1] & 0x0f);
+    let bin = u32::from_be_bytes([h[o] & 0x7f, h[o + 1], h[o + 2], h[o + 3]]);
+    bin % 1_000_000
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The current code of a secret given in base32 (as an authenticator app shows it).
+pub fn totp_now(secret_base32: &str) -> Option<String> {
+    let secret = base32_decode(secret_base32)?;
+    Some(format!("{:06}", totp_code(&secret, unix_now() / 30)))
+}
+
+const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// RFC 4648 base32 without padding, the form authenticator apps take.
+pub fn base32(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(5) {
+        let mut buf = [0u8; 5];
+        buf[..chunk.len()].copy_from_slice(chunk);
+        let v = u64::from_be_bytes([0, 0, 0, buf[0], buf[1], buf[2], buf[3], buf[4]]);
+        let chars = (chunk.len() * 8).div_ceil(5);
+        for i in 0..chars {
+            out.push(char::from(B32[((v >> (35 - 5 * i)) & 31) as usize]));
+        }
+    }
+    out
+}
+
+fn base32_decode(s: &str) -> Option<Vec<u8>> {
+    let mut bits = 0u32;
+    let mut acc = 0u64;
+    let mut out = Vec::new();
+    for c in s.trim().trim_end_matches('=').bytes() {
+        let v = B32.iter().position(|&b| b == c.to_ascii_uppercase())?;
+        acc = (acc << 5) | v as u64;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// The server's key for sealing TOTP secrets: a data key wrapped under the vault's KEK and
+/// kept in `server_keys`; created on first use.
+pub struct AccountsKey {
+    vault: Id,
+    key: DataKey,
+}
+
+impl std::fmt::Debug for AccountsKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccountsKey(..)")
+    }
+}
+
+impl AccountsKey {
+    pub async fn load(
+        vault: Id,
+        meta: &impl AccountStore,
+        keys: &dyn KeyProvider,
+    ) -> Result<AccountsKey, AppError> {
+        let kctx = KeyContext { vault, subject: ACCOUNTS_KEY_ID };
+        let unwrap = |bytes: Vec<u8>| -> Result<AccountsKey, AppError> {
+            let (version, wrapped) =
+                bytes.split_first_chunk::<4>().ok_or_else(|| AppError::internal("accounts key: short"))?;
+            let wrapped =
+                WrappedKey::from_parts(facevault_crypto::KekVersion(u32::from_be_bytes(*version)), wrapped)
+                    .map_err(AppError::internal)?;
+            let key = keys.unwrap(&kctx, &wrapped).map_err(AppError::internal)?;
+            Ok(AccountsKey { vault, key })
+        };
+        if let Some(bytes) = meta.server_key(ACCOUNTS_KEY_NAME).await.map_err(AppError::internal)? {
+            return unwrap(bytes);
+        }
+        let key = DataKey::generate().map_err(AppError::internal)?;
+        let wrapped = keys.wrap(&kctx, &key).map_err(AppError::internal)?;
+        let mut bytes = wrapped.kek_version().0.to_be_bytes().to_vec();
+        bytes.extend_from_slice(wrapped.as_bytes());
+        match meta.put_server_key(ACCOUNTS_KEY_NAME, &bytes).await {
+            Ok(()) => Ok(AccountsKey { vault, key }),
+            // Another process created it first: use theirs.
+            Err(facevault_vault::StoreError::Conflict { .. }) => {
+                let bytes = meta.server_key(ACCOUNTS_KEY_NAME).await.map_err(AppError::internal)?;
+                unwrap(bytes.ok_or_else(|| AppError::internal("accounts key vanished"))?)
+            }
+            Err(e) => Err(AppError::internal(e)),
+        }
+    }
+
+    fn context(&self, username: &str) -> BlobContext {
+        let d = Sha256::digest(username.as_bytes());
+        let mut object = [0u8; 16];
+        object.copy_from_slice(&d[..16]);
+        BlobContext {
+            vault: self.vault,
+            subject: ACCOUNTS_KEY_ID,
+            object: Id::from_bytes(object),
+            kind: ObjectKind::SubjectDetails,
+            version: 1,
+        }
+    }
+
+    pub fn seal(&self, username: &str, secret: &[u8]) -> Result<Vec<u8>, AppError> {
+        seal_slice(&self.key, &self.context(username), secret).map_err(AppError::internal)
+    }
+
+    pub fn open(&self, username: &str, sealed: Vec<u8>) -> Result<Zeroizing<Vec<u8>>, AppError> {
+        open_blob(&self.key, &self.context(username), sealed).map(Zeroizing::new).map_err(AppError::internal)
+    }
+}
+
+/// A login name: 3 to 64 of `a-z 0-9 . _ -`, starting with a letter (it appears in the audit
+/// log as the actor, so it must be a token and should not be a person's full name).
+pub fn check_username(name: &str) -> Result<(), AppError> {
+    let ok = (3..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::field("username", "3 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter"))
+    }
+}
+
+/// A new staff account (from `facevault account add` or the demo). Returns the TOTP secret
+/// in base32 when the account has a second factor (required for privacy officer and admin).
+pub async fn add_staff(
+    meta: &impl AccountStore,
+    key: &AccountsKey,
+    username: &str,
+    role: Role,
+    password: &str,
+    totp: bool,
+) -> Result<Option<String>, AppError> {
+    check_username(username)?;
+    if role == Role::Patient {
+        return Err(AppError::field("role", "patient accounts are created by invitation"));
+    }
+    check_new_password(password)?;
+    let totp = totp || TOTP_ROLES.contains(&role);
+    let secret = if totp { Some(random::<20>()?) } else { None };
+    let row = AccountRow {
+        username: username.into(),
+        role: role.as_str().into(),
+        subject: None,
+        password_hash: Some(hash_password(password)?),
+        totp_sealed: secret.as_ref().map(|s| key.seal(username, s.as_ref())).transpose()?,
+        invite_hash: None,
+        invite_expires: None,
+        created_at: unix_now() as i64,
+    };
+    meta.add_account(&row).await.map_err(|e| match e {
+        facevault_vault::StoreError::Conflict { .. } => {
+            AppError::conflict(format!("account {username} exists"))
+        }
+        e => AppError::internal(e),
+    })?;
+    Ok(secret.map(|s| base32(s.as_ref())))
+}
+
+/// How long a patient's invitation stays open.
+const INVITATION_DAYS: i64 = 7;
+
+/// Creates a patient's portal account for `subject`, with no password until the invitation
+/// is accepted: returns the login name (a generated handle), the one-time invitation secret
+/// (only its hash is kept) and when it expires (Unix seconds).
+pub async fn invite_patient(
+    meta: &impl AccountStore,
+    subject: SubjectId,
+) -> Result<(String, Zeroizing<String>, i64), AppError> {
+    let handle = random::<5>()?;
+    let username = format!("patient-{}", handle.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let (secret, hash) = new_secret("fvi_")?;
+    let now = unix_now() as i64;
+    let expires = now + INVITATION_DAYS * 86_400;
+    meta.add_account(&AccountRow {
+        username: username.clone(),
+        role: Role::Patient.as_str().into(),
+        subject: Some(subject.to_string()),
+        password_hash: None,
+        totp_sealed: None,
+        invite_hash: Some(hash),
+        invite_expires: Some(expires),
+        created_at: now,
+    })
+    .await
+    .map_err(AppError::internal)?;
+    Ok((username, secret, expires))
+}
+
+/// A patient accepts an invitation and sets their password; it cannot be accepted twice.
+pub async fn accept_invitation(
+    meta: &impl AccountStore,
+    invitation: &str,
+    password: &str,
+) -> Result<AccountRow, AppError> {
+    check_new_password(password)?;
+    let hash = sha256_hex(invitation.trim().as_bytes());
+    let gone = || AppError::not_found("no open invitation matches; ask the clinic for a new one");
+    let account = meta.account_by_invite(&hash).await.map_err(AppError::internal)?.ok_or_else(gone)?;
+    if account.invite_expires.is_none_or(|e| e <= unix_now() as i64) {
+        return Err(gone());
+    }
+    let phc = hash_password(password)?;
+    if !meta.accept_invite(&hash, &phc).await.map_err(AppError::internal)? {
+        return Err(gone());
+    }
+    Ok(account)
+}
+
+/// A patient's invitation: their login name, the one-time secret to give them, and when it
+/// expires (Unix seconds).
+#[derive(Debug)]
+pub struct Invitation {
+    pub username: String,
+    pub secret: Zeroizing<String>,
+    pub expires: i64,
+}
+
+impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
+    /// Adds a staff account (the privacy office); returns the TOTP secret in base32 when it has
+    /// a second factor (always for the privacy officer and admin).
+    pub async fn add_staff(
+        &self,
+        s: &Session,
+        username: &str,
+        role: Role,
+        password: &str,
+        totp: bool,
+    ) -> Result<Option<String>, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            self.gate(s, &jot, gates::COMPLIANCE, "account.add", "administration", "accounts".into(), None)?;
+            let meta = self.vault.metadata_store();
+            let key = AccountsKey::load(self.vault.id(), meta, self.vault.key_provider().as_ref()).await?;
+            let secret = add_staff(meta, &key, username, role, password, totp).await?;
+            jot.change(
+                "account.add",
+                "administration",
+                format!("account:{username}"),
+                format!("role {role}"),
+            );
+            Ok(secret)
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// The accounts (the privacy office): names, roles, second factor, a patient's subject.
+    pub async fn accounts(&self, s: &Session) -> Result<Vec<AccountRow>, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            self.gate(s, &jot, gates::COMPLIANCE, "account.list", "administration", "accounts".into(), None)?;
+            let rows = self.vault.metadata_store().accounts().await?;
+            jot.change("account.list", "administration", "accounts".into(), format!("{} listed", rows.len()));
+            Ok(rows)
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// Invites a patient to the portal (the care team and the privacy office): creates their
+    /// account with no password until they accept.
+    pub async fn invite_patient(&self, s: &Session, subject: SubjectId) -> Result<Invitation, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            let object = format!("subject:{subject}");
+            self.gate(
+                s,
+                &jot,
+                gates::INVITE,
+                "account.invite",
+                "administration",
+                object.clone(),
+                Some(subject),
+            )?;
+            self.vault.scans_of(subject).await?;
+            let (username, secret, expires) = invite_patient(self.vault.metadata_store(), subject).await?;
+            jot.change(
+                "account.invite",
+                "administration",
+                object,
+                format!("patient account {username} invited"),
+            );
+            Ok(Invitation { username, secret, expires })
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// A patient accepts their invitation and sets a password; journaled as the patient.
+    pub async fn accept_invitation(&self, invitation: &str, password: &str) -> Result<AccountRow, AppError> {
+        let meta = self.vault.metadata_store();
+        let pw = Zeroizing::new(password.to_owned());
+        let invitation = Zeroizing::new(invitation.to_owned());
+        let account = accept_invitation(meta, &invitation, &pw).await?;
+        let actor = account.subject.clone().unwrap_or_else(|| account.username.clone());
+        let jot = Jot::new();
+        jot.push(Record::change(
+            "account.accept",
+            "administration",
+            format!("account:{}", account.username),
+            "invitation accepted, password set",
+        ));
+        self.audited(&Session::person(actor, Role::Patient), jot, Ok(account)).await
+    }
+}
