@@ -405,3 +405,117 @@ impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
         self.audited(&Session::person(actor, Role::Patient), jot, Ok(account)).await
     }
 }
+
+/// API tokens start with this, so a leaked one is recognisable (and scannable).
+pub const TOKEN_PREFIX: &str = "fvt_";
+
+/// A new API token, as a front end took it.
+#[derive(Clone, Debug)]
+pub struct NewToken {
+    /// What the token is for (an integration's name: a-z 0-9 . _ -).
+    pub name: String,
+    /// The role it acts in (not patient).
+    pub role: String,
+    /// The purposes it may be used for (at least one, of the catalogue).
+    pub purposes: Vec<String>,
+    /// Days until it expires (1 to 365).
+    pub expires_in_days: u32,
+}
+
+/// An issued token: its row and the secret, shown once (only its hash is kept).
+#[derive(Debug)]
+pub struct IssuedToken {
+    pub row: facevault_vault::TokenRow,
+    pub secret: Zeroizing<String>,
+}
+
+/// Only a person (not a token) manages tokens and accounts.
+fn person_only(s: &Session) -> Result<(), AppError> {
+    if s.is_person() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("API tokens cannot manage tokens or accounts; log in"))
+    }
+}
+
+impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
+    /// Issues an API token for an integration (the privacy office, logged in).
+    pub async fn create_token(&self, s: &Session, new: NewToken) -> Result<IssuedToken, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            person_only(s)?;
+            self.gate(s, &jot, gates::COMPLIANCE, "token.create", "administration", "tokens".into(), None)?;
+            check_username(&new.name)
+                .map_err(|_| AppError::field("name", "3 to 64 of a-z, 0-9, '.', '_', '-'"))?;
+            let role: Role = new
+                .role
+                .parse()
+                .map_err(|_| AppError::field("role", format!("{:?} is not a role", new.role)))?;
+            if role == Role::Patient {
+                return Err(AppError::field("role", "a patient acts through their own login, not a token"));
+            }
+            if new.purposes.is_empty() {
+                return Err(AppError::field("purposes", "name at least one purpose"));
+            }
+            if let Some(p) = new.purposes.iter().find(|p| self.policy.catalogue().get(p).is_none()) {
+                return Err(AppError::field("purposes", format!("{p:?} is not a purpose of the catalogue")));
+            }
+            if !(1..=365).contains(&new.expires_in_days) {
+                return Err(AppError::field("expires_in_days", "1 to 365"));
+            }
+            let (secret, hash) = new_secret(TOKEN_PREFIX)?;
+            let id = Id::random().map_err(AppError::internal)?.to_string();
+            let now = unix_now() as i64;
+            let row = facevault_vault::TokenRow {
+                id: id.clone(),
+                token_hash: hash,
+                name: new.name.clone(),
+                role: role.as_str().into(),
+                purposes: new.purposes.join(","),
+                created_by: s.actor.clone(),
+                created_at: now,
+                expires_at: now + i64::from(new.expires_in_days) * 86_400,
+                revoked: false,
+            };
+            self.vault.metadata_store().add_token(&row).await?;
+            jot.change(
+                "token.create",
+                "administration",
+                format!("token:{id}"),
+                format!("role {role} for {}", row.purposes),
+            );
+            Ok(IssuedToken { row, secret })
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// The API tokens (never their secrets).
+    pub async fn tokens(&self, s: &Session) -> Result<Vec<facevault_vault::TokenRow>, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            self.gate(s, &jot, gates::COMPLIANCE, "token.list", "administration", "tokens".into(), None)?;
+            let rows = self.vault.metadata_store().tokens().await?;
+            jot.change("token.list", "administration", "tokens".into(), format!("{} listed", rows.len()));
+            Ok(rows)
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// Revokes an API token at once.
+    pub async fn revoke_token(&self, s: &Session, id: Id) -> Result<(), AppError> {
+        let jot = Jot::new();
+        let r = async {
+            person_only(s)?;
+            self.gate(s, &jot, gates::COMPLIANCE, "token.revoke", "administration", "tokens".into(), None)?;
+            if !self.vault.metadata_store().revoke_token(&id.to_string()).await? {
+                return Err(AppError::not_found(format!("no token {id}")));
+            }
+            jot.change("token.revoke", "administration", format!("token:{id}"), "revoked");
+            Ok(())
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+}

@@ -10,7 +10,7 @@ use facevault_domain::{
     check_disclosure, missing_terms, DataCategory, DisclosureKind, Documents, VendorRegistry,
 };
 use facevault_policy::{gates, Action};
-use facevault_vault::{BlobStore, MetadataStore, Node, ScanId, Target};
+use facevault_vault::{BlobStore, Disclosure, MetadataStore, Node, ScanId, SubjectId, Target};
 use zeroize::Zeroizing;
 
 use crate::access::Known;
@@ -209,6 +209,25 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 format!("to vendor {} as {kind}", v.id.as_str()),
             );
             Ok(Disclosed { ply, kind })
+        }
+        .await;
+        self.audited(s, jot, r).await
+    }
+
+    /// The disclosures of a subject's data (the accounting of disclosures): the care team, and
+    /// the patient themself.
+    pub async fn disclosures(&self, s: &Session, subject: SubjectId) -> Result<Vec<Disclosure>, AppError> {
+        let jot = Jot::new();
+        let r = async {
+            let object = format!("subject:{subject}");
+            let mut roles = gates::CARE.to_vec();
+            roles.push(facevault_policy::Role::Patient);
+            self.gate(s, &jot, &roles, "disclosure.list", "administration", object.clone(), Some(subject))?;
+            // An unknown subject is not found, not an empty list.
+            self.vault.scans_of(subject).await?;
+            let out = self.vault.disclosures_of(subject).await?;
+            jot.change("disclosure.list", "administration", object, format!("{} listed", out.len()));
+            Ok(out)
         }
         .await;
         self.audited(s, jot, r).await

@@ -36,11 +36,9 @@ use crate::AppState;
 pub const SESSION_COOKIE: &str = "fv_session";
 /// The header a state-changing browser request carries its CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-/// API tokens start with this, so a leaked one is recognisable (and scannable).
-pub const TOKEN_PREFIX: &str = "fvt_";
 pub use facevault_app::accounts::{
     base32, check_new_password, check_username, decoy_hash, hash_password, new_secret, random, sha256_hex,
-    totp_code, totp_now, unix_now, verify_password, AccountsKey, TOTP_ROLES,
+    totp_code, totp_now, unix_now, verify_password, AccountsKey, TOKEN_PREFIX, TOTP_ROLES,
 };
 
 // ---------------------------------------------------------------- sessions and lockout

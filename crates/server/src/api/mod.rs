@@ -20,7 +20,6 @@ use facevault_app::AppError;
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 
-use crate::auth::{Principal, Via};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -55,9 +54,6 @@ pub(crate) use tokens::Api as TokensApi;
 pub(crate) use vendors::Api as VendorsApi;
 
 pub(crate) type S = State<Arc<AppState>>;
-
-/// Who may do what the policy does not decide: the lists the CLI uses too.
-pub(crate) use facevault_policy::gates::{CARE, COMPLIANCE};
 
 /// What every endpoint shares: the session cookie or an API token. `openapi()` (lib.rs) merges
 /// each module's `Api` into this one.
@@ -124,12 +120,4 @@ pub(crate) struct PurposeQuery {
     /// Emergency access (HIPAA break-glass): the reason, reviewed by the privacy officer.
     /// Do not name the patient. Valid for one hour.
     pub(crate) break_glass: Option<String>,
-}
-
-/// Only a logged-in person (not a token) manages tokens and accounts.
-pub(crate) fn session_only(p: &Principal) -> Result<(), AppError> {
-    match p.via {
-        Via::Session { .. } => Ok(()),
-        Via::Token { .. } => Err(AppError::forbidden("API tokens cannot manage tokens or accounts; log in")),
-    }
 }

@@ -7,15 +7,13 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use facevault_app::Jot;
 use facevault_domain::missing_terms;
-use facevault_policy::Role;
 use facevault_vault::SubjectId;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use super::subjects::{disclosure_view, DisclosureView};
-use super::{parse_id, CARE, S};
+use super::{parse_id, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
@@ -108,30 +106,14 @@ async fn subject_disclosures(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<SubjectDisclosure>>, ApiError> {
     let subject: SubjectId = parse_id("id", &id)?;
-    let session = p.session();
-    let app = s.app();
-    let jot = Jot::new();
-    let r = async {
-        let object = format!("subject:{subject}");
-        let mut roles = CARE.to_vec();
-        roles.push(Role::Patient);
-        app.gate(&session, &jot, &roles, "disclosure.list", "administration", object.clone(), Some(subject))?;
-        // An unknown subject is a 404, not an empty list.
-        app.vault().scans_of(subject).await?;
-        let out: Vec<SubjectDisclosure> = app
-            .vault()
-            .disclosures_of(subject)
-            .await?
-            .into_iter()
+    let out = s.app().disclosures(&p.session(), subject).await?;
+    Ok(Json(
+        out.into_iter()
             .map(|d| {
                 let vendor = d.vendor.clone();
                 let DisclosureView { node, at, kind, purpose, recipient } = disclosure_view(d);
                 SubjectDisclosure { node, at, kind, purpose, recipient, vendor }
             })
-            .collect();
-        jot.change("disclosure.list", "administration", object, format!("{} listed", out.len()));
-        Ok(out)
-    }
-    .await;
-    Ok(Json(app.audited(&session, jot, r).await?))
+            .collect(),
+    ))
 }
