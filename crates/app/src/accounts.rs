@@ -328,8 +328,7 @@ impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
         password: &str,
         totp: bool,
     ) -> Result<Option<String>, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(s, &jot, gates::COMPLIANCE, "account.add", "administration", "accounts".into(), None)?;
             let meta = self.vault.metadata_store();
             let key = AccountsKey::load(self.vault.id(), meta, self.vault.key_provider().as_ref()).await?;
@@ -341,29 +340,23 @@ impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
                 format!("role {role}"),
             );
             Ok(secret)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// The accounts (the privacy office): names, roles, second factor, a patient's subject.
     pub async fn accounts(&self, s: &Session) -> Result<Vec<AccountRow>, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(s, &jot, gates::COMPLIANCE, "account.list", "administration", "accounts".into(), None)?;
             let rows = self.vault.metadata_store().accounts().await?;
             jot.change("account.list", "administration", "accounts".into(), format!("{} listed", rows.len()));
             Ok(rows)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Invites a patient to the portal (the care team and the privacy office): creates their
     /// account with no password until they accept.
     pub async fn invite_patient(&self, s: &Session, subject: SubjectId) -> Result<Invitation, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let object = format!("subject:{subject}");
             self.gate(
                 s,
@@ -383,9 +376,7 @@ impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
                 format!("patient account {username} invited"),
             );
             Ok(Invitation { username, secret, expires })
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// A patient accepts their invitation and sets a password; journaled as the patient.
@@ -441,8 +432,7 @@ fn person_only(s: &Session) -> Result<(), AppError> {
 impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
     /// Issues an API token for an integration (the privacy office, logged in).
     pub async fn create_token(&self, s: &Session, new: NewToken) -> Result<IssuedToken, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             person_only(s)?;
             self.gate(s, &jot, gates::COMPLIANCE, "token.create", "administration", "tokens".into(), None)?;
             check_username(&new.name)
@@ -485,28 +475,22 @@ impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
                 format!("role {role} for {}", row.purposes),
             );
             Ok(IssuedToken { row, secret })
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// The API tokens (never their secrets).
     pub async fn tokens(&self, s: &Session) -> Result<Vec<facevault_vault::TokenRow>, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(s, &jot, gates::COMPLIANCE, "token.list", "administration", "tokens".into(), None)?;
             let rows = self.vault.metadata_store().tokens().await?;
             jot.change("token.list", "administration", "tokens".into(), format!("{} listed", rows.len()));
             Ok(rows)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Revokes an API token at once.
     pub async fn revoke_token(&self, s: &Session, id: Id) -> Result<(), AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             person_only(s)?;
             self.gate(s, &jot, gates::COMPLIANCE, "token.revoke", "administration", "tokens".into(), None)?;
             if !self.vault.metadata_store().revoke_token(&id.to_string()).await? {
@@ -514,8 +498,6 @@ impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
             }
             jot.change("token.revoke", "administration", format!("token:{id}"), "revoked");
             Ok(())
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 }

@@ -8,7 +8,6 @@ use facevault_vault::{BlobStore, MetadataStore, Node, Target, VaultError};
 
 use crate::access::Known;
 use crate::error::{AppError, ErrorKind};
-use crate::journal::Jot;
 use crate::session::Session;
 use crate::App;
 
@@ -39,13 +38,15 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         purpose: Option<&str>,
         break_glass: Option<&str>,
     ) -> Result<Analysed, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let purpose = s.purpose(purpose, crate::CLINICAL)?;
             let mut grants: Vec<AccessGrant> = Vec::new();
             for scan in analysis.scans() {
                 let known = Known::Target(Target::Node(Node::Scan(scan)));
-                grants.push(self.decide(s, &jot, "scan.analyze", Action::Analyze, &purpose, known, break_glass).await?);
+                grants.push(
+                    self.decide(s, &jot, "scan.analyze", Action::Analyze, &purpose, known, break_glass)
+                        .await?,
+                );
             }
             let grants: Vec<&AccessGrant> = grants.iter().collect();
             let job = self.vault.prepare_analysis(analysis, &grants).await.map_err(|e| match (e, analysis) {
@@ -73,8 +74,6 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 );
             }
             Ok(Analysed { analysis, outcome, stored })
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 }

@@ -104,8 +104,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         s: &Session,
         filter: EntryFilter,
     ) -> Result<Vec<(u64, AuditEntry)>, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.audit_gate(s, &jot, "audit.list")?;
             let f = filter.clone();
             let rows = self
@@ -130,15 +129,12 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 format!("{} entries listed", rows.len()),
             );
             Ok(rows)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// The latest signed checkpoint.
     pub async fn audit_checkpoint(&self, s: &Session) -> Result<CheckpointNote, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.audit_gate(s, &jot, "audit.checkpoint")?;
             let cp = self
                 .journal
@@ -154,15 +150,12 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 format!("checkpoint of {}", cp.checkpoint.size),
             );
             Ok(cp)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// The inclusion proof of entry `index` against the latest checkpoint.
     pub async fn audit_proof(&self, s: &Session, index: u64) -> Result<EntryProof, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.audit_gate(s, &jot, "audit.prove")?;
             let proof = self
                 .journal
@@ -194,15 +187,12 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 format!("inclusion of entry {index}"),
             );
             Ok(proof)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// The consistency proof from the tree of `old` entries to the latest checkpoint.
     pub async fn audit_consistency(&self, s: &Session, old: u64) -> Result<Consistency, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.audit_gate(s, &jot, "audit.consistency")?;
             let proof = self
                 .journal
@@ -232,15 +222,12 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 format!("consistency from {old}"),
             );
             Ok(proof)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Checks every entry against the latest checkpoint and names the first that differs.
     pub async fn audit_verify(&self, s: &Session) -> Result<Verified, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.audit_gate(s, &jot, "audit.verify")?;
             let v = self.journal.read(verify).await??;
             let said = match &v {
@@ -250,9 +237,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             };
             jot.change("audit.verify", "administration", "audit-log".into(), said);
             Ok(v)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 }
 

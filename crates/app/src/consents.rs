@@ -12,7 +12,7 @@ use facevault_vault::{
 };
 
 use crate::error::AppError;
-use crate::journal::{Jot, Record};
+use crate::journal::Record;
 use crate::session::Session;
 use crate::App;
 
@@ -47,8 +47,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         form: &ConsentForm,
         read_notice: impl FnOnce(&str) -> Result<String, String>,
     ) -> Result<ConsentRecorded, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(s, &jot, gates::CONSENT, "consent.add", "consent", object(subject), Some(subject))?;
             self.vault.scans_of(subject).await?;
             let (j, draft) = form
@@ -72,9 +71,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 }
                 Err(e) => Err(e.into()),
             }
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// The subject's consent on record; `how` says what the read was for (shown, exported as
@@ -85,8 +82,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         subject: SubjectId,
         how: &str,
     ) -> Result<StoredConsent, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(s, &jot, gates::CONSENT, "consent.read", "consent", object(subject), Some(subject))?;
             self.vault.scans_of(subject).await?;
             let c =
@@ -95,16 +91,13 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 })?;
             jot.change("consent.read", "consent", object(subject), how.to_owned());
             Ok(c)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Withdraws a subject's consent now: every later access is refused at once (deletion
     /// stays possible). A patient may withdraw their own.
     pub async fn withdraw_consent(&self, s: &Session, subject: SubjectId) -> Result<Timestamp, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(
                 s,
                 &jot,
@@ -117,9 +110,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             let at = self.vault.withdraw_consent(subject).await?;
             jot.change("consent.withdraw", "consent", object(subject), "consent withdrawn");
             Ok(at)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Sets (or lifts) a restriction: the front desk, the privacy office, and a patient for
@@ -131,8 +122,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         restriction: Restriction,
         lift: bool,
     ) -> Result<(), AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let name = restriction_name(restriction);
             self.gate(s, &jot, gates::RESTRICTION, "restriction.set", name, object(subject), Some(subject))?;
             self.vault.scans_of(subject).await?;
@@ -140,9 +130,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             let verb = if lift { "lifted" } else { "set" };
             jot.change("restriction.set", name, object(subject), format!("{name} {verb}"));
             Ok(())
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Places a legal hold (the privacy office): every destruction of the subject's data is
@@ -155,8 +143,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         reference: &str,
         reason: &str,
     ) -> Result<String, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(
                 s,
                 &jot,
@@ -184,9 +171,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 format!("{kind} hold placed, reference sha256:{hash}"),
             );
             Ok(hash)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Releases a legal hold: what fell due meanwhile becomes due today. Returns the SHA-256 of
@@ -197,8 +182,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         subject: SubjectId,
         reference: &str,
     ) -> Result<String, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(
                 s,
                 &jot,
@@ -218,9 +202,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 format!("hold released, reference sha256:{hash}"),
             );
             Ok(hash)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Records that a purpose is satisfied for a subject on `day` (default today): its data
@@ -233,8 +215,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         purpose: &str,
         day: Option<&str>,
     ) -> Result<chrono::NaiveDate, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(
                 s,
                 &jot,
@@ -267,9 +248,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             self.vault.mark_satisfied(subject, &id, day).await?;
             jot.change("purpose.satisfied", purpose, object(subject), format!("purpose satisfied on {day}"));
             Ok(day)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 }
 

@@ -187,8 +187,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         s: &Session,
         at: Option<&str>,
     ) -> Result<(chrono::NaiveDate, Vec<SubjectPlan>), AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(s, &jot, gates::COMPLIANCE, "retention.plan", "retention", "vault".into(), None)?;
             let at = match at {
                 Some(d) => crate::time::parse_date(d)
@@ -198,9 +197,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             let plan = self.vault.retention_plan(at).await?;
             jot.change("retention.plan", "retention", "vault".into(), format!("plan as of {at}"));
             Ok((at, plan))
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Destroys what is due on `day`: crypto-shreds subjects whose every purpose lapsed,

@@ -18,6 +18,16 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// The skeleton of a use case, written once: a journal for it, its work (which journals its
+/// decisions and changes), and the journal appended whatever the outcome, before it returns.
+macro_rules! journaled {
+    ($app:expr, $session:expr, |$jot:ident| $work:block) => {{
+        let $jot = $crate::journal::Jot::new();
+        let outcome = async $work.await;
+        $app.audited($session, $jot, outcome).await
+    }};
+}
+
 mod access;
 pub mod accounts;
 mod analyses;

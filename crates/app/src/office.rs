@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::access::Known;
 use crate::error::{AppError, ErrorKind};
-use crate::journal::{Jot, Record};
+use crate::journal::Record;
 use crate::session::Session;
 use crate::App;
 
@@ -88,8 +88,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
 
     /// The vendor registry (the privacy office).
     pub async fn vendors(&self, s: &Session) -> Result<VendorRegistry, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(s, &jot, gates::COMPLIANCE, "vendor.list", "administration", "vendors".into(), None)?;
             let reg = self.registry()?;
             jot.change(
@@ -99,9 +98,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 format!("{} listed", reg.vendors().len()),
             );
             Ok(reg)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Adds the `[[vendor]]` tables of `text` (named `source` in errors) to the registry (the
@@ -113,8 +110,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         source: &str,
         text: &str,
     ) -> Result<VendorRegistry, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(s, &jot, gates::COMPLIANCE, "vendor.add", "administration", "vendors".into(), None)?;
             let catalogue = self.policy.catalogue();
             let new = settings::vendor_registry(text, catalogue).map_err(|e| misconfigured(source, e))?;
@@ -132,9 +128,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 );
             }
             Ok(new)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Discloses a scan to a registered vendor for `purpose`: the policy decides the share (or,
@@ -147,8 +141,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         vendor: &str,
         purpose: &str,
     ) -> Result<Disclosed, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let reg = self.registry()?;
             let v = reg.get(vendor).ok_or_else(|| {
                 AppError::field("vendor", format!("vendor {vendor:?} is not in the registry"))
@@ -209,16 +202,13 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 format!("to vendor {} as {kind}", v.id.as_str()),
             );
             Ok(Disclosed { ply, kind })
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// The disclosures of a subject's data (the accounting of disclosures): the care team, and
     /// the patient themself.
     pub async fn disclosures(&self, s: &Session, subject: SubjectId) -> Result<Vec<Disclosure>, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let object = format!("subject:{subject}");
             let mut roles = gates::CARE.to_vec();
             roles.push(facevault_policy::Role::Patient);
@@ -228,9 +218,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             let out = self.vault.disclosures_of(subject).await?;
             jot.change("disclosure.list", "administration", object, format!("{} listed", out.len()));
             Ok(out)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// The record of processing, the retention schedule and the consent notices, generated
@@ -238,8 +226,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
     /// log). The public ones to anyone; the record of processing and all three together to the
     /// privacy office. Needs `clinic.toml`.
     pub async fn documents(&self, s: &Session, which: Document, how: &str) -> Result<Documents, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             if !which.is_public() {
                 self.gate(s, &jot, gates::COMPLIANCE, "docs.read", "administration", which.object(), None)?;
             }
@@ -254,19 +241,25 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             let docs = Documents::generate(self.policy.catalogue(), reg.vendors(), &clinic);
             jot.change("docs.read", "administration", which.object(), format!("generated as {how}"));
             Ok(docs)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// The posture report as of `at` (default now): the risk register from the live data, the
     /// requests and the audit log's break-glass uses, scored against `posture.toml`.
     pub async fn posture(&self, s: &Session, at: Option<&str>) -> Result<PostureReport, AppError> {
-        let jot = Jot::new();
-        let r = async {
-            self.gate(s, &jot, gates::COMPLIANCE, "posture.report", "administration", "posture".into(), None)?;
+        journaled!(self, s, |jot| {
+            self.gate(
+                s,
+                &jot,
+                gates::COMPLIANCE,
+                "posture.report",
+                "administration",
+                "posture".into(),
+                None,
+            )?;
             let text = self.files.config(POSTURE_FILE)?;
-            let criteria = settings::risk_criteria(text.as_deref()).map_err(|e| misconfigured(POSTURE_FILE, e))?;
+            let criteria =
+                settings::risk_criteria(text.as_deref()).map_err(|e| misconfigured(POSTURE_FILE, e))?;
             let at = match at {
                 Some(d) => crate::time::parse_date(d)
                     .ok_or_else(|| AppError::field("at", "not a YYYY-MM-DD date"))?
@@ -289,8 +282,6 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 ),
             );
             Ok(report)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 }

@@ -24,14 +24,11 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         seal: Seal,
         break_glass: Option<&str>,
     ) -> Result<Vec<u8>, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let held = self.vault.delete_purpose(subject).await?;
             let purpose = s.purpose(purpose, &held)?;
             self.package(s, &jot, subject, &purpose, seal, break_glass).await
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Decides the export, gathers the package and the audit entries about the subject, and

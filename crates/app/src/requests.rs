@@ -174,8 +174,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
     /// one completed recently, or a third access request within 12 months is refused
     /// (a conflict) naming the earlier one, unless `allow_duplicate`.
     pub async fn open_request(&self, s: &Session, new: NewRequest) -> Result<Request, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let subject = new.subject;
             let object = format!("subject:{subject}");
             self.gate(
@@ -226,15 +225,12 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                     )))
                 }
             }
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Every request kept by `filter` (the privacy office).
     pub async fn requests(&self, s: &Session, filter: RequestFilter) -> Result<Vec<Request>, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(s, &jot, gates::COMPLIANCE, "request.list", "request", "requests".into(), None)?;
             let now = crate::time::now_ms();
             let all = self.vault.requests(&calendar()).await?;
@@ -251,15 +247,12 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 .collect();
             jot.change("request.list", "request", "requests".into(), format!("{} listed", rows.len()));
             Ok(rows)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// A request's deadlines, history and vendor notices (the privacy office).
     pub async fn request(&self, s: &Session, id: &str) -> Result<RequestFile, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let id = request_id(id)?;
             let object = format!("request:{id}");
             self.gate(s, &jot, gates::COMPLIANCE, "request.show", "request", object.clone(), None)?;
@@ -268,16 +261,13 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 self.vault.vendor_notices().await?.into_iter().filter(|n| n.request == id).collect();
             jot.change("request.show", "request", object, "shown");
             Ok(RequestFile { request, vendor_notices })
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Applies one move to a request (the privacy office); a move its state does not allow is
     /// a conflict naming why.
     pub async fn move_request(&self, s: &Session, id: &str, m: Move) -> Result<Request, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let id = request_id(id)?;
             let object = format!("request:{id}");
             let action = m.action();
@@ -325,15 +315,12 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             };
             jot.change(action, "request", object, r.state().name());
             Ok(r)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Records that a vendor confirmed deleting what it received for an erasure request.
     pub async fn vendor_confirmed(&self, s: &Session, id: &str, vendor: &str) -> Result<Request, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let id = request_id(id)?;
             let object = format!("request:{id}");
             self.gate(
@@ -356,9 +343,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 format!("vendor {vendor} confirmed deletion"),
             );
             Ok(r)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Carries a request out on the vault for its kind and completes it (the privacy office).

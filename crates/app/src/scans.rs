@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::access::Known;
 use crate::error::AppError;
-use crate::journal::{Jot, Record};
+use crate::journal::Record;
 use crate::session::Session;
 use crate::App;
 
@@ -74,8 +74,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         args: ImportScan,
         mesh: impl Future<Output = Result<Mesh, AppError>>,
     ) -> Result<Scan, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let object = format!("subject:{subject}");
             let purpose = s.purpose(Some(&args.purpose), crate::CLINICAL)?;
             self.gate(s, &jot, gates::CAPTURE, "scan.import", &purpose, object.clone(), Some(subject))?;
@@ -107,9 +106,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             };
             jot.change("scan.import", &purpose, format!("scan:{id}"), format!("captured for {object}"));
             Ok(self.vault.scan(id).await?)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// A scan's metadata (capture, size, purpose): a read for a purpose, decided.
@@ -120,8 +117,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         purpose: Option<&str>,
         break_glass: Option<&str>,
     ) -> Result<Scan, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let purpose = s.purpose(purpose, crate::CLINICAL)?;
             // The record is read once: it names the subject the decision needs (an unknown scan
             // is not found before any decision, as it would be from the decision's own read).
@@ -129,9 +125,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             self.decide(s, &jot, "scan.read", Action::Read, &purpose, Known::Scan(&record), break_glass)
                 .await?;
             Ok(record)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// A scan's mesh as binary PLY, for viewing: a read for a purpose, decided.
@@ -142,15 +136,12 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         purpose: Option<&str>,
         break_glass: Option<&str>,
     ) -> Result<Zeroizing<Vec<u8>>, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let purpose = s.purpose(purpose, crate::CLINICAL)?;
             let known = Known::Target(Target::Node(Node::Scan(scan)));
             let grant = self.decide(s, &jot, "scan.read", Action::Read, &purpose, known, break_glass).await?;
             Ok(Zeroizing::new(self.vault.scan_ply(&grant, scan).await?))
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// A derivative with a report's content: a read for a purpose, decided.
@@ -161,8 +152,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         purpose: Option<&str>,
         break_glass: Option<&str>,
     ) -> Result<DerivativeFile, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let purpose = s.purpose(purpose, crate::CLINICAL)?;
             let known = Known::Target(Target::Node(Node::Derivative(id)));
             let grant =
@@ -175,16 +165,13 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 serde_json::from_slice(&bytes).ok()
             };
             Ok(DerivativeFile { derivative, content })
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// What a scan or derivative came from and what was derived from it (ids and producers
     /// only): the care team, and a patient on their own.
     pub async fn lineage(&self, s: &Session, id: Id) -> Result<Lineage, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let (node, subject) = match self.vault.scan(ScanId(id)).await {
                 Ok(x) => (Node::Scan(x.id), x.subject),
                 Err(VaultError::UnknownScan { .. }) => {
@@ -207,9 +194,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             }
             jot.change("lineage.read", "administration", object, "lineage listed");
             Ok(Lineage { node, subject, ancestors, descendants })
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// A scan decrypted to leave the vault (binary PLY): an export (or, to a third party, a
@@ -221,8 +206,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         scan: ScanId,
         x: ScanExport,
     ) -> Result<Zeroizing<Vec<u8>>, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             if x.purpose.trim().is_empty() {
                 return Err(AppError::field("purpose", "must not be empty"));
             }
@@ -235,8 +219,6 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             let known = Known::Target(Target::Node(Node::Scan(scan)));
             let grant = self.decide(s, &jot, name, action, &purpose, known, x.break_glass.as_deref()).await?;
             Ok(Zeroizing::new(self.vault.export_scan(&grant, scan, &x.recipient).await?))
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 }

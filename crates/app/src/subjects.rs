@@ -10,7 +10,6 @@ use zeroize::Zeroizing;
 
 use crate::access::Known;
 use crate::error::AppError;
-use crate::journal::Jot;
 use crate::session::Session;
 use crate::App;
 
@@ -53,8 +52,7 @@ const MAX_FIELD: usize = 1024;
 impl<M: MetadataStore, B: BlobStore> App<M, B> {
     /// Subjects by pseudonymous id, oldest first; a patient sees only themselves.
     pub async fn list_subjects(&self, s: &Session) -> Result<Vec<SubjectSummary>, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let own = if s.role == Role::Patient { s.own_subject } else { None };
             self.gate(s, &jot, LISTERS, "subject.list", "administration", "subjects".into(), own)?;
             let meta = self.vault.metadata_store();
@@ -77,15 +75,12 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             }
             jot.change("subject.list", "administration", "subjects".into(), format!("{} listed", out.len()));
             Ok(out)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// Adds a subject (the care team); their details are sealed under their own data key.
     pub async fn add_subject(&self, s: &Session, new: NewSubject) -> Result<SubjectId, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             self.gate(s, &jot, gates::CARE, "subject.add", "administration", "subject:new".into(), None)?;
             if new.name.trim().is_empty() || new.name.len() > MAX_FIELD {
                 return Err(AppError::field("name", "give the subject's name (at most 1024 bytes)"));
@@ -107,9 +102,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             let id = self.vault.create_subject(&details).await?;
             jot.change("subject.add", "administration", format!("subject:{id}"), "details sealed");
             Ok(id)
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 
     /// A subject's record: details (decrypted), scans, derivatives, disclosures. A read of the
@@ -121,8 +114,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         purpose: Option<&str>,
         break_glass: Option<&str>,
     ) -> Result<SubjectFile, AppError> {
-        let jot = Jot::new();
-        let r = async {
+        journaled!(self, s, |jot| {
             let purpose = s.purpose(purpose, crate::CLINICAL)?;
             let known = Known::Target(Target::Subject(subject));
             let grant =
@@ -134,8 +126,6 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 derivatives: self.vault.metadata_store().derivatives_of(subject).await?,
                 disclosures: self.vault.disclosures_of(subject).await?,
             })
-        }
-        .await;
-        self.audited(s, jot, r).await
+        })
     }
 }
