@@ -327,3 +327,37 @@ impl<'a> Reader<'a> {
         self.take(usize::from(len))
     }
 }
+
+/// An entry as people and tools read it, with its index: what `facevault audit list --json`
+/// prints, the API's audit entries hold and an access package's audit file lists. One shape,
+/// built once.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EntryView {
+    pub index: u64,
+    /// RFC 3339 UTC.
+    pub time: String,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub purpose: String,
+    pub object: String,
+    /// `allowed` or `denied`.
+    pub decision: String,
+    pub reason: String,
+}
+
+impl EntryView {
+    pub fn of(index: u64, e: &AuditEntry) -> EntryView {
+        EntryView {
+            index,
+            time: e.time.to_string(),
+            actor: e.actor.as_str().to_owned(),
+            role: e.role.as_str().to_owned(),
+            action: e.action.as_str().to_owned(),
+            purpose: e.purpose.as_str().to_owned(),
+            object: e.object.as_str().to_owned(),
+            decision: if e.decision == Decision::Allowed { "allowed" } else { "denied" }.to_owned(),
+            reason: e.reason.as_str().to_owned(),
+        }
+    }
+}

@@ -33,7 +33,9 @@ pub use certificate::{
     CertificateError, CertificateProof, Deletion, DeletionCertificate, Destroyed, VerifiedDeletion,
     CERTIFICATE_FORMAT, MAX_DESTROYED, MAX_ID, MAX_RULE,
 };
-pub use entry::{AuditEntry, Decision, Reason, Timestamp, Token, ENCODING_VERSION, MAX_REASON, MAX_TOKEN};
+pub use entry::{
+    AuditEntry, Decision, EntryView, Reason, Timestamp, Token, ENCODING_VERSION, MAX_REASON, MAX_TOKEN,
+};
 pub use error::{AuditError, EntryError};
 pub use hash::{empty_root, leaf_hash, node_hash, Hash};
 pub use log::AuditLog;

@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use facevault_audit::{leaf_hash, AuditEntry, Decision, LogStore};
+use facevault_audit::{leaf_hash, AuditEntry, EntryView, LogStore};
 use facevault_domain::access::{AccessConsent, AccessDerivative, AccessPackage};
 use facevault_domain::documents::escape_html as esc;
 use facevault_domain::{ConsentStatus, SignatureMethod, Timestamp};
@@ -161,18 +161,11 @@ pub fn audit_about<S: LogStore + ?Sized>(
             index += 1;
             match AuditEntry::decode(bytes) {
                 Ok(e) if objects.contains(e.object.as_str()) || e.reason.as_str().contains(&named) => {
-                    out.push(json!({
-                        "index": i,
-                        "time": e.time.to_string(),
-                        "actor": e.actor.as_str(),
-                        "role": e.role.as_str(),
-                        "action": e.action.as_str(),
-                        "purpose": e.purpose.as_str(),
-                        "object": e.object.as_str(),
-                        "decision": if e.decision == Decision::Allowed { "allowed" } else { "denied" },
-                        "reason": e.reason.as_str(),
-                        "leaf_hash": leaf_hash(bytes),
-                    }));
+                    let mut v = serde_json::to_value(EntryView::of(i, &e)).unwrap_or_default();
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("leaf_hash".into(), json!(leaf_hash(bytes)));
+                    }
+                    out.push(v);
                 }
                 Ok(_) => {}
                 Err(e) => {

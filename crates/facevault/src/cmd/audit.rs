@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use clap::Subcommand;
 use facevault_app::{EntryFilter, Verified};
-use facevault_audit::{Decision, Token};
+use facevault_audit::{Decision, EntryView, Token};
 use facevault_policy::Role;
 
 use super::Failure;
@@ -158,22 +158,7 @@ pub fn run(vault: Option<PathBuf>, who: &Actor, cmd: AuditCommand) -> Result<()>
 fn list(rows: &[(u64, facevault_audit::AuditEntry)], json: bool) -> Result<()> {
     use std::io::Write;
     if json {
-        let out: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|(i, e)| {
-                serde_json::json!({
-                    "index": i,
-                    "time": e.time.to_string(),
-                    "actor": e.actor.as_str(),
-                    "role": e.role.as_str(),
-                    "action": e.action.as_str(),
-                    "purpose": e.purpose.as_str(),
-                    "object": e.object.as_str(),
-                    "decision": if e.decision == Decision::Allowed { "allowed" } else { "denied" },
-                    "reason": e.reason.as_str(),
-                })
-            })
-            .collect();
+        let out: Vec<EntryView> = rows.iter().map(|(i, e)| EntryView::of(*i, e)).collect();
         return Ok(super::print_json(&out)?);
     }
     let mut out = std::io::stdout().lock();

@@ -9,7 +9,6 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use facevault_app::{EntryFilter, Verified};
-use facevault_audit::Decision as AuditDecision;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -192,16 +191,19 @@ async fn audit_entries(
     let rows = s.app().audit_entries(&p.session(), filter).await?;
     Ok(Json(
         rows.into_iter()
-            .map(|(index, e)| EntryView {
-                index,
-                time: e.time.to_string(),
-                actor: e.actor.as_str().into(),
-                role: e.role.as_str().into(),
-                action: e.action.as_str().into(),
-                purpose: e.purpose.as_str().into(),
-                object: e.object.as_str().into(),
-                decision: if e.decision == AuditDecision::Allowed { "allowed" } else { "denied" }.into(),
-                reason: e.reason.as_str().into(),
+            .map(|(index, e)| {
+                let facevault_audit::EntryView {
+                    index,
+                    time,
+                    actor,
+                    role,
+                    action,
+                    purpose,
+                    object,
+                    decision,
+                    reason,
+                } = facevault_audit::EntryView::of(index, &e);
+                EntryView { index, time, actor, role, action, purpose, object, decision, reason }
             })
             .collect(),
     ))
