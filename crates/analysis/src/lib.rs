@@ -27,7 +27,7 @@ pub use compare::{
 pub use distance::{MapStats, Region};
 pub use error::AnalysisError;
 pub use geom::{Plane, Transform};
-pub use register::{register, RegisterOptions, Registration};
+pub use register::{register, sphere_mask, RegisterOptions, Registration};
 pub use surface::{Closest, Surface};
 pub use symmetry::{
     near_border, plane_of_reflection, symmetry, SymmetryAnalysis, SymmetryOptions, SymmetryReport,

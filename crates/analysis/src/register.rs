@@ -117,6 +117,25 @@ pub(crate) fn sample(n: usize, count: usize, mask: Option<&[bool]>) -> Vec<usize
         .collect()
 }
 
+/// The registration mask of `points` (a scan's vertices) for stable regions given as spheres
+/// `[x, y, z, radius]` (mm, the points' coordinates): true for a point inside any sphere.
+/// `None` when no sphere is given (register on everything), which is what [`register`] and
+/// [`crate::compare`] take.
+pub fn sphere_mask(points: &[[f32; 3]], spheres: &[[f64; 4]]) -> Option<Vec<bool>> {
+    (!spheres.is_empty()).then(|| {
+        points
+            .iter()
+            .map(|&p| {
+                let p = f64v(p);
+                spheres.iter().any(|&[x, y, z, r]| {
+                    let d = [p[0] - x, p[1] - y, p[2] - z];
+                    d[0] * d[0] + d[1] * d[1] + d[2] * d[2] <= r * r
+                })
+            })
+            .collect()
+    })
+}
+
 /// Registers `moving` (points, e.g. a scan's vertices) onto the `fixed` surface, whose
 /// vertices are `fixed_points`. `mask`, when given, has one entry per moving point and marks
 /// the stable regions to fit on.
@@ -430,6 +449,14 @@ mod tests {
         let surface = Surface::new(&pre.mesh);
         let got = register(&plate, None, pre.mesh.positions(), &surface, &RegisterOptions::default());
         assert!(matches!(got, Err(AnalysisError::PoorAlignment { .. })), "{got:?}");
+    }
+
+    #[test]
+    fn a_sphere_mask_marks_the_points_inside_any_sphere() {
+        let points = [[0.0, 0.0, 0.0], [3.0, 0.0, 0.0], [10.0, 0.0, 0.0], [0.0, 20.0, 0.0]];
+        assert_eq!(sphere_mask(&points, &[]), None);
+        let spheres = [[0.0, 0.0, 0.0, 3.0], [0.0, 21.0, 0.0, 1.5]];
+        assert_eq!(sphere_mask(&points, &spheres), Some(vec![true, true, false, true]));
     }
 
     #[test]

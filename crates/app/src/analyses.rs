@@ -3,7 +3,7 @@
 //! derivatives of the scans (lineage), each journaled.
 
 use facevault_policy::{AccessGrant, Action};
-use facevault_vault::analyses::{Analysis, Outcome, Stored};
+use facevault_vault::analyses::{Analysis, AnalysisOptions, Outcome, Stored};
 use facevault_vault::{BlobStore, MetadataStore, Node, Target, VaultError};
 
 use crate::access::Known;
@@ -28,16 +28,20 @@ impl std::fmt::Debug for Analysed {
 }
 
 impl<M: MetadataStore, B: BlobStore> App<M, B> {
-    /// Decides (analyze, for `purpose`, on every scan), runs and stores one analysis. A
-    /// comparison of two subjects' scans is refused naming `post`; an analysis that cannot give
-    /// a trustworthy answer (a poor alignment, too small a scan) is [`ErrorKind::AnalysisFailed`].
+    /// Decides (analyze, for `purpose`, on every scan), runs with `options` and stores one
+    /// analysis. Options no analysis can run are refused naming the field (`mask`,
+    /// `direction`, `regions`, `threshold_mm`) before any decision; a comparison of two
+    /// subjects' scans is refused naming `post`; an analysis that cannot give a trustworthy
+    /// answer (a poor alignment, too small a scan) is [`ErrorKind::AnalysisFailed`].
     pub async fn analyze(
         &self,
         s: &Session,
         analysis: Analysis,
+        options: &AnalysisOptions,
         purpose: Option<&str>,
         break_glass: Option<&str>,
     ) -> Result<Analysed, AppError> {
+        options.check().map_err(|e| AppError::field(e.field, e.reason))?;
         journaled!(self, s, |jot| {
             let purpose = s.purpose(purpose, crate::CLINICAL)?;
             let mut grants: Vec<AccessGrant> = Vec::new();
@@ -56,7 +60,8 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 ),
                 (e, _) => e.into(),
             })?;
-            let outcome = self.offloaded(move || job.run(&mut |_| ())).await?.map_err(|e| {
+            let options = options.clone();
+            let outcome = self.offloaded(move || job.run(&options, &mut |_| ())).await?.map_err(|e| {
                 let what = match analysis {
                     Analysis::Symmetry { scan } => format!("symmetry analysis of scan {scan}"),
                     Analysis::Compare { pre, post } => format!("comparison of scan {post} with scan {pre}"),

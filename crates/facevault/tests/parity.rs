@@ -496,6 +496,33 @@ fn table() -> Vec<Row> {
         )
         .creates("MEASUREMENTS_CA", Prefixed("measurements "), "/measurements")
         .creates("SYMMETRIZED_CA", Prefixed("mesh "), "/mesh"),
+        r(
+            "analyze symmetry, keeping the negative side",
+            "surgeon",
+            "scan analyze symmetry {SC_IL} --keep-negative-side",
+            "POST /api/scans/{SC_IL}/symmetry?keep_negative_side=true",
+        )
+        .creates("MEASUREMENTS_NEG", Prefixed("measurements "), "/measurements")
+        .creates("SYMMETRIZED_NEG", Prefixed("mesh "), "/mesh"),
+        // The mask is on the forehead (the glabella of the synthetic face), the region the nose.
+        r(
+            "analyze compare with options, surgeon",
+            "surgeon",
+            "scan analyze compare {SC_IL} {NEW_SCAN} --mask 0,35,4,40 --direction 0,0,-1 --region nose:0,-21,25,20 --threshold 0.25",
+            "POST /api/compare",
+        )
+        .body(
+            r#"{"pre":"{SC_IL}","post":"{NEW_SCAN}","mask":[[0,35,4,40]],"direction":[0,0,-1],"regions":[{"name":"nose","centre":[0,-21,25],"radius_mm":20}],"threshold_mm":0.25}"#,
+        )
+        .creates("COMPARED", Prefixed("measurements "), "/measurements")
+        .creates("ALIGNED", Prefixed("mesh "), "/mesh"),
+        r(
+            "analyze compare, a mask of negative radius",
+            "surgeon",
+            "scan analyze compare {SC_IL} {NEW_SCAN} --mask 0,35,4,-40",
+            "POST /api/compare",
+        )
+        .body(r#"{"pre":"{SC_IL}","post":"{NEW_SCAN}","mask":[[0,35,4,-40]]}"#),
         // Lineage.
         r("lineage, surgeon", "surgeon", "lineage {SC_IL}", "GET /api/lineage/{SC_IL}"),
         r("lineage of a derivative", "front_desk", "lineage {MEASUREMENTS}", "GET /api/lineage/{MEASUREMENTS}"),

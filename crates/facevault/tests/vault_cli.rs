@@ -427,6 +427,73 @@ fn analyses_store_derivatives_with_lineage_and_shred_takes_them() {
 }
 
 #[test]
+fn a_stored_compare_takes_the_file_commands_options_and_lineage_records_them() {
+    use facevault_synthface::{generate, FaceParams, Landmark};
+    let f = fixture("analyze-options");
+    let k1 = [("FACEVAULT_KEK", K1)];
+    let (file, _) = face_file(&f.dir, 2_000);
+    let post = ok(fv(
+        &f.vault,
+        &k1,
+        &["scan", "import", &f.subject, file.to_str().unwrap(), "--purpose", "post-op-tracking"],
+    ))
+    .trim()
+    .to_string();
+    // The fixture's faces are this one: its landmarks place the mask and the region.
+    let face = generate(&FaceParams::default(), 2_000);
+    let [gx, gy, gz] = face.landmarks[&Landmark::Glabella];
+    let [nx, ny, nz] = face.landmarks[&Landmark::Pronasale];
+    let mask = format!("{gx},{gy},{gz},40");
+    let region = format!("nose:{nx},{ny},{nz},20");
+    let cmp = ok(fv(
+        &f.vault,
+        &k1,
+        &[
+            "scan",
+            "analyze",
+            "compare",
+            &f.scan,
+            &post,
+            "--mask",
+            &mask,
+            "--direction",
+            "0,0,-1",
+            "--region",
+            &region,
+            "--threshold",
+            "0.25",
+        ],
+    ));
+    let measurements = cmp.lines().next().unwrap().split_whitespace().last().unwrap().to_string();
+    // The scan's lineage lists each derivative with the parameters it was made with.
+    let lineage = ok(fv(&f.vault, &k1, &["lineage", &f.scan]));
+    let parameters = lineage.lines().find(|l| l.contains(&measurements)).unwrap();
+    for want in
+        [r#""name":"nose""#, r#""radius_mm":20.0"#, r#""threshold_mm":0.25"#, r#""direction":[0.0,0.0,-1.0]"#]
+    {
+        assert!(parameters.contains(want), "{want} missing from {lineage}");
+    }
+    assert!(parameters.contains(r#""mask":[["#) && parameters.contains(",40.0]]"), "{lineage}");
+
+    // What no analysis can run is refused naming the option, before any decision: exit 3.
+    for (args, field) in [
+        (vec!["--mask", "0,0,0,-1"], "mask"),
+        (vec!["--region", "nose:0,0,0,0"], "regions"),
+        (vec!["--direction", "0,0,0"], "direction"),
+        (vec!["--threshold=-1"], "threshold_mm"),
+    ] {
+        let mut all = vec!["scan", "analyze", "compare", f.scan.as_str(), post.as_str()];
+        all.extend(args);
+        let o = fv(&f.vault, &k1, &all);
+        assert_eq!(o.status.code(), Some(3), "{all:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(&format!("{field}: ")), "{all:?}: {}", stderr(&o));
+    }
+    let o = fv(&f.vault, &k1, &["scan", "analyze", "compare", &f.scan, &post, "--mask", "0,0,NaN,1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    ok(fv(&f.vault, &k1, &["scan", "analyze", "symmetry", &f.scan, "--keep-negative-side"]));
+}
+
+#[test]
 fn details_from_standard_input_keep_identity_off_the_command_line() {
     let dir = scratch("stdin-details");
     let vault = dir.join("vault");

@@ -113,10 +113,6 @@ pub fn break_glass_uses<S: facevault_audit::LogStore>(store: &S) -> Result<Vec<B
     }
 }
 
-fn chrono_ts(t: crate::ids::Timestamp) -> facevault_domain::Timestamp {
-    chrono::DateTime::from_timestamp_millis(t.0).unwrap_or_default()
-}
-
 impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C> {
     /// Every vendor that received data of `subject` (sorted, once each): an erasure notifies
     /// each of them before the key that could read the data goes.
@@ -232,7 +228,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         for subject in self.subject_ids().await? {
             let consent = self.consent(subject).await?;
             for d in self.disclosures_of(subject).await? {
-                let when = chrono_ts(d.at);
+                let when = crate::governance::chrono_ts(d.at);
                 let why = match (&consent, &d.vendor) {
                     (_, Some(v)) if lacking.contains(v.as_str()) => {
                         Some(format!("vendor {v} is missing required contract terms"))

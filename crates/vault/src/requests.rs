@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 use facevault_crypto::Id;
 use facevault_domain::request::{
-    HolidayCalendar, Law, NewRequest, Request, RequestChange, RequestError, RequestId, RequestKind,
-    Requester, VerificationLevel,
+    HolidayCalendar, NewRequest, Request, RequestChange, RequestError, RequestId, RequestKind, Requester,
+    VerificationLevel,
 };
 use serde::{Deserialize, Serialize};
 
@@ -51,10 +51,6 @@ struct EventDoc {
 /// Parses a request kind as the CLI and storage write it.
 pub fn parse_request_kind(s: &str) -> Option<RequestKind> {
     RequestKind::ALL.into_iter().find(|k| k.to_string() == s)
-}
-
-fn parse_law(s: &str) -> Option<Law> {
-    Law::ALL.into_iter().find(|l| l.to_string() == s)
 }
 
 fn level_code(l: VerificationLevel) -> &'static str {
@@ -135,7 +131,7 @@ fn doc_of(r: &Request) -> RequestDoc {
 /// Rebuilds a request by replaying its history; a history the domain refuses is damage.
 fn replay(id: &str, subject: &str, doc: RequestDoc, calendar: &HolidayCalendar) -> Result<Request, String> {
     let kind = parse_request_kind(&doc.kind).ok_or("unknown kind")?;
-    let law = parse_law(&doc.law).ok_or("unknown law")?;
+    let law = crate::oversight::parse_law(&doc.law).ok_or("unknown law")?;
     let requester = match doc.agent {
         None => Requester::Subject,
         // Authority is replayed as its own event.

@@ -8,8 +8,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use facevault_analysis::render::{auto_range, face_frame, render_map, vertex_colours, RenderOptions};
-use facevault_analysis::{compare, symmetry, CompareOptions, MapStats, Region, Stage, SymmetryOptions};
+use facevault_analysis::{compare, sphere_mask, symmetry, MapStats, Region, Stage};
 use facevault_mesh::{FileFormat, Mesh, ReadOptions, Unit};
+use facevault_vault::analyses::AnalysisOptions;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::mesh::{read_file, write_file};
@@ -49,7 +50,7 @@ pub enum AnalyzeCommand {
         #[arg(long, value_parser = parse_region)]
         region: Vec<Region>,
         /// |distance| above this (mm) counts toward the area figure.
-        #[arg(long, default_value_t = 0.5)]
+        #[arg(long, default_value_t = 0.5, value_parser = parse_threshold)]
         threshold: f64,
     },
 }
@@ -86,13 +87,19 @@ fn parse_numbers<const N: usize>(s: &str) -> Result<[f64; N], String> {
         Err("numbers must be finite".into())
     }
 }
-fn parse_sphere(s: &str) -> Result<[f64; 4], String> {
+// The option parsers, shared with `scan analyze` (cmd/scans.rs): what they let through, the
+// vault's `AnalysisOptions::check` judges for both.
+pub(crate) fn parse_sphere(s: &str) -> Result<[f64; 4], String> {
     parse_numbers::<4>(s)
 }
-fn parse_vec3(s: &str) -> Result<[f64; 3], String> {
+pub(crate) fn parse_vec3(s: &str) -> Result<[f64; 3], String> {
     parse_numbers::<3>(s)
 }
-fn parse_region(s: &str) -> Result<Region, String> {
+pub(crate) fn parse_threshold(s: &str) -> Result<f64, String> {
+    let [t] = parse_numbers::<1>(s)?;
+    Ok(t)
+}
+pub(crate) fn parse_region(s: &str) -> Result<Region, String> {
     let (name, rest) = s.split_once(':').ok_or("expected name:x,y,z,radius")?;
     let [x, y, z, r] = parse_numbers::<4>(rest)?;
     Ok(Region { name: name.to_string(), centre: [x, y, z], radius_mm: r })
@@ -127,7 +134,7 @@ pub fn run(cmd: AnalyzeCommand) -> Result<()> {
             bar.set_message("reading");
             let mesh = read_file(&scan, &opts)?.mesh;
             let options =
-                SymmetryOptions { keep_positive_side: !keep_negative_side, ..SymmetryOptions::default() };
+                AnalysisOptions { keep_negative_side, ..AnalysisOptions::default() }.symmetry_options();
             let result = symmetry(&mesh, &options, &mut |s| bar.set_message(stage_message(s)))
                 .with_context(|| format!("{}: symmetry analysis failed", scan.display()))?;
             let range = out.range.unwrap_or_else(|| auto_range(&result.asymmetry));
@@ -179,29 +186,22 @@ pub fn run(cmd: AnalyzeCommand) -> Result<()> {
             Ok(())
         }
         AnalyzeCommand::Compare { pre, post, out, mask, direction, region, threshold } => {
+            // The same options, and the same check, as a stored comparison's.
+            let given = AnalysisOptions {
+                mask,
+                direction,
+                regions: region,
+                threshold_mm: Some(threshold),
+                ..AnalysisOptions::default()
+            };
+            given.check().map_err(|e| Failure::Input(e.to_string()))?;
+            let options = given.compare_options();
             let opts = ReadOptions { unit: out.unit, ..Default::default() };
             let bar = spinner();
             bar.set_message("reading");
             let pre_mesh = read_file(&pre, &opts)?.mesh;
             let post_mesh = read_file(&post, &opts)?.mesh;
-            let mask_bits = (!mask.is_empty()).then(|| {
-                post_mesh
-                    .positions()
-                    .iter()
-                    .map(|p| {
-                        mask.iter().any(|[x, y, z, r]| {
-                            let d = [f64::from(p[0]) - x, f64::from(p[1]) - y, f64::from(p[2]) - z];
-                            d[0] * d[0] + d[1] * d[1] + d[2] * d[2] <= r * r
-                        })
-                    })
-                    .collect::<Vec<bool>>()
-            });
-            let options = CompareOptions {
-                direction,
-                regions: region,
-                threshold_mm: threshold,
-                ..CompareOptions::default()
-            };
+            let mask_bits = sphere_mask(post_mesh.positions(), &given.mask);
             let result = compare(&pre_mesh, &post_mesh, mask_bits.as_deref(), &options, &mut |s| {
                 bar.set_message(stage_message(s))
             })

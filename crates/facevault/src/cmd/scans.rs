@@ -6,12 +6,14 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Subcommand;
+use facevault_analysis::Region;
 use facevault_app::{AppError, ErrorKind, ImportScan, ScanExport};
 use facevault_crypto::Id;
 use facevault_mesh::{FileFormat, Format, ReadOptions, Unit};
 use facevault_vault::{ScanId, SubjectId, VaultError};
 use zeroize::Zeroizing;
 
+use super::analyze::{parse_region, parse_sphere, parse_threshold, parse_vec3};
 use super::keys::bar;
 use super::mesh::read_file;
 use super::vault::{fail, flagged, write_private, Ctx};
@@ -79,10 +81,34 @@ pub enum ScanCommand {
 pub enum ScanAnalysis {
     /// Mid-sagittal plane and asymmetry of one scan. Stores the report (measurements) and the
     /// symmetrized surface (mesh) as derivatives of the scan.
-    Symmetry { scan: ScanId },
+    Symmetry {
+        scan: ScanId,
+        /// Keep the scan's -x side when symmetrizing (default: the +x side, the patient's
+        /// left in the usual scanner frame).
+        #[arg(long)]
+        keep_negative_side: bool,
+    },
     /// Register POST onto PRE and map the change. Stores the report (measurements) and the
-    /// aligned post scan (mesh) as derivatives of both scans (one subject's).
-    Compare { pre: ScanId, post: ScanId },
+    /// aligned post scan (mesh) as derivatives of both scans (one subject's); the options are
+    /// recorded as their parameters (see `facevault lineage`).
+    Compare {
+        pre: ScanId,
+        post: ScanId,
+        /// Register on these stable regions only: spheres "x,y,z,radius" in mm in POST's
+        /// coordinates (repeatable), e.g. the forehead.
+        #[arg(long, value_parser = parse_sphere)]
+        mask: Vec<[f64; 4]>,
+        /// Also measure displacement along this direction "x,y,z" in PRE's coordinates.
+        #[arg(long, value_parser = parse_vec3)]
+        direction: Option<[f64; 3]>,
+        /// Summarise a region "name:x,y,z,radius" (PRE's coordinates, mm) separately
+        /// (repeatable).
+        #[arg(long, value_parser = parse_region)]
+        region: Vec<Region>,
+        /// |distance| above this (mm) counts toward the area figure [default: 0.5].
+        #[arg(long, value_parser = parse_threshold)]
+        threshold: Option<f64>,
+    },
 }
 
 fn parse_family(s: &str) -> Result<Format, String> {
@@ -150,13 +176,25 @@ pub(crate) async fn scan(ctx: &Ctx<'_>, cmd: ScanCommand) -> Result<()> {
 }
 
 async fn analyze(ctx: &Ctx<'_>, a: ScanAnalysis, purpose: &str, break_glass: &Option<String>) -> Result<()> {
-    use facevault_vault::analyses::{Analysis, Report};
-    let analysis = match a {
-        ScanAnalysis::Symmetry { scan } => Analysis::Symmetry { scan },
-        ScanAnalysis::Compare { pre, post } => Analysis::Compare { pre, post },
+    use facevault_vault::analyses::{Analysis, AnalysisOptions, Report};
+    let (analysis, options) = match a {
+        ScanAnalysis::Symmetry { scan, keep_negative_side } => (
+            Analysis::Symmetry { scan },
+            AnalysisOptions { keep_negative_side, ..AnalysisOptions::default() },
+        ),
+        ScanAnalysis::Compare { pre, post, mask, direction, region, threshold } => (
+            Analysis::Compare { pre, post },
+            AnalysisOptions {
+                mask,
+                direction,
+                regions: region,
+                threshold_mm: threshold,
+                ..AnalysisOptions::default()
+            },
+        ),
     };
     let pb = bar(None, "analysing");
-    let done = ctx.app.analyze(&ctx.session, analysis, Some(purpose), break_glass.as_deref()).await;
+    let done = ctx.app.analyze(&ctx.session, analysis, &options, Some(purpose), break_glass.as_deref()).await;
     pb.finish_and_clear();
     let done = done?;
     for scan in analysis.scans() {

@@ -3,7 +3,9 @@
 //! - analyses: `POST /scans/{id}/symmetry` and `POST /compare` (`analyze`): an analyze decision
 //!   per scan, the analysis on a blocking thread, and the report and result mesh stored as
 //!   derivatives of the scans (lineage). The policy decides who may (surgeons and clinical
-//!   staff, for care).
+//!   staff, for care). The options (side kept; mask, direction, regions, threshold) are the
+//!   vault's `AnalysisOptions`, checked by the app: a value no analysis can run is a 400
+//!   naming its field.
 //! - `POST /subjects/{id}/consent`: records a consent from the form the CLI reads as TOML
 //!   (`facevault_domain::consent_form`), sent as JSON with the notice as `text`; checked against
 //!   what the subject's jurisdiction requires, and refused (403 `denied`) naming the first
@@ -14,6 +16,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -21,12 +24,12 @@ use axum::routing::post;
 use axum::{Json, Router};
 use facevault_app::{parse_restriction, restriction_name, Analysed};
 use facevault_domain::consent_form::ConsentForm;
-use facevault_vault::analyses::Analysis;
+use facevault_vault::analyses::{Analysis, AnalysisOptions, Region};
 use facevault_vault::{ScanId, SubjectId};
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{parse_id, JsonBody, PurposeQuery, S};
+use super::{parse_id, JsonBody, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
@@ -38,7 +41,7 @@ use crate::AppState;
         release_hold
     ),
     components(schemas(
-        AnalysisView, CompareBody, ConsentBody, ConsentRecorded, RestrictionBody, RestrictionView, HoldBody,
+        AnalysisView, CompareBody, RegionBody, ConsentBody, ConsentRecorded, RestrictionBody, RestrictionView, HoldBody,
         ReleaseBody, HoldView
     )),
     security(("session" = []), ("token" = []))
@@ -89,21 +92,55 @@ fn created<T: Serialize>(v: T) -> Response {
     (StatusCode::CREATED, Json(v)).into_response()
 }
 
+/// The symmetry analysis's query: `PurposeQuery`'s fields and the side kept.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SymmetryQuery {
+    /// A purpose of the catalogue (GET /api/purposes); default `treatment-planning`.
+    purpose: Option<String>,
+    /// Emergency access (HIPAA break-glass): the reason, reviewed by the privacy officer.
+    /// Do not name the patient. Valid for one hour.
+    break_glass: Option<String>,
+    /// Keep the scan's -x side when symmetrizing (`true` or `false`; default `false`: the +x
+    /// side, the patient's left in the usual scanner frame).
+    #[param(value_type = Option<bool>, example = true)]
+    keep_negative_side: Option<String>,
+}
+
+/// A query string that does not parse: 400 naming `query` (a query's fields are strings
+/// here, so only its shape can be wrong).
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q).map_err(|e| ApiError::field("query", e.body_text()))
+}
+
 /// Mid-sagittal plane and asymmetry of a scan (as `facevault scan analyze symmetry`): an
 /// analyze decision for the purpose, then the report and the symmetrized surface are stored as
-/// derivatives of the scan. 422 when the scan does not allow a trustworthy answer.
-#[utoipa::path(post, path = "/scans/{id}/symmetry", params(("id" = String, Path), PurposeQuery),
+/// derivatives of the scan; `keep_negative_side` keeps the scan's -x side. 422 when the scan
+/// does not allow a trustworthy answer.
+#[utoipa::path(post, path = "/scans/{id}/symmetry", params(("id" = String, Path), SymmetryQuery),
     responses((status = 201, body = AnalysisView), (status = 400, body = ApiError), (status = 401, body = ApiError),
               (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ApiError)))]
 async fn analyze_symmetry(
     State(s): S,
     p: Principal,
     Path(id): Path<String>,
-    Query(q): Query<PurposeQuery>,
+    q: Result<Query<SymmetryQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let scan: ScanId = parse_id("id", &id)?;
+    let q = query(q)?;
+    let keep_negative_side = match q.keep_negative_side.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::field("keep_negative_side", format!("{other:?}: true or false")));
+        }
+    };
     let analysis = Analysis::Symmetry { scan };
-    let a = s.app().analyze(&p.session(), analysis, q.purpose.as_deref(), q.break_glass.as_deref()).await?;
+    let options = AnalysisOptions { keep_negative_side, ..AnalysisOptions::default() };
+    let a = s
+        .app()
+        .analyze(&p.session(), analysis, &options, q.purpose.as_deref(), q.break_glass.as_deref())
+        .await?;
     Ok(created(analysis_view(a)?))
 }
 
@@ -118,11 +155,43 @@ pub(crate) struct CompareBody {
     purpose: Option<String>,
     /// Emergency access (HIPAA break-glass): the reason, reviewed by the privacy officer.
     break_glass: Option<String>,
+    /// Register on these stable regions only: spheres `[x, y, z, radius]` in mm in the post
+    /// scan's coordinates (radius above 0; at most 32), e.g. the forehead. Every vertex when
+    /// absent.
+    #[schema(value_type = Option<Vec<Vec<f64>>>, max_items = 32, example = json!([[0.0, 70.0, 85.0, 30.0]]))]
+    mask: Option<Vec<[f64; 4]>>,
+    /// Also measure displacement along this direction `[x, y, z]` (the pre scan's coordinates;
+    /// not zero), e.g. the planned direction of a reduction.
+    #[schema(value_type = Option<Vec<f64>>, min_items = 3, max_items = 3, example = json!([0.0, 0.0, -1.0]))]
+    direction: Option<[f64; 3]>,
+    /// Regions (the pre scan's coordinates) summarised separately; at most 32.
+    #[schema(max_items = 32, example = json!([{"name": "nose", "centre": [0.0, 20.0, 110.0], "radius_mm": 20.0}]))]
+    regions: Option<Vec<RegionBody>>,
+    /// |distance| above this (mm, 0 or more) counts toward the area figure; default 0.5.
+    #[schema(minimum = 0.0, example = 0.5)]
+    threshold_mm: Option<f64>,
+}
+
+/// A spherical region of interest, in the pre scan's coordinates.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "nose", "centre": [0.0, 20.0, 110.0], "radius_mm": 20.0}))]
+pub(crate) struct RegionBody {
+    /// The region's name in the report.
+    name: String,
+    /// `[x, y, z]`, mm.
+    #[schema(value_type = Vec<f64>, min_items = 3, max_items = 3)]
+    centre: [f64; 3],
+    /// Above 0, mm.
+    #[schema(exclusive_minimum = 0.0)]
+    radius_mm: f64,
 }
 
 /// Registers `post` onto `pre` and maps the change (as `facevault scan analyze compare`): an
 /// analyze decision per scan, then the report and the aligned post scan are stored as
-/// derivatives of both. 400 when the scans are two subjects'; 422 when they cannot be aligned.
+/// derivatives of both, with the options as their parameters. 400 naming the field when an
+/// option cannot be run (a radius of 0 or less, a zero direction, a negative threshold, over
+/// 32 spheres or regions) or the scans are two subjects'; 422 when they cannot be aligned.
 #[utoipa::path(post, path = "/compare", request_body = CompareBody,
     responses((status = 201, body = AnalysisView), (status = 400, body = ApiError), (status = 401, body = ApiError),
               (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 413, body = ApiError),
@@ -135,7 +204,19 @@ async fn analyze_compare(
     let pre: ScanId = parse_id("pre", &b.pre)?;
     let post: ScanId = parse_id("post", &b.post)?;
     let analysis = Analysis::Compare { pre, post };
-    let a = s.app().analyze(&p.session(), analysis, b.purpose.as_deref(), b.break_glass.as_deref()).await?;
+    let options = AnalysisOptions {
+        keep_negative_side: false,
+        mask: b.mask.unwrap_or_default(),
+        direction: b.direction,
+        regions: (b.regions.unwrap_or_default().into_iter())
+            .map(|r| Region { name: r.name, centre: r.centre, radius_mm: r.radius_mm })
+            .collect(),
+        threshold_mm: b.threshold_mm,
+    };
+    let a = s
+        .app()
+        .analyze(&p.session(), analysis, &options, b.purpose.as_deref(), b.break_glass.as_deref())
+        .await?;
     Ok(created(analysis_view(a)?))
 }
 

@@ -124,6 +124,94 @@ async fn compare_registers_two_scans_of_one_subject_and_refuses_two_subjects() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_takes_a_mask_a_direction_regions_and_a_threshold_and_refuses_bad_ones_naming_the_field() {
+    use facevault_synthface::{generate, FaceParams, Landmark};
+    let f = fixture("compare-options").await;
+    let w = f.session("surgeon").await;
+    let (pre, post_scan) = (f.scan_a.to_string(), f.post_a.to_string());
+    // The fixture's face: its landmarks place the mask (forehead) and the region (nose).
+    let face = generate(&FaceParams::default(), 1500);
+    // To the µm, as a clinician would type them (and as JSON carries them exactly).
+    let [gx, gy, gz] = face.landmarks[&Landmark::Glabella].map(|v| (v * 1000.0).round() / 1000.0);
+    let nose = face.landmarks[&Landmark::Pronasale];
+    let body = json!({
+        "pre": pre, "post": post_scan, "purpose": "post-op-tracking",
+        "mask": [[gx, gy, gz, 40.0]], "direction": [0.0, 0.0, -1.0],
+        "regions": [{"name": "nose", "centre": nose, "radius_mm": 20.0}], "threshold_mm": 0.25
+    });
+    let r = send(&f.app, json_req(Method::POST, "/api/compare", Some(&w), &body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let report = &r.body["report"];
+    assert_eq!(report["regions"][0]["region"]["name"], "nose", "{report}");
+    assert!(report["regions"][0]["distance"]["vertices"].as_u64().unwrap() > 0, "{report}");
+    // The dorsum moved 2 mm along -z: a positive displacement along the direction.
+    assert!(report["along_direction"]["max_mm"].as_f64().unwrap() > 1.0, "{report}");
+    assert_eq!(report["parameters"]["threshold_mm"], 0.25, "{report}");
+    let m = r.body["measurements"].as_str().unwrap();
+    let d = send(&f.app, get(&format!("/api/derivatives/{m}?purpose=post-op-tracking"), Some(&w))).await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.body);
+    let parameters: Value =
+        serde_json::from_str(d.body["derivative"]["parameters"].as_str().unwrap()).unwrap();
+    assert_eq!(parameters["mask"], json!([[gx, gy, gz, 40.0]]), "{parameters}");
+    assert_eq!(parameters["direction"], json!([0.0, 0.0, -1.0]));
+    assert_eq!(parameters["regions"][0]["name"], "nose");
+
+    // Values no analysis can run: 400 naming the field, before any decision or work.
+    let analyses = |log: Vec<Value>| log.iter().filter(|e| e["action"] == "scan.analyze").count();
+    let before = (analyses(f.audit().await), f.descendants(f.scan_a).await.len());
+    for (option, value, field) in [
+        ("mask", json!([[0.0, 0.0, 0.0, -1.0]]), "mask"),
+        ("mask", json!([[0.0, 0.0, 0.0, 0.0]]), "mask"),
+        ("mask", json!(vec![[0.0, 0.0, 0.0, 1.0]; 33]), "mask"),
+        ("direction", json!([0.0, 0.0, 0.0]), "direction"),
+        ("regions", json!([{"name": "nose", "centre": [0.0, 0.0, 0.0], "radius_mm": -2.0}]), "regions"),
+        ("threshold_mm", json!(-0.5), "threshold_mm"),
+    ] {
+        let mut bad = json!({"pre": pre, "post": post_scan, "purpose": "post-op-tracking"});
+        bad[option] = value;
+        let r = send(&f.app, json_req(Method::POST, "/api/compare", Some(&w), &bad)).await;
+        assert_eq!(
+            (r.status, r.body["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{bad}: {}",
+            r.body
+        );
+    }
+    // What JSON cannot carry as a number (NaN, 1e999) or the wrong shape is the body's 400.
+    for raw in [
+        format!(r#"{{"pre":"{pre}","post":"{post_scan}","mask":[[0,0,0,NaN]]}}"#),
+        format!(r#"{{"pre":"{pre}","post":"{post_scan}","mask":[[0,0,0,"NaN"]]}}"#),
+        format!(r#"{{"pre":"{pre}","post":"{post_scan}","threshold_mm":1e999}}"#),
+        format!(r#"{{"pre":"{pre}","post":"{post_scan}","direction":[0,1]}}"#),
+        format!(r#"{{"pre":"{pre}","post":"{post_scan}","regions":[{{"name":"n","centre":[0,0,0]}}]}}"#),
+    ] {
+        let req = Request::post("/api/compare")
+            .header(header::COOKIE, &w.cookie)
+            .header("x-csrf-token", &w.csrf)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(raw.clone()))
+            .unwrap();
+        let r = send(&f.app, req).await;
+        assert_eq!(
+            (r.status, r.body["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("body")),
+            "{raw}: {}",
+            r.body
+        );
+    }
+    assert_eq!(before, (analyses(f.audit().await), f.descendants(f.scan_a).await.len()));
+
+    // The symmetry analysis keeps the side asked for; anything but true or false is refused.
+    let path = format!("/api/scans/{pre}/symmetry?keep_negative_side=true");
+    let r = send(&f.app, post_empty(&path, &w)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["report"]["parameters"]["keep_positive_side"], false, "{}", r.body);
+    let r =
+        send(&f.app, post_empty(&format!("/api/scans/{pre}/symmetry?keep_negative_side=maybe"), &w)).await;
+    assert_eq!((r.status, r.body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("keep_negative_side")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analyses_are_refused_to_the_roles_the_policy_does_not_let_analyse() {
     let f = fixture("analysis-roles").await;
     let scan = f.scan_a;
@@ -384,4 +472,12 @@ async fn the_openapi_document_lists_the_clinical_endpoints_and_their_statuses() 
     }
     // The consent read is still there beside the new write.
     assert!(doc["paths"]["/api/subjects/{id}/consent"]["get"].is_object());
+    // The analyses' options, with examples.
+    let compare = &doc["components"]["schemas"]["CompareBody"]["properties"];
+    for option in ["mask", "direction", "regions", "threshold_mm"] {
+        let o = &compare[option];
+        assert!(!o["examples"].is_null() || !o["example"].is_null(), "{option}: {o}");
+    }
+    let params = doc["paths"]["/api/scans/{id}/symmetry"]["post"]["parameters"].as_array().unwrap();
+    assert!(params.iter().any(|p| p["name"] == "keep_negative_side" && p["in"] == "query"), "{params:?}");
 }
