@@ -112,7 +112,7 @@ async fn list_tokens(State(s): S, p: Principal) -> Result<Json<Vec<TokenView>>, 
 
 /// Revokes an API token at once.
 #[utoipa::path(delete, path = "/tokens/{id}", params(("id" = String, Path)),
-    responses((status = 204), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+    responses((status = 204), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 async fn revoke_token(State(s): S, p: Principal, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id: Id = parse_id("id", &id)?;
     s.app().revoke_token(&p.session(), id).await?;
