@@ -38,21 +38,41 @@ pub enum AnalyzeCommand {
         post: PathBuf,
         #[command(flatten)]
         out: OutputArgs,
-        /// Register on these stable regions only: spheres "x,y,z,radius" in mm in POST's
-        /// coordinates (repeatable), e.g. the forehead.
-        #[arg(long, value_parser = parse_sphere)]
-        mask: Vec<[f64; 4]>,
-        /// Also measure displacement along this direction "x,y,z" in PRE's coordinates.
-        #[arg(long, value_parser = parse_vec3)]
-        direction: Option<[f64; 3]>,
-        /// Summarise a region "name:x,y,z,radius" (PRE's coordinates, mm) separately
-        /// (repeatable).
-        #[arg(long, value_parser = parse_region)]
-        region: Vec<Region>,
-        /// |distance| above this (mm) counts toward the area figure.
-        #[arg(long, default_value_t = 0.5, value_parser = parse_threshold)]
-        threshold: f64,
+        #[command(flatten)]
+        options: CompareFlags,
     },
+}
+
+/// A comparison's options, as the file command and the stored comparison both take them.
+#[derive(Debug, clap::Args)]
+pub struct CompareFlags {
+    /// Register on these stable regions only: spheres "x,y,z,radius" in mm in POST's
+    /// coordinates (repeatable), e.g. the forehead.
+    #[arg(long, value_parser = parse_sphere)]
+    mask: Vec<[f64; 4]>,
+    /// Also measure displacement along this direction "x,y,z" in PRE's coordinates.
+    #[arg(long, value_parser = parse_vec3)]
+    direction: Option<[f64; 3]>,
+    /// Summarise a region "name:x,y,z,radius" (PRE's coordinates, mm) separately
+    /// (repeatable).
+    #[arg(long, value_parser = parse_region)]
+    region: Vec<Region>,
+    /// |distance| above this (mm) counts toward the area figure [default: 0.5].
+    #[arg(long, value_parser = parse_threshold)]
+    threshold: Option<f64>,
+}
+
+impl CompareFlags {
+    /// The vault's analysis options these flags give.
+    pub(crate) fn options(self) -> AnalysisOptions {
+        AnalysisOptions {
+            mask: self.mask,
+            direction: self.direction,
+            regions: self.region,
+            threshold_mm: self.threshold,
+            ..AnalysisOptions::default()
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -185,15 +205,9 @@ pub fn run(cmd: AnalyzeCommand) -> Result<()> {
             }
             Ok(())
         }
-        AnalyzeCommand::Compare { pre, post, out, mask, direction, region, threshold } => {
+        AnalyzeCommand::Compare { pre, post, out, options } => {
             // The same options, and the same check, as a stored comparison's.
-            let given = AnalysisOptions {
-                mask,
-                direction,
-                regions: region,
-                threshold_mm: Some(threshold),
-                ..AnalysisOptions::default()
-            };
+            let given = options.options();
             given.check().map_err(|e| Failure::Input(e.to_string()))?;
             let options = given.compare_options();
             let opts = ReadOptions { unit: out.unit, ..Default::default() };

@@ -6,14 +6,13 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Subcommand;
-use facevault_analysis::Region;
 use facevault_app::{AppError, ErrorKind, ImportScan, ScanExport};
 use facevault_crypto::Id;
 use facevault_mesh::{FileFormat, Format, ReadOptions, Unit};
 use facevault_vault::{ScanId, SubjectId, VaultError};
 use zeroize::Zeroizing;
 
-use super::analyze::{parse_region, parse_sphere, parse_threshold, parse_vec3};
+use super::analyze::CompareFlags;
 use super::keys::bar;
 use super::mesh::read_file;
 use super::vault::{fail, flagged, write_private, Ctx};
@@ -94,20 +93,8 @@ pub enum ScanAnalysis {
     Compare {
         pre: ScanId,
         post: ScanId,
-        /// Register on these stable regions only: spheres "x,y,z,radius" in mm in POST's
-        /// coordinates (repeatable), e.g. the forehead.
-        #[arg(long, value_parser = parse_sphere)]
-        mask: Vec<[f64; 4]>,
-        /// Also measure displacement along this direction "x,y,z" in PRE's coordinates.
-        #[arg(long, value_parser = parse_vec3)]
-        direction: Option<[f64; 3]>,
-        /// Summarise a region "name:x,y,z,radius" (PRE's coordinates, mm) separately
-        /// (repeatable).
-        #[arg(long, value_parser = parse_region)]
-        region: Vec<Region>,
-        /// |distance| above this (mm) counts toward the area figure [default: 0.5].
-        #[arg(long, value_parser = parse_threshold)]
-        threshold: Option<f64>,
+        #[command(flatten)]
+        options: CompareFlags,
     },
 }
 
@@ -182,16 +169,7 @@ async fn analyze(ctx: &Ctx<'_>, a: ScanAnalysis, purpose: &str, break_glass: &Op
             Analysis::Symmetry { scan },
             AnalysisOptions { keep_negative_side, ..AnalysisOptions::default() },
         ),
-        ScanAnalysis::Compare { pre, post, mask, direction, region, threshold } => (
-            Analysis::Compare { pre, post },
-            AnalysisOptions {
-                mask,
-                direction,
-                regions: region,
-                threshold_mm: threshold,
-                ..AnalysisOptions::default()
-            },
-        ),
+        ScanAnalysis::Compare { pre, post, options } => (Analysis::Compare { pre, post }, options.options()),
     };
     let pb = bar(None, "analysing");
     let done = ctx.app.analyze(&ctx.session, analysis, &options, Some(purpose), break_glass.as_deref()).await;
