@@ -352,3 +352,100 @@ impl Fixture {
         r.body["descendants"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect()
     }
 }
+
+/// The fixture's server on a real TCP port (the connection loop of `facevault serve`, with its
+/// header timeout and every layer), for the tests that attack it as a client on the network
+/// would. Dropping it stops the server.
+pub struct Live {
+    pub addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Fixture {
+    /// Serves this fixture's state on 127.0.0.1 on a free port.
+    pub async fn serve(&self) -> Live {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let _ = facevault_server::serve_on(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        Live { addr, stop: Some(stop) }
+    }
+}
+
+impl Live {
+    /// Sends `req` over a new TCP connection (HTTP/1.1, `Connection: close`) and reads the whole
+    /// answer.
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (parts, body) = req.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let mut head =
+            format!("{} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", parts.method, self.addr);
+        for (name, value) in &parts.headers {
+            head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let mut tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        tcp.write_all(&body).await.unwrap();
+        let mut raw = Vec::new();
+        tcp.read_to_end(&mut raw).await.unwrap();
+        parse_reply(&raw)
+    }
+}
+
+/// An HTTP/1.1 answer as read off the wire (a body of `Content-Length`, chunks, or to the end).
+pub fn parse_reply(raw: &[u8]) -> Reply {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("no end of headers in the answer");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut rest = &raw[split + 4..];
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    let code: u16 = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let (name, value) = line.split_once(':').unwrap();
+        headers.append(
+            header::HeaderName::from_bytes(name.trim().as_bytes()).unwrap(),
+            header::HeaderValue::from_str(value.trim()).unwrap(),
+        );
+    }
+    let chunked = headers.get(header::TRANSFER_ENCODING).is_some_and(|v| v.as_bytes() == b"chunked");
+    let bytes = if chunked {
+        let mut out = Vec::new();
+        loop {
+            let eol = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size = usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap().trim(), 16).unwrap();
+            rest = &rest[eol + 2..];
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[..size]);
+            rest = &rest[size + 2..];
+        }
+        out
+    } else {
+        let len = headers.get(header::CONTENT_LENGTH).map(|v| v.to_str().unwrap().parse::<usize>().unwrap());
+        rest[..len.unwrap_or(rest.len()).min(rest.len())].to_vec()
+    };
+    let content_type =
+        headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply { status: StatusCode::from_u16(code).unwrap(), body, headers, text, content_type }
+}

@@ -1,6 +1,7 @@
 //! The API's integration tests, one binary: the router in process (`oneshot`) over a real vault
 //! (SQLite, blob files, the SQL audit log in a temporary directory), one fixture for all.
 
+mod attacks;
 mod clinical;
 mod common;
 mod completion;
