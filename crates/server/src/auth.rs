@@ -12,12 +12,21 @@
 //!   session's CSRF token in `X-CSRF-Token`.
 //! - API tokens (`Authorization: Bearer fvt_...`) are kept as SHA-256 hashes, scoped to one
 //!   role and a list of purposes, and expire. A patient has no API token.
-//! - Failed logins lock the account name (known or not) for `lockout_minutes` after
-//!   `login_max_failures` in a row.
+//! - The password and the second factor are checked together, with one answer for any failure;
+//!   each attempt is counted before anything is verified. Failures lock an account name (known
+//!   or not) for one client address (`login_max_failures`, then `lockout_minutes`, doubling), and
+//!   slow it for addresses it never logged in from (`account_slow_after`); it is never locked
+//!   for everyone. `docs/authentication.md` has the figures.
+//! - Sessions are capped per account (`sessions_per_user`, the oldest ends), swept every
+//!   `session_sweep_secs`, and end when their account is removed or changed.
+//! - A refused session cookie, CSRF token or API token is journaled (hash prefixes and token
+//!   ids, never the secret), within a per-address budget per minute.
 //!
 //! No password, code, token or session id is logged, returned in an error, or put in a URL.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -54,6 +63,12 @@ pub(crate) struct Session {
     pub last_seen: Instant,
 }
 
+impl Session {
+    fn expired(&self, idle: Duration, max: Duration, now: Instant) -> bool {
+        now.duration_since(self.last_seen) > idle || now.duration_since(self.started) > max
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Sessions {
     map: Mutex<HashMap<String, Session>>,
@@ -70,13 +85,41 @@ impl Sessions {
         self.map.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn insert(&self, token_hash: String, s: Session) {
+    /// Adds a session; if its account already holds `cap` sessions, the oldest of them ends.
+    pub fn insert(&self, token_hash: String, s: Session, cap: usize) {
         let mut map = self.lock();
+        loop {
+            let mine = map.iter().filter(|(_, o)| o.username == s.username);
+            let (count, oldest) = mine.fold((0, None::<(&String, Instant)>), |(n, old), (k, o)| {
+                let older = old.is_none_or(|(_, t)| o.started < t);
+                (n + 1, if older { Some((k, o.started)) } else { old })
+            });
+            match oldest {
+                Some((k, _)) if count >= cap => {
+                    let k = k.clone();
+                    map.remove(&k);
+                }
+                _ => break,
+            }
+        }
         map.insert(token_hash, s);
+    }
+
+    /// How many sessions are held (live or expired and not yet swept).
+    pub fn len(&self) -> usize {
+        self.lock().len()
     }
 
     pub fn remove(&self, token_hash: &str) {
         self.lock().remove(token_hash);
+    }
+
+    /// Removes the expired sessions; how many there were.
+    pub fn sweep(&self, idle: Duration, max: Duration, now: Instant) -> usize {
+        let mut map = self.lock();
+        let before = map.len();
+        map.retain(|_, s| !s.expired(idle, max, now));
+        before - map.len()
     }
 
     /// The live session of a token, touched; `Err(true)` if it expired, `Err(false)` if none.
@@ -85,7 +128,7 @@ impl Sessions {
         let Some(s) = map.get_mut(token_hash) else {
             return Err(false);
         };
-        if now.duration_since(s.last_seen) > idle || now.duration_since(s.started) > max {
+        if s.expired(idle, max, now) {
             map.remove(token_hash);
             return Err(true);
         }
@@ -103,10 +146,57 @@ impl Sessions {
     }
 }
 
-#[derive(Default)]
-pub(crate) struct Lockout {
-    map: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+/// Sweeps expired sessions every `session_sweep_secs` for as long as the server's state lives.
+pub(crate) fn sweep_sessions(state: &Arc<AppState>) {
+    let weak = Arc::downgrade(state);
+    let every = Duration::from_secs(state.config.session_sweep_secs);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(state) = weak.upgrade() else { return };
+            let c = &state.config;
+            state.sessions.sweep(
+                Duration::from_secs(c.session_idle_minutes * 60),
+                Duration::from_secs(c.session_max_hours * 3600),
+                Instant::now(),
+            );
+        }
+    });
 }
+
+/// Where a login comes from: the client's address (`None` in process, with no socket).
+pub(crate) type Origin = Option<IpAddr>;
+
+/// Failed logins of one account from one address.
+#[derive(Default)]
+struct Pair {
+    failures: u32,
+    until: Option<Instant>,
+    /// The account has logged in from this address: the account-wide slowdown spares it.
+    trusted: bool,
+}
+
+/// Failed logins of one account from every address since its last login.
+struct Account {
+    failures: u32,
+    last: Instant,
+    next: Instant,
+}
+
+#[derive(Default)]
+struct Attempts {
+    pairs: HashMap<(String, Origin), Pair>,
+    accounts: HashMap<String, Account>,
+}
+
+/// The lockout, per (account, address) with exponential backoff, and per account a slowdown
+/// that spaces attempts from addresses it never logged in from without ever locking it. An
+/// attempt is counted when it is reserved, before any password or code is verified, so
+/// parallel guesses cannot outrun the count; a login clears its own count.
+#[derive(Default)]
+pub(crate) struct Lockout(Mutex<Attempts>);
 
 impl std::fmt::Debug for Lockout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -114,34 +204,77 @@ impl std::fmt::Debug for Lockout {
     }
 }
 
+/// The lockout's figures, from the configuration.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits {
+    /// Failures in a row from one address that lock the pair.
+    pub max: u32,
+    /// The pair's first lock; each further failure doubles it, up to [`MAX_LOCK`].
+    pub lock_for: Duration,
+    /// Failures on the account from all addresses after which it is slowed.
+    pub slow_after: u32,
+}
+
+/// The longest a pair is locked.
+const MAX_LOCK: Duration = Duration::from_secs(24 * 3600);
+/// The longest the account-wide slowdown spaces two attempts.
+const MAX_SLOW: Duration = Duration::from_secs(60);
+
+fn doubled(base: Duration, times: u32, cap: Duration) -> Duration {
+    base.saturating_mul(1u32 << times.min(20)).min(cap)
+}
+
+/// A reserved attempt: whether its failure locked the pair.
+pub(crate) struct Reserved {
+    locks: bool,
+}
+
 impl Lockout {
-    /// Seconds left if the name is locked.
-    fn locked(&self, name: &str, now: Instant) -> Option<u64> {
-        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        let until = map.get(name)?.1?;
-        (until > now).then(|| until.duration_since(now).as_secs().max(1))
+    fn lock(&self) -> std::sync::MutexGuard<'_, Attempts> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts a failure; true if it locked the name.
-    fn fail(&self, name: &str, max: u32, lock_for: Duration, now: Instant) -> bool {
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() > 100_000 {
-            map.retain(|_, (_, until)| until.is_some_and(|u| u > now));
+    /// Counts an attempt on `name` from `from` before it is verified, or refuses it (locked
+    /// pair, slowed account) with the seconds to wait.
+    pub(crate) fn reserve(&self, name: &str, from: Origin, l: Limits, now: Instant) -> Result<Reserved, u64> {
+        let mut a = self.lock();
+        if a.pairs.len() + a.accounts.len() > 100_000 {
+            a.pairs.retain(|_, p| p.trusted || p.until.is_some_and(|u| u > now));
+            a.accounts.retain(|_, c| now.duration_since(c.last) < l.lock_for);
         }
-        let e = map.entry(name.to_owned()).or_insert((0, None));
-        if e.1.is_some_and(|u| u <= now) {
-            *e = (0, None);
+        let wait = |until: Instant| until.duration_since(now).as_secs().max(1);
+        let pair = a.pairs.entry((name.to_owned(), from)).or_default();
+        if let Some(until) = pair.until.filter(|u| *u > now) {
+            return Err(wait(until));
         }
-        e.0 += 1;
-        if e.0 >= max {
-            e.1 = Some(now + lock_for);
-            return true;
+        let trusted = pair.trusted;
+        let account =
+            a.accounts.entry(name.to_owned()).or_insert(Account { failures: 0, last: now, next: now });
+        if now.duration_since(account.last) > l.lock_for {
+            account.failures = 0;
         }
-        false
+        if !trusted && account.failures >= l.slow_after && account.next > now {
+            return Err(wait(account.next));
+        }
+        account.failures += 1;
+        account.last = now;
+        if account.failures >= l.slow_after {
+            account.next = now + doubled(Duration::from_secs(1), account.failures - l.slow_after, MAX_SLOW);
+        }
+        let pair = a.pairs.entry((name.to_owned(), from)).or_default();
+        pair.failures += 1;
+        let locks = pair.failures >= l.max;
+        if locks {
+            pair.until = Some(now + doubled(l.lock_for, pair.failures - l.max, MAX_LOCK));
+        }
+        Ok(Reserved { locks })
     }
 
-    fn succeed(&self, name: &str) {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner).remove(name);
+    /// A login from `from`: the pair and the account start afresh, and the address is trusted.
+    fn succeed(&self, name: &str, from: Origin) {
+        let mut a = self.lock();
+        a.accounts.remove(name);
+        a.pairs.insert((name.to_owned(), from), Pair { trusted: true, ..Pair::default() });
     }
 }
 
@@ -149,7 +282,7 @@ impl Lockout {
 /// for the next minute whatever names it tries (lockout protects a name; this, the server).
 #[derive(Default)]
 pub(crate) struct LoginRate {
-    map: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
+    map: Mutex<HashMap<IpAddr, (Instant, u32)>>,
 }
 
 impl std::fmt::Debug for LoginRate {
@@ -159,8 +292,9 @@ impl std::fmt::Debug for LoginRate {
 }
 
 impl LoginRate {
-    /// Counts an attempt from `ip`; an error once it is over `per_minute` in this minute.
-    pub(crate) fn admit(&self, ip: std::net::IpAddr, per_minute: u32, now: Instant) -> Result<(), ApiError> {
+    /// Counts an event from `ip`: `Err(seconds to wait)` once it is over `per_minute` in this
+    /// minute (the login limit and the audit budget of failures).
+    pub(crate) fn admit(&self, ip: IpAddr, per_minute: u32, now: Instant) -> Result<u32, u64> {
         let minute = Duration::from_secs(60);
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         if map.len() > 100_000 {
@@ -172,17 +306,21 @@ impl LoginRate {
         }
         e.1 += 1;
         if e.1 > per_minute {
-            let wait = minute.saturating_sub(now.duration_since(e.0)).as_secs().max(1);
-            return Err(ApiError {
-                retry_after: Some(wait),
-                ..ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    format!("too many login attempts from this address; try again in {wait} s"),
-                )
-            });
+            return Err(minute.saturating_sub(now.duration_since(e.0)).as_secs().max(1));
         }
-        Ok(())
+        Ok(e.1)
+    }
+}
+
+/// The answer to a client over its login rate.
+pub(crate) fn rate_limited(wait: u64) -> ApiError {
+    ApiError {
+        retry_after: Some(wait),
+        ..ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many login attempts from this address; try again in {wait} s"),
+        )
     }
 }
 
@@ -192,11 +330,13 @@ pub(crate) struct UsedCodes(Mutex<HashMap<String, u64>>);
 
 // ---------------------------------------------------------------- login
 
-/// What logging in needs.
+/// What logging in needs: the password and, for an account with a second factor, its code,
+/// checked together.
 pub(crate) struct Login {
     pub username: String,
     pub password: Zeroizing<String>,
     pub totp: Option<String>,
+    pub from: Origin,
 }
 
 /// A successful login: the session token (for the cookie) and what the client is told.
@@ -205,18 +345,39 @@ pub(crate) struct LoggedIn {
     pub session: Session,
 }
 
-/// Checks a login and opens a session. Every outcome is a plain "wrong username or password"
-/// to the client except a lockout and a missing second factor.
+/// The one answer to a wrong name, password or code, or a missing code: which was wrong is
+/// not said.
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "wrong username, password or one-time code",
+    )
+}
+
+/// Checks a login and opens a session. The attempt is counted before anything is verified;
+/// every failure is [`invalid_credentials`] but a lockout.
 pub(crate) async fn login(state: &AppState, l: Login) -> Result<LoggedIn, ApiError> {
     let now = Instant::now();
     let c = &state.config;
     let name = l.username.trim().to_owned();
-    if let Some(secs) = state.lockout.locked(&name, now) {
-        return Err(locked(secs));
-    }
+    let limits = Limits {
+        max: c.login_max_failures,
+        lock_for: Duration::from_secs(c.lockout_minutes * 60),
+        slow_after: c.account_slow_after,
+    };
+    let reserved = state.lockout.reserve(&name, l.from, limits, now).map_err(locked)?;
+    let failed = || {
+        if reserved.locks {
+            locked(limits.lock_for.as_secs())
+        } else {
+            invalid_credentials()
+        }
+    };
     let account = state.meta().account(&name).await.map_err(ApiError::internal)?;
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
     let password = l.password.clone();
+    state.password_checks.fetch_add(1, Ordering::Relaxed);
     let good = tokio::task::spawn_blocking(move || match hash {
         Some(h) => verify_password(&h, &password),
         None => {
@@ -226,30 +387,16 @@ pub(crate) async fn login(state: &AppState, l: Login) -> Result<LoggedIn, ApiErr
     })
     .await
     .map_err(ApiError::internal)?;
-    let lock_for = Duration::from_secs(c.lockout_minutes * 60);
-    let failed = |state: &AppState| {
-        if state.lockout.fail(&name, c.login_max_failures, lock_for, now) {
-            locked(lock_for.as_secs())
-        } else {
-            ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong username or password")
-        }
-    };
     let (true, Some(account)) = (good, account) else {
-        return Err(failed(state));
+        return Err(failed());
     };
     let role: Role =
         account.role.parse().map_err(|_| ApiError::internal(format!("account {name}: bad role")))?;
     if let Some(sealed) = account.totp_sealed.clone() {
         let Some(code) = l.totp.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
-            return Err(ApiError {
-                field: Some("totp".into()),
-                ..ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "totp_required",
-                    "this account needs its one-time code",
-                )
-            });
+            return Err(failed());
         };
+        state.totp_checks.fetch_add(1, Ordering::Relaxed);
         let secret = state.accounts_key.open(&name, sealed)?;
         let step = unix_now() / 30;
         let matched = [step.saturating_sub(1), step, step + 1]
@@ -260,15 +407,12 @@ pub(crate) async fn login(state: &AppState, l: Login) -> Result<LoggedIn, ApiErr
             Some(s) if used.get(&name).is_none_or(|last| s > *last) => {
                 used.insert(name.clone(), s);
             }
-            _ => {
-                drop(used);
-                return Err(failed(state));
-            }
+            _ => return Err(failed()),
         }
     } else if TOTP_ROLES.contains(&role) {
         return Err(ApiError::forbidden(format!("role {role} needs a second factor; re-create the account")));
     }
-    state.lockout.succeed(&name);
+    state.lockout.succeed(&name, l.from);
     let subject = account
         .subject
         .as_deref()
@@ -279,7 +423,7 @@ pub(crate) async fn login(state: &AppState, l: Login) -> Result<LoggedIn, ApiErr
     let (csrf, _) = new_secret("")?;
     let session =
         Session { username: name, role, subject, csrf: csrf.to_string(), started: now, last_seen: now };
-    state.sessions.insert(hash, session.clone());
+    state.sessions.insert(hash, session.clone(), c.sessions_per_user);
     Ok(LoggedIn { token, session })
 }
 
@@ -289,10 +433,7 @@ fn locked(secs: u64) -> ApiError {
         ..ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "locked_out",
-            format!(
-                "too many failed logins: this account is locked for {} more minute(s)",
-                secs.div_ceil(60)
-            ),
+            format!("too many failed logins: try again in {} minute(s)", secs.div_ceil(60)),
         )
     }
 }
@@ -352,88 +493,195 @@ fn unauthenticated(msg: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", msg)
 }
 
+/// How many authentication failures each address has had written to the audit log this
+/// minute, and how many were left out: a flood of forged cookies or tokens writes at most
+/// `auth_failures_audited_per_minute` entries per address and minute, the next entry saying how
+/// many were left out.
+#[derive(Default)]
+pub(crate) struct FailureAudit(Mutex<HashMap<Origin, (Instant, u32, u64)>>);
+
+impl std::fmt::Debug for FailureAudit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FailureAudit(..)")
+    }
+}
+
+impl FailureAudit {
+    /// `Some(failures left out before this one)` if this failure is written.
+    fn admit(&self, from: Origin, per_minute: u32, now: Instant) -> Option<u64> {
+        let minute = Duration::from_secs(60);
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _, _)| now.duration_since(*start) < minute);
+        }
+        let e = map.entry(from).or_insert((now, 0, 0));
+        if now.duration_since(e.0) >= minute {
+            (e.0, e.1) = (now, 0);
+        }
+        if e.1 >= per_minute {
+            e.2 += 1;
+            return None;
+        }
+        e.1 += 1;
+        Some(std::mem::take(&mut e.2))
+    }
+}
+
+/// A refused credential, as the audit log keeps it: never the secret, at most a hash prefix.
+struct Refusal<'a> {
+    actor: &'a str,
+    role: &'a str,
+    action: &'static str,
+    object: String,
+    reason: &'a str,
+}
+
+/// Journals a refused credential (within the address's budget). A journal failure is logged,
+/// not answered: the request is refused either way and has released nothing.
+async fn journal_refusal(state: &AppState, parts: &Parts, r: Refusal<'_>) {
+    let from = parts.extensions.get::<axum::extract::ConnectInfo<crate::Peer>>().map(|c| c.0 .0.ip());
+    let budget = state.config.auth_failures_audited_per_minute;
+    let Some(left_out) = state.failure_audit.admit(from, budget, Instant::now()) else {
+        state.unaudited_failures.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let mut reason = format!("{}: {} {}", r.reason, parts.method, parts.uri.path());
+    if left_out > 0 {
+        reason.push_str(&format!(" ({left_out} earlier failures from this address over the audit budget)"));
+    }
+    let record = facevault_app::Record {
+        action: r.action,
+        purpose: "administration".into(),
+        object: r.object,
+        allowed: false,
+        reason,
+    };
+    if let Err(e) = state.app().journal().append(r.actor, r.role, vec![record]).await {
+        eprintln!("facevault-server: audit of a refused credential failed: {e}");
+    }
+}
+
+/// A short prefix of a secret's SHA-256: enough to tell entries about one cookie apart,
+/// nothing to find the cookie with.
+fn prefix(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
 impl FromRequestParts<Arc<AppState>> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Principal, ApiError> {
-        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
-            let token = auth
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
-                .filter(|t| t.starts_with(TOKEN_PREFIX))
-                .ok_or_else(|| unauthenticated("the Authorization header is not `Bearer fvt_...`"))?;
-            let row = state
-                .meta()
-                .token_by_hash(&sha256_hex(token.as_bytes()))
-                .await
-                .map_err(ApiError::internal)?
-                .ok_or_else(|| unauthenticated("unknown API token"))?;
-            if row.revoked {
-                return Err(unauthenticated("this API token is revoked"));
-            }
-            if row.expires_at <= unix_now() as i64 {
-                return Err(ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "session_expired",
-                    "this API token has expired",
-                ));
-            }
-            let role =
-                row.role.parse().map_err(|_| ApiError::internal(format!("token {}: bad role", row.id)))?;
-            return Ok(Principal {
-                actor: format!("token:{}", row.id),
-                username: row.name,
-                role,
-                subject: None,
-                via: Via::Token {
-                    id: row.id,
-                    purposes: row.purposes.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
-                },
-            });
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return token_principal(parts, state).await;
         }
         let token = cookie(parts, SESSION_COOKIE)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthenticated("log in first (POST /api/login), or send an API token"))?;
         let hash = sha256_hex(token.as_bytes());
+        let object = format!("session:{}", prefix(&hash));
         let c = &state.config;
-        let session = state
-            .sessions
-            .touch(
-                &hash,
-                Duration::from_secs(c.session_idle_minutes * 60),
-                Duration::from_secs(c.session_max_hours * 3600),
-                Instant::now(),
-            )
-            .map_err(|expired| {
-                if expired {
-                    ApiError::new(
+        let touched = state.sessions.touch(
+            &hash,
+            Duration::from_secs(c.session_idle_minutes * 60),
+            Duration::from_secs(c.session_max_hours * 3600),
+            Instant::now(),
+        );
+        let session = match touched {
+            Ok(s) => s,
+            Err(expired) => {
+                let (reason, error) = if expired {
+                    let e = ApiError::new(
                         StatusCode::UNAUTHORIZED,
                         "session_expired",
                         "the session has expired; log in again",
-                    )
+                    );
+                    ("expired session", e)
                 } else {
-                    unauthenticated("no such session; log in again")
-                }
-            })?;
-        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if !safe {
-            let sent = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
-            if !bool::from(sent.ct_eq(session.csrf.as_bytes())) {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "csrf",
-                    "this request changes data and must carry the session's X-CSRF-Token header",
-                ));
+                    ("unknown session cookie", unauthenticated("no such session; log in again"))
+                };
+                let r = Refusal { actor: "anonymous", role: "none", action: "auth.session", object, reason };
+                journal_refusal(state, parts, r).await;
+                return Err(error);
             }
+        };
+        let actor = session.subject.map_or_else(|| session.username.clone(), |s| s.to_string());
+        // The account behind the session still exists, with the same role and subject (an
+        // erased subject's portal account is removed): one indexed read per request.
+        let account = state.meta().account(&session.username).await.map_err(ApiError::internal)?;
+        let same = account.is_some_and(|a| {
+            a.role == session.role.as_str() && a.subject == session.subject.map(|s| s.to_string())
+        });
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let sent = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+        let refused = if !same {
+            state.sessions.remove(&hash);
+            let e = unauthenticated("this account no longer exists or has changed; log in again");
+            Some(("auth.session", "the session's account was removed or changed; session ended", e))
+        } else if !safe && !bool::from(sent.ct_eq(session.csrf.as_bytes())) {
+            let e = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "this request changes data and must carry the session's X-CSRF-Token header",
+            );
+            Some(("auth.csrf", "CSRF token missing or wrong", e))
+        } else {
+            None
+        };
+        if let Some((action, reason, error)) = refused {
+            let r = Refusal { actor: &actor, role: session.role.as_str(), action, object, reason };
+            journal_refusal(state, parts, r).await;
+            return Err(error);
         }
         Ok(Principal {
-            actor: session.subject.map_or_else(|| session.username.clone(), |s| s.to_string()),
+            actor,
             username: session.username,
             role: session.role,
             subject: session.subject,
             via: Via::Session { token_hash: hash },
         })
     }
+}
+
+/// The caller of an `Authorization: Bearer fvt_...` request; a malformed, unknown, revoked or
+/// expired token is refused and journaled (by its id, or the prefix of its hash).
+async fn token_principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let refuse = |object: String, reason: &'static str, error: ApiError| async move {
+        let r = Refusal { actor: "anonymous", role: "none", action: "auth.token", object, reason };
+        journal_refusal(state, parts, r).await;
+        Err(error)
+    };
+    let header = parts.headers.get(header::AUTHORIZATION);
+    let token = header
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| t.starts_with(TOKEN_PREFIX));
+    let Some(token) = token else {
+        let e = unauthenticated("the Authorization header is not `Bearer fvt_...`");
+        return refuse("token:malformed".into(), "malformed Authorization header", e).await;
+    };
+    let hash = sha256_hex(token.as_bytes());
+    let Some(row) = state.meta().token_by_hash(&hash).await.map_err(ApiError::internal)? else {
+        let object = format!("token:unknown:{}", prefix(&hash));
+        return refuse(object, "unknown API token", unauthenticated("unknown API token")).await;
+    };
+    if row.revoked {
+        let e = unauthenticated("this API token is revoked");
+        return refuse(format!("token:{}", row.id), "revoked API token", e).await;
+    }
+    if row.expires_at <= unix_now() as i64 {
+        let e = ApiError::new(StatusCode::UNAUTHORIZED, "session_expired", "this API token has expired");
+        return refuse(format!("token:{}", row.id), "expired API token", e).await;
+    }
+    let role = row.role.parse().map_err(|_| ApiError::internal(format!("token {}: bad role", row.id)))?;
+    Ok(Principal {
+        actor: format!("token:{}", row.id),
+        username: row.name,
+        role,
+        subject: None,
+        via: Via::Token {
+            id: row.id,
+            purposes: row.purposes.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+        },
+    })
 }

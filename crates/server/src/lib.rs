@@ -89,6 +89,11 @@ pub struct AppState {
     login_rate: auth::LoginRate,
     requests: AtomicU64,
     errors: AtomicU64,
+    /// Password and TOTP verifications run (the lockout bounds them).
+    password_checks: AtomicU64,
+    totp_checks: AtomicU64,
+    failure_audit: auth::FailureAudit,
+    unaudited_failures: AtomicU64,
 }
 
 impl AppState {
@@ -99,7 +104,7 @@ impl AppState {
         let vault = app.vault();
         let accounts_key =
             AccountsKey::load(vault.id(), vault.metadata_store(), vault.key_provider().as_ref()).await?;
-        Ok(Arc::new(AppState {
+        let state = Arc::new(AppState {
             config,
             app,
             accounts_key,
@@ -109,7 +114,13 @@ impl AppState {
             login_rate: auth::LoginRate::default(),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
-        }))
+            password_checks: AtomicU64::new(0),
+            totp_checks: AtomicU64::new(0),
+            failure_audit: auth::FailureAudit::default(),
+            unaudited_failures: AtomicU64::new(0),
+        });
+        auth::sweep_sessions(&state);
+        Ok(state)
     }
 
     pub fn config(&self) -> &Config {
@@ -310,9 +321,25 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
          facevault_http_requests_total {}\n\
          # HELP facevault_http_errors_total HTTP responses with a 4xx or 5xx status.\n\
          # TYPE facevault_http_errors_total counter\n\
-         facevault_http_errors_total {}\n",
+         facevault_http_errors_total {}\n\
+         # HELP facevault_password_verifications_total Passwords checked against a hash (Argon2id).\n\
+         # TYPE facevault_password_verifications_total counter\n\
+         facevault_password_verifications_total {}\n\
+         # HELP facevault_totp_verifications_total One-time codes checked.\n\
+         # TYPE facevault_totp_verifications_total counter\n\
+         facevault_totp_verifications_total {}\n\
+         # HELP facevault_sessions Browser sessions held in memory.\n\
+         # TYPE facevault_sessions gauge\n\
+         facevault_sessions {}\n\
+         # HELP facevault_auth_failures_unaudited_total Refused credentials over an address's audit budget.\n\
+         # TYPE facevault_auth_failures_unaudited_total counter\n\
+         facevault_auth_failures_unaudited_total {}\n",
         state.requests.load(Ordering::Relaxed),
-        state.errors.load(Ordering::Relaxed)
+        state.errors.load(Ordering::Relaxed),
+        state.password_checks.load(Ordering::Relaxed),
+        state.totp_checks.load(Ordering::Relaxed),
+        state.sessions.len(),
+        state.unaudited_failures.load(Ordering::Relaxed),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
