@@ -178,8 +178,11 @@ async fn the_session_of_a_removed_account_ends() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let meta = f.state.app().vault().metadata_store();
     meta.remove_subject_accounts(&f.a.to_string()).await.unwrap();
+    // The account is read again at most every 2 s per session.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     let r = live.send(get("/api/me", Some(&patient))).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
     let r = live.send(get(&format!("/api/subjects/{}", f.a), Some(&patient))).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
 }
+
