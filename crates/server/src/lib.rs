@@ -11,7 +11,8 @@
 //! It decides nothing itself.
 //!
 //! - `config`: the TOML file and environment variables, with documented defaults.
-//! - `auth`: accounts (Argon2id, TOTP), sessions with CSRF, API tokens, lockout.
+//! - `auth`: accounts (Argon2id, TOTP), sessions with CSRF, API tokens.
+//! - `lockout`: login lockout and rate per account and address, the audit budget of refusals.
 //! - `api`: the endpoints, one module per resource.
 //! - `error`: the one JSON error body.
 //!
@@ -39,6 +40,7 @@ mod api;
 pub mod auth;
 mod config;
 mod error;
+mod lockout;
 mod tls;
 
 pub use auth::Principal;
@@ -84,15 +86,15 @@ pub struct AppState {
     app: ServerApp,
     accounts_key: AccountsKey,
     sessions: auth::Sessions,
-    lockout: auth::Lockout,
+    lockout: lockout::Lockout,
     used_codes: auth::UsedCodes,
-    login_rate: auth::LoginRate,
+    login_rate: lockout::LoginRate,
     requests: AtomicU64,
     errors: AtomicU64,
     /// Password and TOTP verifications run (the lockout bounds them).
     password_checks: AtomicU64,
     totp_checks: AtomicU64,
-    failure_audit: auth::FailureAudit,
+    failure_audit: lockout::FailureAudit,
     unaudited_failures: AtomicU64,
 }
 
@@ -109,14 +111,14 @@ impl AppState {
             app,
             accounts_key,
             sessions: auth::Sessions::default(),
-            lockout: auth::Lockout::default(),
+            lockout: lockout::Lockout::default(),
             used_codes: auth::UsedCodes::default(),
-            login_rate: auth::LoginRate::default(),
+            login_rate: lockout::LoginRate::default(),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             password_checks: AtomicU64::new(0),
             totp_checks: AtomicU64::new(0),
-            failure_audit: auth::FailureAudit::default(),
+            failure_audit: lockout::FailureAudit::default(),
             unaudited_failures: AtomicU64::new(0),
         });
         auth::sweep_sessions(&state);

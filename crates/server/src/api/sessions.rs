@@ -72,7 +72,7 @@ async fn login(
     let outcome = match peer
         .map(|ip| s.login_rate.admit(ip, s.config.login_per_minute, std::time::Instant::now()))
     {
-        Some(Err(wait)) => Err(auth::rate_limited(wait)),
+        Some(Err(wait)) => Err(crate::lockout::rate_limited(wait)),
         _ => {
             let password = Zeroizing::new(b.password);
             auth::login(&s, auth::Login { username: name.clone(), password, totp: b.totp, from: peer }).await

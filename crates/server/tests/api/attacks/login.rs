@@ -185,4 +185,3 @@ async fn the_session_of_a_removed_account_ends() {
     let r = live.send(get(&format!("/api/subjects/{}", f.a), Some(&patient))).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
 }
-
