@@ -12,12 +12,20 @@
 //!   session's CSRF token in `X-CSRF-Token`.
 //! - API tokens (`Authorization: Bearer fvt_...`) are kept as SHA-256 hashes, scoped to one
 //!   role and a list of purposes, and expire. A patient has no API token.
-//! - Failed logins lock the account name (known or not) for `lockout_minutes` after
-//!   `login_max_failures` in a row.
+//! - The password and the second factor are checked together, with one answer for any failure;
+//!   each attempt is counted before anything is verified. Failures lock an account name (known
+//!   or not) for one client address (`login_max_failures`, then `lockout_minutes`, doubling), and
+//!   slow it for addresses it never logged in from (`account_slow_after`); it is never locked
+//!   for everyone. `docs/authentication.md` has the figures.
+//! - Sessions are capped per account (`sessions_per_user`, the oldest ends), swept every
+//!   `session_sweep_secs`, and end when their account is removed or changed.
+//! - A refused session cookie, CSRF token or API token is journaled (hash prefixes and token
+//!   ids, never the secret), within a per-address budget per minute.
 //!
 //! No password, code, token or session id is logged, returned in an error, or put in a URL.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -30,6 +38,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::ApiError;
+use crate::lockout::{Limits, Origin};
 use crate::AppState;
 
 /// The session cookie's name.
@@ -52,6 +61,19 @@ pub(crate) struct Session {
     pub csrf: String,
     pub started: Instant,
     pub last_seen: Instant,
+    /// When the account behind the session was last read.
+    pub checked: Instant,
+}
+
+/// How long a session goes on its account's last reading before the account is read again: a
+/// removed or changed account ends its sessions within this time, and a burst of requests on
+/// one session costs one read (about 0.2 ms on SQLite) per interval, not per request.
+pub(crate) const ACCOUNT_RECHECK: Duration = Duration::from_secs(2);
+
+impl Session {
+    fn expired(&self, idle: Duration, max: Duration, now: Instant) -> bool {
+        now.duration_since(self.last_seen) > idle || now.duration_since(self.started) > max
+    }
 }
 
 #[derive(Default)]
@@ -70,13 +92,41 @@ impl Sessions {
         self.map.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn insert(&self, token_hash: String, s: Session) {
+    /// Adds a session; if its account already holds `cap` sessions, the oldest of them ends.
+    pub fn insert(&self, token_hash: String, s: Session, cap: usize) {
         let mut map = self.lock();
+        loop {
+            let mine = map.iter().filter(|(_, o)| o.username == s.username);
+            let (count, oldest) = mine.fold((0, None::<(&String, Instant)>), |(n, old), (k, o)| {
+                let older = old.is_none_or(|(_, t)| o.started < t);
+                (n + 1, if older { Some((k, o.started)) } else { old })
+            });
+            match oldest {
+                Some((k, _)) if count >= cap => {
+                    let k = k.clone();
+                    map.remove(&k);
+                }
+                _ => break,
+            }
+        }
         map.insert(token_hash, s);
+    }
+
+    /// How many sessions are held (live or expired and not yet swept).
+    pub fn len(&self) -> usize {
+        self.lock().len()
     }
 
     pub fn remove(&self, token_hash: &str) {
         self.lock().remove(token_hash);
+    }
+
+    /// Removes the expired sessions; how many there were.
+    pub fn sweep(&self, idle: Duration, max: Duration, now: Instant) -> usize {
+        let mut map = self.lock();
+        let before = map.len();
+        map.retain(|_, s| !s.expired(idle, max, now));
+        before - map.len()
     }
 
     /// The live session of a token, touched; `Err(true)` if it expired, `Err(false)` if none.
@@ -85,12 +135,19 @@ impl Sessions {
         let Some(s) = map.get_mut(token_hash) else {
             return Err(false);
         };
-        if now.duration_since(s.last_seen) > idle || now.duration_since(s.started) > max {
+        if s.expired(idle, max, now) {
             map.remove(token_hash);
             return Err(true);
         }
         s.last_seen = now;
         Ok(s.clone())
+    }
+
+    /// Notes that the account behind a session was read at `now`.
+    fn checked(&self, token_hash: &str, now: Instant) {
+        if let Some(s) = self.lock().get_mut(token_hash) {
+            s.checked = now;
+        }
     }
 
     /// Moves a session's clock back by `by` (tests: an expired session without waiting).
@@ -103,87 +160,24 @@ impl Sessions {
     }
 }
 
-#[derive(Default)]
-pub(crate) struct Lockout {
-    map: Mutex<HashMap<String, (u32, Option<Instant>)>>,
-}
-
-impl std::fmt::Debug for Lockout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Lockout(..)")
-    }
-}
-
-impl Lockout {
-    /// Seconds left if the name is locked.
-    fn locked(&self, name: &str, now: Instant) -> Option<u64> {
-        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        let until = map.get(name)?.1?;
-        (until > now).then(|| until.duration_since(now).as_secs().max(1))
-    }
-
-    /// Counts a failure; true if it locked the name.
-    fn fail(&self, name: &str, max: u32, lock_for: Duration, now: Instant) -> bool {
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() > 100_000 {
-            map.retain(|_, (_, until)| until.is_some_and(|u| u > now));
+/// Sweeps expired sessions every `session_sweep_secs` for as long as the server's state lives.
+pub(crate) fn sweep_sessions(state: &Arc<AppState>) {
+    let weak = Arc::downgrade(state);
+    let every = Duration::from_secs(state.config.session_sweep_secs);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(state) = weak.upgrade() else { return };
+            let c = &state.config;
+            state.sessions.sweep(
+                Duration::from_secs(c.session_idle_minutes * 60),
+                Duration::from_secs(c.session_max_hours * 3600),
+                Instant::now(),
+            );
         }
-        let e = map.entry(name.to_owned()).or_insert((0, None));
-        if e.1.is_some_and(|u| u <= now) {
-            *e = (0, None);
-        }
-        e.0 += 1;
-        if e.0 >= max {
-            e.1 = Some(now + lock_for);
-            return true;
-        }
-        false
-    }
-
-    fn succeed(&self, name: &str) {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner).remove(name);
-    }
-}
-
-/// Login attempts per client address in the current minute: a client over the limit waits
-/// for the next minute whatever names it tries (lockout protects a name; this, the server).
-#[derive(Default)]
-pub(crate) struct LoginRate {
-    map: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
-}
-
-impl std::fmt::Debug for LoginRate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LoginRate(..)")
-    }
-}
-
-impl LoginRate {
-    /// Counts an attempt from `ip`; an error once it is over `per_minute` in this minute.
-    pub(crate) fn admit(&self, ip: std::net::IpAddr, per_minute: u32, now: Instant) -> Result<(), ApiError> {
-        let minute = Duration::from_secs(60);
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| now.duration_since(*start) < minute);
-        }
-        let e = map.entry(ip).or_insert((now, 0));
-        if now.duration_since(e.0) >= minute {
-            *e = (now, 0);
-        }
-        e.1 += 1;
-        if e.1 > per_minute {
-            let wait = minute.saturating_sub(now.duration_since(e.0)).as_secs().max(1);
-            return Err(ApiError {
-                retry_after: Some(wait),
-                ..ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    format!("too many login attempts from this address; try again in {wait} s"),
-                )
-            });
-        }
-        Ok(())
-    }
+    });
 }
 
 /// Which TOTP steps have been used, so a code works once.
@@ -192,11 +186,13 @@ pub(crate) struct UsedCodes(Mutex<HashMap<String, u64>>);
 
 // ---------------------------------------------------------------- login
 
-/// What logging in needs.
+/// What logging in needs: the password and, for an account with a second factor, its code,
+/// checked together.
 pub(crate) struct Login {
     pub username: String,
     pub password: Zeroizing<String>,
     pub totp: Option<String>,
+    pub from: Origin,
 }
 
 /// A successful login: the session token (for the cookie) and what the client is told.
@@ -205,18 +201,39 @@ pub(crate) struct LoggedIn {
     pub session: Session,
 }
 
-/// Checks a login and opens a session. Every outcome is a plain "wrong username or password"
-/// to the client except a lockout and a missing second factor.
+/// The one answer to a wrong name, password or code, or a missing code: which was wrong is
+/// not said.
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "wrong username, password or one-time code",
+    )
+}
+
+/// Checks a login and opens a session. The attempt is counted before anything is verified;
+/// every failure is [`invalid_credentials`] but a lockout.
 pub(crate) async fn login(state: &AppState, l: Login) -> Result<LoggedIn, ApiError> {
     let now = Instant::now();
     let c = &state.config;
     let name = l.username.trim().to_owned();
-    if let Some(secs) = state.lockout.locked(&name, now) {
-        return Err(locked(secs));
-    }
+    let limits = Limits {
+        max: c.login_max_failures,
+        lock_for: Duration::from_secs(c.lockout_minutes * 60),
+        slow_after: c.account_slow_after,
+    };
+    let reserved = state.lockout.reserve(&name, l.from, limits, now).map_err(locked)?;
+    let failed = || {
+        if reserved.locks {
+            locked(limits.lock_for.as_secs())
+        } else {
+            invalid_credentials()
+        }
+    };
     let account = state.meta().account(&name).await.map_err(ApiError::internal)?;
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
     let password = l.password.clone();
+    state.password_checks.fetch_add(1, Ordering::Relaxed);
     let good = tokio::task::spawn_blocking(move || match hash {
         Some(h) => verify_password(&h, &password),
         None => {
@@ -226,30 +243,16 @@ pub(crate) async fn login(state: &AppState, l: Login) -> Result<LoggedIn, ApiErr
     })
     .await
     .map_err(ApiError::internal)?;
-    let lock_for = Duration::from_secs(c.lockout_minutes * 60);
-    let failed = |state: &AppState| {
-        if state.lockout.fail(&name, c.login_max_failures, lock_for, now) {
-            locked(lock_for.as_secs())
-        } else {
-            ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong username or password")
-        }
-    };
     let (true, Some(account)) = (good, account) else {
-        return Err(failed(state));
+        return Err(failed());
     };
     let role: Role =
         account.role.parse().map_err(|_| ApiError::internal(format!("account {name}: bad role")))?;
     if let Some(sealed) = account.totp_sealed.clone() {
         let Some(code) = l.totp.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
-            return Err(ApiError {
-                field: Some("totp".into()),
-                ..ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "totp_required",
-                    "this account needs its one-time code",
-                )
-            });
+            return Err(failed());
         };
+        state.totp_checks.fetch_add(1, Ordering::Relaxed);
         let secret = state.accounts_key.open(&name, sealed)?;
         let step = unix_now() / 30;
         let matched = [step.saturating_sub(1), step, step + 1]
@@ -260,15 +263,12 @@ pub(crate) async fn login(state: &AppState, l: Login) -> Result<LoggedIn, ApiErr
             Some(s) if used.get(&name).is_none_or(|last| s > *last) => {
                 used.insert(name.clone(), s);
             }
-            _ => {
-                drop(used);
-                return Err(failed(state));
-            }
+            _ => return Err(failed()),
         }
     } else if TOTP_ROLES.contains(&role) {
         return Err(ApiError::forbidden(format!("role {role} needs a second factor; re-create the account")));
     }
-    state.lockout.succeed(&name);
+    state.lockout.succeed(&name, l.from);
     let subject = account
         .subject
         .as_deref()
@@ -277,9 +277,16 @@ pub(crate) async fn login(state: &AppState, l: Login) -> Result<LoggedIn, ApiErr
         .map_err(|_| ApiError::internal("bad subject"))?;
     let (token, hash) = new_secret("")?;
     let (csrf, _) = new_secret("")?;
-    let session =
-        Session { username: name, role, subject, csrf: csrf.to_string(), started: now, last_seen: now };
-    state.sessions.insert(hash, session.clone());
+    let session = Session {
+        username: name,
+        role,
+        subject,
+        csrf: csrf.to_string(),
+        started: now,
+        last_seen: now,
+        checked: now,
+    };
+    state.sessions.insert(hash, session.clone(), c.sessions_per_user);
     Ok(LoggedIn { token, session })
 }
 
@@ -289,10 +296,7 @@ fn locked(secs: u64) -> ApiError {
         ..ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "locked_out",
-            format!(
-                "too many failed logins: this account is locked for {} more minute(s)",
-                secs.div_ceil(60)
-            ),
+            format!("too many failed logins: try again in {} minute(s)", secs.div_ceil(60)),
         )
     }
 }
@@ -352,88 +356,167 @@ fn unauthenticated(msg: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", msg)
 }
 
+/// A refused credential, as the audit log keeps it: never the secret, at most a hash prefix.
+struct Refusal<'a> {
+    actor: &'a str,
+    role: &'a str,
+    action: &'static str,
+    object: String,
+    reason: &'a str,
+}
+
+/// Journals a refused credential (within the address's budget). A journal failure is logged,
+/// not answered: the request is refused either way and has released nothing.
+async fn journal_refusal(state: &AppState, parts: &Parts, r: Refusal<'_>) {
+    let from = parts.extensions.get::<axum::extract::ConnectInfo<crate::Peer>>().map(|c| c.0 .0.ip());
+    let budget = state.config.auth_failures_audited_per_minute;
+    let Some(left_out) = state.failure_audit.admit(from, budget, Instant::now()) else {
+        state.unaudited_failures.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let mut reason = format!("{}: {} {}", r.reason, parts.method, parts.uri.path());
+    if left_out > 0 {
+        reason.push_str(&format!(" ({left_out} earlier failures from this address over the audit budget)"));
+    }
+    let record = facevault_app::Record {
+        action: r.action,
+        purpose: "administration".into(),
+        object: r.object,
+        allowed: false,
+        reason,
+    };
+    if let Err(e) = state.app().journal().append(r.actor, r.role, vec![record]).await {
+        eprintln!("facevault-server: audit of a refused credential failed: {e}");
+    }
+}
+
+/// A short prefix of a secret's SHA-256: enough to tell entries about one cookie apart,
+/// nothing to find the cookie with.
+fn prefix(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
 impl FromRequestParts<Arc<AppState>> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Principal, ApiError> {
-        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
-            let token = auth
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
-                .filter(|t| t.starts_with(TOKEN_PREFIX))
-                .ok_or_else(|| unauthenticated("the Authorization header is not `Bearer fvt_...`"))?;
-            let row = state
-                .meta()
-                .token_by_hash(&sha256_hex(token.as_bytes()))
-                .await
-                .map_err(ApiError::internal)?
-                .ok_or_else(|| unauthenticated("unknown API token"))?;
-            if row.revoked {
-                return Err(unauthenticated("this API token is revoked"));
-            }
-            if row.expires_at <= unix_now() as i64 {
-                return Err(ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "session_expired",
-                    "this API token has expired",
-                ));
-            }
-            let role =
-                row.role.parse().map_err(|_| ApiError::internal(format!("token {}: bad role", row.id)))?;
-            return Ok(Principal {
-                actor: format!("token:{}", row.id),
-                username: row.name,
-                role,
-                subject: None,
-                via: Via::Token {
-                    id: row.id,
-                    purposes: row.purposes.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
-                },
-            });
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return token_principal(parts, state).await;
         }
         let token = cookie(parts, SESSION_COOKIE)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthenticated("log in first (POST /api/login), or send an API token"))?;
         let hash = sha256_hex(token.as_bytes());
+        let object = format!("session:{}", prefix(&hash));
         let c = &state.config;
-        let session = state
-            .sessions
-            .touch(
-                &hash,
-                Duration::from_secs(c.session_idle_minutes * 60),
-                Duration::from_secs(c.session_max_hours * 3600),
-                Instant::now(),
-            )
-            .map_err(|expired| {
-                if expired {
-                    ApiError::new(
+        let now = Instant::now();
+        let touched = state.sessions.touch(
+            &hash,
+            Duration::from_secs(c.session_idle_minutes * 60),
+            Duration::from_secs(c.session_max_hours * 3600),
+            now,
+        );
+        let session = match touched {
+            Ok(s) => s,
+            Err(expired) => {
+                let (reason, error) = if expired {
+                    let e = ApiError::new(
                         StatusCode::UNAUTHORIZED,
                         "session_expired",
                         "the session has expired; log in again",
-                    )
+                    );
+                    ("expired session", e)
                 } else {
-                    unauthenticated("no such session; log in again")
-                }
-            })?;
-        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if !safe {
-            let sent = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
-            if !bool::from(sent.ct_eq(session.csrf.as_bytes())) {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "csrf",
-                    "this request changes data and must carry the session's X-CSRF-Token header",
-                ));
+                    ("unknown session cookie", unauthenticated("no such session; log in again"))
+                };
+                let r = Refusal { actor: "anonymous", role: "none", action: "auth.session", object, reason };
+                journal_refusal(state, parts, r).await;
+                return Err(error);
             }
+        };
+        let actor = session.subject.map_or_else(|| session.username.clone(), |s| s.to_string());
+        // The account behind the session still exists, with the same role and subject (an
+        // erased subject's portal account is removed): read again every ACCOUNT_RECHECK.
+        let same = if now.duration_since(session.checked) < ACCOUNT_RECHECK {
+            true
+        } else {
+            let account = state.meta().account(&session.username).await.map_err(ApiError::internal)?;
+            state.sessions.checked(&hash, now);
+            account.is_some_and(|a| {
+                a.role == session.role.as_str() && a.subject == session.subject.map(|s| s.to_string())
+            })
+        };
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let sent = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+        let refused = if !same {
+            state.sessions.remove(&hash);
+            let e = unauthenticated("this account no longer exists or has changed; log in again");
+            Some(("auth.session", "the session's account was removed or changed; session ended", e))
+        } else if !safe && !bool::from(sent.ct_eq(session.csrf.as_bytes())) {
+            let e = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "this request changes data and must carry the session's X-CSRF-Token header",
+            );
+            Some(("auth.csrf", "CSRF token missing or wrong", e))
+        } else {
+            None
+        };
+        if let Some((action, reason, error)) = refused {
+            let r = Refusal { actor: &actor, role: session.role.as_str(), action, object, reason };
+            journal_refusal(state, parts, r).await;
+            return Err(error);
         }
         Ok(Principal {
-            actor: session.subject.map_or_else(|| session.username.clone(), |s| s.to_string()),
+            actor,
             username: session.username,
             role: session.role,
             subject: session.subject,
             via: Via::Session { token_hash: hash },
         })
     }
+}
+
+/// The caller of an `Authorization: Bearer fvt_...` request; a malformed, unknown, revoked or
+/// expired token is refused and journaled (by its id, or the prefix of its hash).
+async fn token_principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let refuse = |object: String, reason: &'static str, error: ApiError| async move {
+        let r = Refusal { actor: "anonymous", role: "none", action: "auth.token", object, reason };
+        journal_refusal(state, parts, r).await;
+        Err(error)
+    };
+    let header = parts.headers.get(header::AUTHORIZATION);
+    let token = header
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| t.starts_with(TOKEN_PREFIX));
+    let Some(token) = token else {
+        let e = unauthenticated("the Authorization header is not `Bearer fvt_...`");
+        return refuse("token:malformed".into(), "malformed Authorization header", e).await;
+    };
+    let hash = sha256_hex(token.as_bytes());
+    let Some(row) = state.meta().token_by_hash(&hash).await.map_err(ApiError::internal)? else {
+        let object = format!("token:unknown:{}", prefix(&hash));
+        return refuse(object, "unknown API token", unauthenticated("unknown API token")).await;
+    };
+    if row.revoked {
+        let e = unauthenticated("this API token is revoked");
+        return refuse(format!("token:{}", row.id), "revoked API token", e).await;
+    }
+    if row.expires_at <= unix_now() as i64 {
+        let e = ApiError::new(StatusCode::UNAUTHORIZED, "session_expired", "this API token has expired");
+        return refuse(format!("token:{}", row.id), "expired API token", e).await;
+    }
+    let role = row.role.parse().map_err(|_| ApiError::internal(format!("token {}: bad role", row.id)))?;
+    Ok(Principal {
+        actor: format!("token:{}", row.id),
+        username: row.name,
+        role,
+        subject: None,
+        via: Via::Token {
+            id: row.id,
+            purposes: row.purposes.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+        },
+    })
 }

@@ -47,6 +47,19 @@ pub struct Config {
     /// How long a client may take to send a request's headers before the connection is closed
     /// (default 30 seconds; slow-client protection).
     pub header_timeout_secs: u64,
+    /// Live sessions one account may hold; a login past it ends the account's oldest session
+    /// (default 5).
+    pub sessions_per_user: usize,
+    /// How often expired sessions are swept from memory, in seconds (default 60).
+    pub session_sweep_secs: u64,
+    /// Failed logins on one account, from any addresses, after which it is slowed: each further
+    /// attempt from an address that has not logged in to it waits a doubling delay, at most
+    /// 60 s (default 20). It is never locked for everyone.
+    pub account_slow_after: u32,
+    /// Authentication failures (a bad session cookie, token or CSRF token) written to the
+    /// audit log per client address per minute; more are counted and summed up in the next
+    /// entry (default 10).
+    pub auth_failures_audited_per_minute: u32,
 }
 
 impl Default for Config {
@@ -66,6 +79,10 @@ impl Default for Config {
             lockout_minutes: 15,
             login_per_minute: 30,
             header_timeout_secs: 30,
+            sessions_per_user: 5,
+            session_sweep_secs: 60,
+            account_slow_after: 20,
+            auth_failures_audited_per_minute: 10,
         }
     }
 }
@@ -141,6 +158,10 @@ impl Config {
             c.lockout_minutes,
             u64::from(c.login_per_minute),
             c.header_timeout_secs,
+            c.sessions_per_user as u64,
+            c.session_sweep_secs,
+            u64::from(c.account_slow_after),
+            u64::from(c.auth_failures_audited_per_minute),
         ];
         if limits.contains(&0) {
             return Err(ConfigError::File {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A failed request. `code` is stable and machine-readable: `bad_request`, `unauthenticated`,
-/// `session_expired`, `bad_credentials`, `totp_required`, `locked_out`, `rate_limited`, `csrf`, `forbidden`,
+/// `session_expired`, `invalid_credentials`, `locked_out`, `rate_limited`, `csrf`, `forbidden`,
 /// `denied`, `out_of_scope`, `not_found`, `conflict`, `payload_too_large`, `malformed_mesh`,
 /// `analysis_failed`, `unsupported_media_type`,
 /// `timeout`, `unavailable`, `internal`.

@@ -11,7 +11,8 @@
 //! It decides nothing itself.
 //!
 //! - `config`: the TOML file and environment variables, with documented defaults.
-//! - `auth`: accounts (Argon2id, TOTP), sessions with CSRF, API tokens, lockout.
+//! - `auth`: accounts (Argon2id, TOTP), sessions with CSRF, API tokens.
+//! - `lockout`: login lockout and rate per account and address, the audit budget of refusals.
 //! - `api`: the endpoints, one module per resource.
 //! - `error`: the one JSON error body.
 //!
@@ -39,6 +40,7 @@ mod api;
 pub mod auth;
 mod config;
 mod error;
+mod lockout;
 mod tls;
 
 pub use auth::Principal;
@@ -84,11 +86,16 @@ pub struct AppState {
     app: ServerApp,
     accounts_key: AccountsKey,
     sessions: auth::Sessions,
-    lockout: auth::Lockout,
+    lockout: lockout::Lockout,
     used_codes: auth::UsedCodes,
-    login_rate: auth::LoginRate,
+    login_rate: lockout::LoginRate,
     requests: AtomicU64,
     errors: AtomicU64,
+    /// Password and TOTP verifications run (the lockout bounds them).
+    password_checks: AtomicU64,
+    totp_checks: AtomicU64,
+    failure_audit: lockout::FailureAudit,
+    unaudited_failures: AtomicU64,
 }
 
 impl AppState {
@@ -99,17 +106,23 @@ impl AppState {
         let vault = app.vault();
         let accounts_key =
             AccountsKey::load(vault.id(), vault.metadata_store(), vault.key_provider().as_ref()).await?;
-        Ok(Arc::new(AppState {
+        let state = Arc::new(AppState {
             config,
             app,
             accounts_key,
             sessions: auth::Sessions::default(),
-            lockout: auth::Lockout::default(),
+            lockout: lockout::Lockout::default(),
             used_codes: auth::UsedCodes::default(),
-            login_rate: auth::LoginRate::default(),
+            login_rate: lockout::LoginRate::default(),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
-        }))
+            password_checks: AtomicU64::new(0),
+            totp_checks: AtomicU64::new(0),
+            failure_audit: lockout::FailureAudit::default(),
+            unaudited_failures: AtomicU64::new(0),
+        });
+        auth::sweep_sessions(&state);
+        Ok(state)
     }
 
     pub fn config(&self) -> &Config {
@@ -310,9 +323,25 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
          facevault_http_requests_total {}\n\
          # HELP facevault_http_errors_total HTTP responses with a 4xx or 5xx status.\n\
          # TYPE facevault_http_errors_total counter\n\
-         facevault_http_errors_total {}\n",
+         facevault_http_errors_total {}\n\
+         # HELP facevault_password_verifications_total Passwords checked against a hash (Argon2id).\n\
+         # TYPE facevault_password_verifications_total counter\n\
+         facevault_password_verifications_total {}\n\
+         # HELP facevault_totp_verifications_total One-time codes checked.\n\
+         # TYPE facevault_totp_verifications_total counter\n\
+         facevault_totp_verifications_total {}\n\
+         # HELP facevault_sessions Browser sessions held in memory.\n\
+         # TYPE facevault_sessions gauge\n\
+         facevault_sessions {}\n\
+         # HELP facevault_auth_failures_unaudited_total Refused credentials over an address's audit budget.\n\
+         # TYPE facevault_auth_failures_unaudited_total counter\n\
+         facevault_auth_failures_unaudited_total {}\n",
         state.requests.load(Ordering::Relaxed),
-        state.errors.load(Ordering::Relaxed)
+        state.errors.load(Ordering::Relaxed),
+        state.password_checks.load(Ordering::Relaxed),
+        state.totp_checks.load(Ordering::Relaxed),
+        state.sessions.len(),
+        state.unaudited_failures.load(Ordering::Relaxed),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -14,7 +14,9 @@ use super::Failure;
 pub struct ServeArgs {
     /// A TOML configuration file (keys: listen, vault, max_body_bytes, max_upload_bytes,
     /// request_timeout_secs, max_concurrent, tls_cert, tls_key, session_idle_minutes,
-    /// session_max_hours, login_max_failures, lockout_minutes); environment variables
+    /// session_max_hours, login_max_failures, lockout_minutes, login_per_minute,
+    /// account_slow_after, sessions_per_user, session_sweep_secs,
+    /// auth_failures_audited_per_minute; docs/authentication.md); environment variables
     /// (FACEVAULT_LISTEN, ...) override it.
     #[arg(long)]
     config: Option<PathBuf>,

@@ -35,7 +35,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
 pub(crate) struct LoginBody {
     username: String,
     password: String,
-    /// The 6-digit code of the account's authenticator (privacy officer and admin).
+    /// The 6-digit code of the account's authenticator, sent with the password (privacy
+    /// officer and admin; an account that needs one and gets none fails like a wrong password).
     totp: Option<String>,
 }
 
@@ -52,7 +53,10 @@ pub(crate) struct LoginView {
     max_age_secs: u64,
 }
 
-/// Logs in and sets the session cookie. Five failures in a row lock the name for 15 minutes.
+/// Logs in and sets the session cookie. The password and, for the privacy officer and admin,
+/// the one-time code are checked together: any of them wrong or missing is the same 401
+/// `invalid_credentials`. Five failures in a row from one address lock the account for that
+/// address (15 minutes, doubling); failures from many addresses slow the account down.
 #[utoipa::path(post, path = "/login", request_body = LoginBody, security(()),
     responses((status = 413, body = ApiError), (status = 415, body = ApiError), (status = 200, body = LoginView), (status = 400, body = ApiError), (status = 401, body = ApiError),
               (status = 429, body = ApiError)))]
@@ -68,13 +72,10 @@ async fn login(
     let outcome = match peer
         .map(|ip| s.login_rate.admit(ip, s.config.login_per_minute, std::time::Instant::now()))
     {
-        Some(Err(e)) => Err(e),
+        Some(Err(wait)) => Err(crate::lockout::rate_limited(wait)),
         _ => {
-            auth::login(
-                &s,
-                auth::Login { username: name.clone(), password: Zeroizing::new(b.password), totp: b.totp },
-            )
-            .await
+            let password = Zeroizing::new(b.password);
+            auth::login(&s, auth::Login { username: name.clone(), password, totp: b.totp, from: peer }).await
         }
     };
     // A name that is no account is not logged: people type passwords into the name field.

@@ -390,6 +390,12 @@ impl Live {
     /// Sends `req` over a new TCP connection (HTTP/1.1, `Connection: close`) and reads the whole
     /// answer.
     pub async fn send(&self, req: Request<Body>) -> Reply {
+        self.send_from(None, req).await
+    }
+
+    /// [`Live::send`] from the local address `from` (any of 127.0.0.0/8 on Linux), for tests
+    /// of what the server does per client address.
+    pub async fn send_from(&self, from: Option<std::net::IpAddr>, req: Request<Body>) -> Reply {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let (parts, body) = req.into_parts();
         let body = body.collect().await.unwrap().to_bytes();
@@ -400,7 +406,14 @@ impl Live {
             head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
         }
         head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-        let mut tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let mut tcp = match from {
+            None => tokio::net::TcpStream::connect(self.addr).await.unwrap(),
+            Some(ip) => {
+                let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                socket.bind(std::net::SocketAddr::new(ip, 0)).unwrap();
+                socket.connect(self.addr).await.unwrap()
+            }
+        };
         tcp.write_all(head.as_bytes()).await.unwrap();
         tcp.write_all(&body).await.unwrap();
         let mut raw = Vec::new();

@@ -235,11 +235,12 @@ async fn login_sessions_csrf_and_lockout() {
     assert!(r.headers.get(header::RETRY_AFTER).is_some());
     // An unknown name answers like a wrong password (no account enumeration), and locks too.
     let r = f.try_login("nobody", "whatever-password", None).await;
-    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("bad_credentials")));
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")));
 
-    // The second factor: required, checked, and a code works once.
+    // The second factor: required with the password (its absence answers as a wrong password
+    // does), checked, and a code works once.
     let r = f.try_login("admin", &password("admin"), None).await;
-    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("totp_required")));
+    assert_eq!((r.status, r.body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")));
     let r = f.try_login("admin", &password("admin"), Some("000000".into())).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let code = totp_now(&f.secrets["admin"]).unwrap();

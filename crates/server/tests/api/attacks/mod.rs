@@ -4,6 +4,9 @@
 
 use axum::http::StatusCode;
 
+mod audit_gaps;
+mod login;
+
 use crate::common::{self, get, Fixture, Subjects};
 
 /// Patients A and B in Illinois, each with a scan.
