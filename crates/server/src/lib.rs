@@ -39,6 +39,7 @@ mod api;
 pub mod auth;
 mod config;
 mod error;
+mod gpc;
 mod tls;
 
 pub use auth::Principal;

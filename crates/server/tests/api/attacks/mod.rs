@@ -4,6 +4,8 @@
 
 use axum::http::StatusCode;
 
+mod consents;
+
 use crate::common::{self, get, Fixture, Subjects};
 
 /// Patients A and B in Illinois, each with a scan.
