@@ -237,14 +237,17 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             return Ok(Some(false));
         }
         journaled!(self, s, |jot| {
-            self.vault.set_restriction(subject, Restriction::OptOut, true).await?;
-            jot.change(
-                "restriction.set",
-                "opt-out",
-                object(subject),
-                "opt-out set from the opt-out preference signal (Global Privacy Control, 11 CCR 7025)",
-            );
-            Ok(Some(true))
+            // Two requests at once: only the one that set it journals it.
+            let now = self.vault.set_restriction(subject, Restriction::OptOut, true).await?;
+            if now {
+                jot.change(
+                    "restriction.set",
+                    "opt-out",
+                    object(subject),
+                    "opt-out set from the opt-out preference signal (Global Privacy Control, 11 CCR 7025)",
+                );
+            }
+            Ok(Some(now))
         })
     }
 

@@ -765,23 +765,28 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         Err(VaultError::Contended { subject })
     }
 
-    /// Set or lift a restriction (it applies to every decision from now on).
+    /// Set or lift a restriction (it applies to every decision from now on). Returns whether
+    /// this call changed it (false: it was already so), decided inside the compare and swap, so
+    /// of two callers at once only one sees the change.
     pub async fn set_restriction(
         &self,
         subject: SubjectId,
         r: Restriction,
         on: bool,
-    ) -> Result<(), VaultError> {
+    ) -> Result<bool, VaultError> {
         let now = self.clock.now().0;
+        let changed = std::sync::atomic::AtomicBool::new(false);
         self.update_governance(subject, |d| {
             let slot = match r {
                 Restriction::OptOut => &mut d.opt_out,
                 Restriction::LimitUse => &mut d.limit_use,
             };
+            changed.store(slot.is_some() != on, std::sync::atomic::Ordering::Relaxed);
             *slot = if on { Some(slot.unwrap_or(now)) } else { None };
             Ok(())
         })
-        .await
+        .await?;
+        Ok(changed.into_inner())
     }
 
     /// Place a legal hold: every destruction of the subject's data is suspended until it is
