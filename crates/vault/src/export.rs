@@ -125,6 +125,7 @@ impl SubjectPackage {
                 .map(|c| access::AccessConsent {
                     id: c.id.to_string(),
                     recorded_at: chrono_ts(c.recorded_at),
+                    pending: !c.in_force(),
                     record: c.record,
                 })
                 .collect(),

@@ -229,13 +229,18 @@ pub(crate) async fn consent(ctx: &Ctx<'_>, cmd: ConsentCommand) -> Result<()> {
         }
         ConsentCommand::Fhir { subject } => {
             let c = app.consent(me, subject, "consent exported as FHIR").await?;
-            let resource = facevault_domain::fhir::consent_resource(
+            let now = chrono::Utc::now();
+            let mut resource = facevault_domain::fhir::consent_resource(
                 &c.record,
                 &c.id.to_string(),
                 &format!("Patient/{subject}"),
                 None,
-                chrono::Utc::now(),
+                now,
             );
+            // A consent waiting for confirmation is not in force: FHIR's code for that.
+            if c.state_at(now) == "pending" {
+                resource["status"] = "proposed".into();
+            }
             super::print_json(&resource)?;
         }
         ConsentCommand::Withdraw { subject } => {
