@@ -1,18 +1,25 @@
 //! Consent and the subject's own governance: recording a consent (checked against what the
-//! subject's jurisdiction requires), showing it, withdrawing it; restrictions (opt-out,
-//! limit-use); legal holds; purposes satisfied. These are not reads of scan data, so the role
-//! lists of `facevault_policy::gates` decide them; a patient acts only on their own.
+//! subject's jurisdiction requires), showing it, confirming or approving one that waits,
+//! withdrawing it; restrictions (opt-out, limit-use, the opt-out preference signal); legal holds;
+//! purposes satisfied. These are not reads of scan data, so the role lists of
+//! `facevault_policy::gates` decide them; a patient acts only on their own.
+//!
+//! Staff cannot forge consent: one they record for a purpose beyond care, or after the patient
+//! withdrew, waits (granting nothing) until the patient confirms it in the portal or the privacy
+//! officer approves it against the SHA-256 of the signed form. An opt-out of sale and sharing is
+//! lifted only by the consumer (CCPA 1798.135(c)(4), 11 CCR 7028).
 
 use facevault_crypto::Id;
 use facevault_domain::consent_form::ConsentForm;
 use facevault_domain::PurposeId;
-use facevault_policy::gates;
+use facevault_policy::{gates, Role};
 use facevault_vault::{
-    parse_hold_kind, BlobStore, MetadataStore, Restriction, StoredConsent, SubjectId, Timestamp, VaultError,
+    parse_hold_kind, BlobStore, Confirmation, ConfirmedBy, MetadataStore, Recorder, Restriction,
+    StoredConsent, SubjectId, Timestamp, VaultError,
 };
 
 use crate::error::AppError;
-use crate::journal::Record;
+use crate::journal::{Jot, Record};
 use crate::session::Session;
 use crate::App;
 
@@ -23,6 +30,28 @@ pub struct ConsentRecorded {
     pub subject: SubjectId,
     pub jurisdiction: String,
     pub purposes: Vec<String>,
+    /// Why it waits for the patient's confirmation or the privacy officer's approval (and grants
+    /// nothing until then); `None` when it is in force at once.
+    pub pending: Option<String>,
+}
+
+/// Why an opt-out stays until the consumer lifts it.
+const OPT_OUT_LIFT: &str = "an opt-out of sale and sharing is lifted only by the consumer's own opt-in \
+    (CCPA 1798.135(c)(4), 11 CCR 7028): the patient lifts it in the portal";
+
+/// A consent's id as typed, or a 400 naming the field.
+pub fn parse_consent_id(text: &str) -> Result<Id, AppError> {
+    text.parse().map_err(|_| AppError::field("consent", format!("{text:?} is not a consent id")))
+}
+
+/// A SHA-256 as 64 hex digits (any case), lowercased; a 400 naming `form_sha256` otherwise.
+pub fn parse_form_sha256(text: &str) -> Result<String, AppError> {
+    let t = text.trim();
+    if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(t.to_ascii_lowercase())
+    } else {
+        Err(AppError::field("form_sha256", "the signed form's SHA-256: 64 hexadecimal digits"))
+    }
 }
 
 fn object(s: SubjectId) -> String {
@@ -55,15 +84,22 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 .map_err(|e| AppError::field(&e.field, e.message))?;
             let purposes: Vec<String> =
                 draft.purposes.iter().map(|g| g.purpose.id.as_str().to_owned()).collect();
-            match self.vault.record_consent(subject, j, &draft).await {
-                Ok(id) => {
+            // A patient here is on their own subject (the gate saw to it).
+            let by = Recorder { actor: &s.actor, subject: s.role == Role::Patient };
+            match self.vault.record_consent_by(subject, j, &draft, by).await {
+                Ok((id, pending)) => {
+                    let waits = pending.as_ref().map_or(String::new(), |why| {
+                        format!(
+                            "; pending the patient's confirmation or the privacy officer's approval: {why}"
+                        )
+                    });
                     jot.change(
                         "consent.add",
                         "consent",
                         object(subject),
-                        format!("consent {id} ({j}) for {}", purposes.join(", ")),
+                        format!("consent {id} ({j}) for {}{waits}", purposes.join(", ")),
                     );
-                    Ok(ConsentRecorded { id, subject, jurisdiction: j.to_string(), purposes })
+                    Ok(ConsentRecorded { id, subject, jurisdiction: j.to_string(), purposes, pending })
                 }
                 Err(VaultError::ConsentRefused { subject, reason }) => {
                     jot.push(Record::denied("consent.add", "consent", object(subject), reason.clone()));
@@ -74,8 +110,8 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         })
     }
 
-    /// The subject's consent on record; `how` says what the read was for (shown, exported as
-    /// FHIR), for the audit log.
+    /// The subject's latest consent on record (in force, or waiting for confirmation: see
+    /// [`StoredConsent::state_at`]); `how` says what the read was for, for the audit log.
     pub async fn consent(
         &self,
         s: &Session,
@@ -86,7 +122,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             self.gate(s, &jot, gates::CONSENT, "consent.read", "consent", object(subject), Some(subject))?;
             self.vault.scans_of(subject).await?;
             let c =
-                self.vault.consent(subject).await?.ok_or_else(|| {
+                self.vault.consent_history(subject).await?.pop().ok_or_else(|| {
                     AppError::not_found(format!("subject {subject} has no consent on record"))
                 })?;
             jot.change("consent.read", "consent", object(subject), how.to_owned());
@@ -113,8 +149,111 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         })
     }
 
+    /// The patient confirms, in the portal, a consent that waits for them (one staff recorded
+    /// for a purpose beyond care, or after a withdrawal): it is in force from now on. Only the
+    /// patient; staff are refused naming the privacy officer's way.
+    pub async fn confirm_consent(
+        &self,
+        s: &Session,
+        subject: SubjectId,
+        consent: Id,
+    ) -> Result<(StoredConsent, Confirmation), AppError> {
+        journaled!(self, s, |jot| {
+            self.gate(s, &jot, gates::CONSENT, "consent.confirm", "consent", object(subject), Some(subject))?;
+            if s.role != Role::Patient {
+                let why = "only the patient confirms a consent, in the portal; the privacy officer approves \
+                    one against the signed form's SHA-256";
+                jot.push(Record::denied("consent.confirm", "consent", object(subject), why.to_owned()));
+                return Err(AppError::denied(why));
+            }
+            self.put_in_force(s, &jot, subject, consent, ConfirmedBy::Patient, None).await
+        })
+    }
+
+    /// The privacy officer approves a consent that waits, against the SHA-256 of the form the
+    /// patient signed (kept on file): it is in force from now on.
+    pub async fn approve_consent(
+        &self,
+        s: &Session,
+        subject: SubjectId,
+        consent: Id,
+        form_sha256: &str,
+    ) -> Result<(StoredConsent, Confirmation), AppError> {
+        journaled!(self, s, |jot| {
+            self.gate(
+                s,
+                &jot,
+                gates::CONSENT_APPROVE,
+                "consent.approve",
+                "consent",
+                object(subject),
+                Some(subject),
+            )?;
+            let hash = parse_form_sha256(form_sha256)?;
+            self.put_in_force(s, &jot, subject, consent, ConfirmedBy::PrivacyOfficer, Some(&hash)).await
+        })
+    }
+
+    async fn put_in_force(
+        &self,
+        s: &Session,
+        jot: &Jot,
+        subject: SubjectId,
+        consent: Id,
+        kind: ConfirmedBy,
+        form_sha256: Option<&str>,
+    ) -> Result<(StoredConsent, Confirmation), AppError> {
+        let action = match kind {
+            ConfirmedBy::Patient => "consent.confirm",
+            ConfirmedBy::PrivacyOfficer => "consent.approve",
+        };
+        self.vault.scans_of(subject).await?;
+        let done = match self.vault.confirm_consent(subject, consent, &s.actor, kind, form_sha256).await {
+            Ok(done) => done,
+            Err(e @ VaultError::ConsentNotPending { .. }) => {
+                jot.push(Record::denied(action, "consent", object(subject), e.to_string()));
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let form = form_sha256.map_or(String::new(), |h| format!(" against signed form sha256:{h}"));
+        jot.change(action, "consent", object(subject), format!("consent {consent} in force{form}"));
+        let c = self.vault.consent_history(subject).await?.into_iter().find(|c| c.id == consent);
+        let c = c.ok_or_else(|| AppError::internal(format!("consent {consent} vanished")))?;
+        Ok((c, done))
+    }
+
+    /// Records the opt-out preference signal (Global Privacy Control, 11 CCR 7025) a patient's
+    /// browser sends as an opt-out of sale and sharing of their own data. Only a patient in
+    /// person on their own subject; anyone else's signal is not theirs to give, and is ignored
+    /// (`None`). `Some(true)` when it was recorded now (audited), `Some(false)` when an opt-out
+    /// was already on record (nothing is written twice).
+    pub async fn honour_opt_out_signal(&self, s: &Session) -> Result<Option<bool>, AppError> {
+        let Some(subject) = s.own_subject.filter(|_| s.role == Role::Patient && s.via == crate::Via::Person)
+        else {
+            return Ok(None);
+        };
+        if self.vault.governance(subject).await?.opt_out.is_some() {
+            return Ok(Some(false));
+        }
+        journaled!(self, s, |jot| {
+            // Two requests at once: only the one that set it journals it.
+            let now = self.vault.set_restriction(subject, Restriction::OptOut, true).await?;
+            if now {
+                jot.change(
+                    "restriction.set",
+                    "opt-out",
+                    object(subject),
+                    "opt-out set from the opt-out preference signal (Global Privacy Control, 11 CCR 7025)",
+                );
+            }
+            Ok(Some(now))
+        })
+    }
+
     /// Sets (or lifts) a restriction: the front desk, the privacy office, and a patient for
-    /// themself. It applies to every decision from then on.
+    /// themself. It applies to every decision from then on. An opt-out is lifted only by the
+    /// patient themself.
     pub async fn set_restriction(
         &self,
         s: &Session,
@@ -125,6 +264,10 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         journaled!(self, s, |jot| {
             let name = restriction_name(restriction);
             self.gate(s, &jot, gates::RESTRICTION, "restriction.set", name, object(subject), Some(subject))?;
+            if lift && restriction == Restriction::OptOut && s.role != Role::Patient {
+                jot.push(Record::denied("restriction.set", name, object(subject), OPT_OUT_LIFT.to_owned()));
+                return Err(AppError::denied(OPT_OUT_LIFT));
+            }
             self.vault.scans_of(subject).await?;
             self.vault.set_restriction(subject, restriction, !lift).await?;
             let verb = if lift { "lifted" } else { "set" };

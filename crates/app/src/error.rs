@@ -200,14 +200,16 @@ impl From<VaultError> for AppError {
             VaultError::UnknownSubject { .. }
             | VaultError::UnknownScan { .. }
             | VaultError::UnknownDerivative { .. }
-            | VaultError::UnknownRequest { .. } => ErrorKind::NotFound,
+            | VaultError::UnknownRequest { .. }
+            | VaultError::UnknownConsent { .. } => ErrorKind::NotFound,
             VaultError::ConsentRefused { .. }
             | VaultError::NoConsent { .. }
             | VaultError::CaptureRefused { .. }
             | VaultError::NotGranted { .. } => ErrorKind::Denied,
-            VaultError::HoldExists { .. } | VaultError::NoSuchHold { .. } | VaultError::Contended { .. } => {
-                ErrorKind::Conflict
-            }
+            VaultError::HoldExists { .. }
+            | VaultError::NoSuchHold { .. }
+            | VaultError::Contended { .. }
+            | VaultError::ConsentNotPending { .. } => ErrorKind::Conflict,
             VaultError::MissingBlob { .. } | VaultError::Crypto(CryptoError::DecryptionFailed { .. }) => {
                 return AppError::new(ErrorKind::Damaged, format!("{msg}; run `facevault fsck`"));
             }

@@ -111,6 +111,9 @@ pub struct AccessConsent {
     pub id: String,
     pub recorded_at: Timestamp,
     pub record: ConsentRecord,
+    /// Recorded by staff and still waiting for the patient's confirmation or the privacy
+    /// officer's approval: it grants nothing.
+    pub pending: bool,
 }
 
 /// One disclosure of a scan or derivative.

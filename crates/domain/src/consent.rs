@@ -452,3 +452,22 @@ impl ConsentRecord {
             })
     }
 }
+
+/// Why a consent recorded by staff must wait for the patient's confirmation (or the privacy
+/// officer's approval against the signed form) before it grants anything, or `None` when it
+/// takes effect at once. A patient recording their own consent needs no one's confirmation;
+/// staff may record one for care alone, unless the patient has withdrawn: then any new consent
+/// must come from the patient, or it would undo the withdrawal behind their back (GDPR Art.
+/// 7(3); BIPA 15(b) asks for the subject's own written release).
+pub fn confirmation_needed(draft: &ConsentDraft, by_subject: bool, after_withdrawal: bool) -> Option<String> {
+    if by_subject {
+        return None;
+    }
+    let beyond: Vec<&str> =
+        draft.purposes.iter().filter(|g| g.purpose.beyond_care()).map(|g| g.purpose.id.as_str()).collect();
+    match (after_withdrawal, beyond.is_empty()) {
+        (true, _) => Some("recorded by staff after the patient withdrew consent".to_owned()),
+        (false, false) => Some(format!("recorded by staff for purposes beyond care ({})", beyond.join(", "))),
+        (false, true) => None,
+    }
+}

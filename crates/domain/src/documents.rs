@@ -58,6 +58,9 @@ impl ClinicInfo {
              Argon2id-derived key; storage only ever holds ciphertext.",
             "Access is bound to a consented purpose and decided per request by Cedar policies for the \
              user's role; an opt-out, a limit-use request or a legal hold restricts it in code.",
+            "A consent staff record for a purpose beyond care, or after the patient withdrew, grants \
+             nothing until the patient confirms it or the privacy officer approves it against the \
+             signed form; an opt-out is lifted by the patient only.",
             "Every access decision, allowed or denied, is written to a tamper-evident audit log \
              (RFC 9162 Merkle tree) with signed checkpoints.",
             "A retention engine destroys data when its purpose lapses, consent is withdrawn or \
@@ -685,8 +688,10 @@ fn notice_for(
                  sensitive personal information to what is necessary to provide the services you \
                  asked for (Cal. Civ. Code 1798.121). To use it, tick \"Limit the use of my \
                  sensitive personal information\" on this form or contact {}. You may also opt out \
-                 of the sale or sharing of your personal information (1798.120) and request access, \
-                 correction or deletion.",
+                 of the sale or sharing of your personal information (1798.120); a Global Privacy \
+                 Control signal from your browser while you are logged in to the patient portal is \
+                 honoured as that opt-out (11 CCR 7025), and only you can lift it \
+                 (1798.135(c)(4)). You may request access, correction or deletion.",
                 clinic.privacy_officer
             )));
         }

@@ -25,9 +25,9 @@ mod time;
 pub mod vendor;
 
 pub use consent::{
-    check_capture, ActiveConsent, ConsentDraft, ConsentRecord, ConsentStatus, Jurisdiction, MissingElement,
-    Notice, NoticeCovers, PurposeGrant, SaleAuthorization, Signature, SignatureMethod,
-    SALE_AUTHORIZATION_MAX,
+    check_capture, confirmation_needed, ActiveConsent, ConsentDraft, ConsentRecord, ConsentStatus,
+    Jurisdiction, MissingElement, Notice, NoticeCovers, PurposeGrant, SaleAuthorization, Signature,
+    SignatureMethod, SALE_AUTHORIZATION_MAX,
 };
 pub use documents::{ClinicInfo, Documents};
 pub use error::DomainError;

@@ -64,17 +64,30 @@ pub struct Purpose {
     /// The named recipient of a disclosure purpose.
     pub vendor: Option<String>,
     pub enabled: bool,
+    /// Needed for the care the patient came for (planning the treatment, following it up). A
+    /// consent for anything beyond care that staff record waits for the patient's confirmation
+    /// or the privacy officer's approval against the signed form.
+    pub care: bool,
 }
 
-/// The defaults: (id, description, retention, share, sale, enabled).
+impl Purpose {
+    /// Whether a consent for this purpose reaches beyond the patient's care: not marked care,
+    /// or a disclosure (share or sale).
+    pub fn beyond_care(&self) -> bool {
+        !self.care || self.share || self.sale
+    }
+}
+
+/// The defaults: (id, description, retention, share, sale, enabled, care).
 /// Retention never exceeds BIPA's 3-year cap; what no clinic should assume is off.
-const DEFAULTS: &[(&str, &str, RetentionPeriod, bool, bool, bool)] = &[
+const DEFAULTS: &[(&str, &str, RetentionPeriod, bool, bool, bool, bool)] = &[
     (
         "treatment-planning",
         "Plan your surgical treatment from your 3D facial scan.",
         RetentionPeriod::Years(3),
         false,
         false,
+        true,
         true,
     ),
     (
@@ -84,6 +97,7 @@ const DEFAULTS: &[(&str, &str, RetentionPeriod, bool, bool, bool)] = &[
         false,
         false,
         true,
+        true,
     ),
     (
         "post-op-tracking",
@@ -91,6 +105,7 @@ const DEFAULTS: &[(&str, &str, RetentionPeriod, bool, bool, bool)] = &[
         RetentionPeriod::Years(3),
         false,
         false,
+        true,
         true,
     ),
     (
@@ -100,6 +115,7 @@ const DEFAULTS: &[(&str, &str, RetentionPeriod, bool, bool, bool)] = &[
         false,
         false,
         true,
+        true,
     ),
     (
         "marketing-images",
@@ -108,6 +124,7 @@ const DEFAULTS: &[(&str, &str, RetentionPeriod, bool, bool, bool)] = &[
         false,
         false,
         true,
+        false,
     ),
     (
         "research",
@@ -116,6 +133,7 @@ const DEFAULTS: &[(&str, &str, RetentionPeriod, bool, bool, bool)] = &[
         false,
         false,
         true,
+        false,
     ),
     (
         "ai-model-training",
@@ -124,6 +142,7 @@ const DEFAULTS: &[(&str, &str, RetentionPeriod, bool, bool, bool)] = &[
         false,
         false,
         true,
+        false,
     ),
     (
         "vendor-disclosure",
@@ -132,11 +151,13 @@ const DEFAULTS: &[(&str, &str, RetentionPeriod, bool, bool, bool)] = &[
         true,
         false,
         false,
+        false,
     ),
     (
         "identification-templates",
         "Derive a template that can identify you.",
         RetentionPeriod::Days(30),
+        false,
         false,
         false,
         false,
@@ -176,6 +197,8 @@ pub struct PurposeConfig {
     pub sale: Option<bool>,
     pub vendor: Option<String>,
     pub enabled: Option<bool>,
+    /// Whether the purpose is part of the patient's care (a new purpose is not unless it says so).
+    pub care: Option<bool>,
 }
 
 impl Catalogue {
@@ -183,7 +206,7 @@ impl Catalogue {
     pub fn defaults() -> Self {
         let purposes = DEFAULTS
             .iter()
-            .map(|&(id, description, retention, share, sale, enabled)| Purpose {
+            .map(|&(id, description, retention, share, sale, enabled, care)| Purpose {
                 id: PurposeId(id.to_owned()),
                 description: description.to_owned(),
                 retention,
@@ -191,6 +214,7 @@ impl Catalogue {
                 sale,
                 vendor: None,
                 enabled,
+                care,
             })
             .collect();
         Self { purposes }
@@ -217,6 +241,7 @@ impl Catalogue {
                         sale: false,
                         vendor: None,
                         enabled: true,
+                        care: false,
                     });
                     cat.purposes.len() - 1
                 }
@@ -239,6 +264,9 @@ impl Catalogue {
             }
             if let Some(v) = c.enabled {
                 p.enabled = v;
+            }
+            if let Some(v) = c.care {
+                p.care = v;
             }
             // A disclosure "to a named vendor" is not specific without the name.
             if p.enabled && p.id.as_str() == "vendor-disclosure" && p.vendor.is_none() {

@@ -184,6 +184,7 @@ fn record_of_processing_lists_controller_purposes_recipients_transfers_retention
         - Each subject's data is encrypted with its own AES-256-GCM data key; destroying that key (crypto-shredding) makes every copy unreadable, backups included.
         - Data keys are wrapped by key-encryption keys kept in a key file encrypted under an Argon2id-derived key; storage only ever holds ciphertext.
         - Access is bound to a consented purpose and decided per request by Cedar policies for the user's role; an opt-out, a limit-use request or a legal hold restricts it in code.
+        - A consent staff record for a purpose beyond care, or after the patient withdrew, grants nothing until the patient confirms it or the privacy officer approves it against the signed form; an opt-out is lifted by the patient only.
         - Every access decision, allowed or denied, is written to a tamper-evident audit log (RFC 9162 Merkle tree) with signed checkpoints.
         - A retention engine destroys data when its purpose lapses, consent is withdrawn or expires, or a legal limit is reached, and issues signed deletion certificates.
     "#]].assert_eq(&generate("", "").record_of_processing.to_markdown());
@@ -323,7 +324,7 @@ fn consent_notices_per_jurisdiction() {
 
         ## Notice for California
 
-        CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-194dfcc44168.
+        CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-c8eb2c628ebc.
 
         Lakeside Facial Surgery asks for your consent to collect and store a 3D scan of your face, which is a scan of your face geometry (biometric data), and data derived from it. We collect it only if you agree, before the scan is taken.
 
@@ -349,7 +350,7 @@ fn consent_notices_per_jurisdiction() {
 
         California: this notice at collection lists the categories of sensitive personal information collected (your face scan and data derived from it), the purposes, and how long each is kept (Cal. Civ. Code 1798.100(a)).
 
-        Your right to limit: you may direct us to limit the use and disclosure of your sensitive personal information to what is necessary to provide the services you asked for (Cal. Civ. Code 1798.121). To use it, tick "Limit the use of my sensitive personal information" on this form or contact Privacy Officer, privacy@lakeside.example. You may also opt out of the sale or sharing of your personal information (1798.120) and request access, correction or deletion.
+        Your right to limit: you may direct us to limit the use and disclosure of your sensitive personal information to what is necessary to provide the services you asked for (Cal. Civ. Code 1798.121). To use it, tick "Limit the use of my sensitive personal information" on this form or contact Privacy Officer, privacy@lakeside.example. You may also opt out of the sale or sharing of your personal information (1798.120); a Global Privacy Control signal from your browser while you are logged in to the patient portal is honoured as that opt-out (11 CCR 7025), and only you can lift it (1798.135(c)(4)). You may request access, correction or deletion.
 
         ## Notice for the EU/EEA
 
@@ -498,7 +499,7 @@ fn json_is_typed_and_deterministic() {
         [{"vendor":"acme-3d-labs","from":"US","to":"EU"}]"#]].assert_eq(&format!("{recipients}\n{transfers}"));
     let ca = d.consent_notices.get(Jurisdiction::Ca).unwrap();
     let ca = serde_json::to_string(&(&ca.version, &ca.covers, &ca.purposes)).unwrap();
-    expect![[r#"["ca-194dfcc44168",{"purposes":true,"retention":true,"withdrawal":true,"limit_use":true},["treatment-planning","outcome-simulation","post-op-tracking","clinical-photography","marketing-images","research","ai-model-training","vendor-disclosure"]]"#]].assert_eq(&ca);
+    expect![[r#"["ca-c8eb2c628ebc",{"purposes":true,"retention":true,"withdrawal":true,"limit_use":true},["treatment-planning","outcome-simulation","post-op-tracking","clinical-photography","marketing-images","research","ai-model-training","vendor-disclosure"]]"#]].assert_eq(&ca);
 }
 
 #[test]
@@ -585,8 +586,8 @@ fn adding_a_purpose_changes_every_document() {
             - WA (My Health My Data Act, RCW 19.373). Version wa-d88dbbb55408.
             + WA (My Health My Data Act, RCW 19.373). Version wa-feadf361cfd9.
             + - second-opinion: Send your scan to a second surgeon. Kept at most 90 days. This purpose shares your data and needs your separate consent to share.
-            - CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-194dfcc44168.
-            + CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-70ceaa4d7cb6.
+            - CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-c8eb2c628ebc.
+            + CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-3015a2d5ff08.
             + - second-opinion: Send your scan to a second surgeon. Kept at most 90 days. This purpose shares your data and needs your separate consent to share.
             - EU (GDPR Art. 7, 9(2)(a), 13). Version eu-04946ff1d3d5.
             + EU (GDPR Art. 7, 9(2)(a), 13). Version eu-272724df21ff.
@@ -619,8 +620,8 @@ fn disabling_a_purpose_removes_it_everywhere() {
             - WA (My Health My Data Act, RCW 19.373). Version wa-d88dbbb55408.
             + WA (My Health My Data Act, RCW 19.373). Version wa-dae6cd221748.
             - - marketing-images: Use images derived from your scan in the clinic's marketing. Kept at most 2 years.
-            - CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-194dfcc44168.
-            + CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-88a1aaf0d98b.
+            - CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-c8eb2c628ebc.
+            + CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-740dab6b483a.
             - - marketing-images: Use images derived from your scan in the clinic's marketing. Kept at most 2 years.
             - EU (GDPR Art. 7, 9(2)(a), 13). Version eu-04946ff1d3d5.
             + EU (GDPR Art. 7, 9(2)(a), 13). Version eu-0f1027d8428a.
@@ -657,8 +658,8 @@ fn changing_a_retention_changes_the_schedule_and_the_notices() {
             + WA (My Health My Data Act, RCW 19.373). Version wa-decccd18c37d.
             - - outcome-simulation: Show you a simulated outcome of the planned procedure. Kept at most 1 year.
             + - outcome-simulation: Show you a simulated outcome of the planned procedure. Kept at most 6 months.
-            - CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-194dfcc44168.
-            + CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-4e84506fec1e.
+            - CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-c8eb2c628ebc.
+            + CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-5d4ead2008ce.
             - - outcome-simulation: Show you a simulated outcome of the planned procedure. Kept at most 1 year.
             + - outcome-simulation: Show you a simulated outcome of the planned procedure. Kept at most 6 months.
             - EU (GDPR Art. 7, 9(2)(a), 13). Version eu-04946ff1d3d5.
@@ -713,8 +714,8 @@ region = "US"
             - WA (My Health My Data Act, RCW 19.373). Version wa-d88dbbb55408.
             + WA (My Health My Data Act, RCW 19.373). Version wa-218711a85bd0.
             + - Imaging Partners LLC (business associate, Canada)
-            - CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-194dfcc44168.
-            + CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-152d66085c6b.
+            - CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-c8eb2c628ebc.
+            + CA (CCPA as amended by CPRA, Cal. Civ. Code 1798.100 ff.). Version ca-875572573da1.
             + - Imaging Partners LLC (business associate, Canada)
             - EU (GDPR Art. 7, 9(2)(a), 13). Version eu-04946ff1d3d5.
             + EU (GDPR Art. 7, 9(2)(a), 13). Version eu-1a41eaecdfa1.

@@ -120,9 +120,7 @@ fn catalogue_config_changes_adds_and_refuses() {
     );
     check_catalogue(
         "[[purpose]]\nid = \"research\"\nretain = \"3y\"",
-        expect![[
-            r#"config error: unknown field `retain`, expected one of `id`, `description`, `retention`, `share`, `sale`, `vendor`, `enabled`"#
-        ]],
+        expect!["config error: unknown field `retain`, expected one of `id`, `description`, `retention`, `share`, `sale`, `vendor`, `enabled`, `care`"],
     );
 }
 
@@ -785,4 +783,44 @@ fn sim_clock_lives_through_a_leap_day() {
     assert_eq!(clock.today(), day("2024-02-29"));
     clock.advance_days(366);
     assert_eq!(clock.today(), day("2025-03-01"));
+}
+
+/// Who must confirm a consent: `purposes, by (subject|staff), after withdrawal (yes|no)`.
+fn check_confirmation(purposes: &[&str], by_subject: bool, after_withdrawal: bool, expect: Expect) {
+    let cat = facevault_domain::Catalogue::defaults();
+    let draft = facevault_domain::ConsentDraft {
+        purposes: purposes.iter().map(|p| cat.grant(p).unwrap()).collect(),
+        ..Default::default()
+    };
+    let got = facevault_domain::confirmation_needed(&draft, by_subject, after_withdrawal);
+    expect.assert_eq(got.as_deref().unwrap_or("in force at once"));
+}
+
+#[test]
+fn staff_consents_beyond_care_or_after_withdrawal_wait_for_the_patient() {
+    check_confirmation(
+        &["treatment-planning", "post-op-tracking"],
+        false,
+        false,
+        expect!["in force at once"],
+    );
+    check_confirmation(
+        &["treatment-planning", "marketing-images", "research"],
+        false,
+        false,
+        expect!["recorded by staff for purposes beyond care (marketing-images, research)"],
+    );
+    check_confirmation(
+        &["ai-model-training"],
+        false,
+        false,
+        expect!["recorded by staff for purposes beyond care (ai-model-training)"],
+    );
+    check_confirmation(
+        &["treatment-planning"],
+        false,
+        true,
+        expect!["recorded by staff after the patient withdrew consent"],
+    );
+    check_confirmation(&["marketing-images"], true, true, expect!["in force at once"]);
 }

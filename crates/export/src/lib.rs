@@ -275,8 +275,9 @@ fn consent_json(c: &AccessConsent, at: Timestamp) -> Value {
     let n = a.notice();
     let covers = n.covers();
     let status = match c.record.status_at(at) {
-        ConsentStatus::Active => "active",
         ConsentStatus::Withdrawn { .. } => "withdrawn",
+        _ if c.pending => "pending",
+        ConsentStatus::Active => "active",
         ConsentStatus::Expired { .. } => "expired",
     };
     json!({

@@ -316,7 +316,13 @@ fn retention_plans_and_enforces_what_is_due_with_certificates() {
         &[("treatment-planning", "10y"), ("marketing-images", "2y")],
         Some("2020-01-02T10:00:00Z"),
     );
-    ok(fv(&c.vault, "front_desk", &["consent", "add", &c.subject, file.to_str().unwrap()]));
+    let id = ok(fv(&c.vault, "front_desk", &["consent", "add", &c.subject, file.to_str().unwrap()]));
+    // Marketing is beyond care: the paper form is approved by the privacy officer.
+    ok(fv(
+        &c.vault,
+        "privacy_officer",
+        &["consent", "approve", &c.subject, id.trim(), "--form", file.to_str().unwrap()],
+    ));
     let import = |purpose: &str| {
         ok(fv(
             &c.vault,
@@ -386,4 +392,91 @@ fn the_documented_consent_example_is_accepted() {
         "surgeon",
         &["scan", "import", &c.subject, c.face.to_str().unwrap(), "--purpose", "post-op-tracking"],
     ));
+}
+
+#[test]
+fn a_consent_staff_enter_beyond_care_or_after_a_withdrawal_waits_for_the_signed_form() {
+    let c = clinic("pending");
+    let care = consent_file(&c.dir, "care.toml", "IL", "electronic", &[("treatment-planning", "3y")]);
+    ok(fv(&c.vault, "front_desk", &["consent", "add", &c.subject, care.to_str().unwrap()]));
+    let import = |purpose: &str| {
+        fv(
+            &c.vault,
+            "surgeon",
+            &["scan", "import", &c.subject, c.face.to_str().unwrap(), "--purpose", purpose],
+        )
+    };
+    ok(import("treatment-planning"));
+    // Marketing typed in by the front desk: pending, it grants nothing.
+    let more = consent_file(
+        &c.dir,
+        "more.toml",
+        "IL",
+        "electronic",
+        &[("treatment-planning", "3y"), ("marketing-images", "2y")],
+    );
+    let o = fv(&c.vault, "front_desk", &["consent", "add", &c.subject, more.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let id = ok(o).trim().to_owned();
+    assert!(err.contains("PENDING") && err.contains("beyond care"), "{err}");
+    let shown = ok(fv(&c.vault, "front_desk", &["consent", "show", &c.subject]));
+    assert!(shown.contains("state         pending") && shown.contains("recorded by   u-1"), "{shown}");
+    let (code, err) = refused(import("marketing-images"));
+    assert_eq!(code, Some(8), "{err}");
+    // The care consent is still in force.
+    ok(import("treatment-planning"));
+    // Only the privacy officer approves, and only with a form hash.
+    let (code, err) = refused(fv(
+        &c.vault,
+        "front_desk",
+        &["consent", "approve", &c.subject, &id, "--form-sha256", &"a".repeat(64)],
+    ));
+    assert_eq!(code, Some(8), "{err}");
+    let (code, err) = refused(fv(
+        &c.vault,
+        "privacy_officer",
+        &["consent", "approve", &c.subject, &id, "--form-sha256", "abc"],
+    ));
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("form_sha256"), "{err}");
+    ok(fv(
+        &c.vault,
+        "privacy_officer",
+        &["consent", "approve", &c.subject, &id, "--form", more.to_str().unwrap()],
+    ));
+    let e = last_entry(&c.vault);
+    assert_eq!((e.action.as_str(), e.decision), ("consent.approve", Decision::Allowed));
+    assert!(e.reason.as_str().contains("sha256:"), "{}", e.reason.as_str());
+    ok(import("marketing-images"));
+    let shown = ok(fv(&c.vault, "front_desk", &["consent", "show", &c.subject]));
+    assert!(shown.contains("state         active") && shown.contains("by privacy-officer u-1"), "{shown}");
+
+    // After the patient withdraws, even a consent for care waits for them.
+    ok(as_patient(&c.vault, &c.subject, &["consent", "withdraw", &c.subject]));
+    let id = ok(fv(&c.vault, "front_desk", &["consent", "add", &c.subject, care.to_str().unwrap()]))
+        .trim()
+        .to_owned();
+    let (code, err) = refused(fv(&c.vault, "surgeon", &["subject", "show", &c.subject]));
+    assert_eq!(code, Some(8), "the surgeon read after a withdrawal: {err}");
+    // Staff cannot confirm for the patient; the patient can.
+    let (code, err) = refused(fv(&c.vault, "front_desk", &["consent", "confirm", &c.subject, &id]));
+    assert_eq!(code, Some(8), "{err}");
+    ok(as_patient(&c.vault, &c.subject, &["consent", "confirm", &c.subject, &id]));
+    ok(fv(&c.vault, "surgeon", &["subject", "show", &c.subject]));
+    let (code, err) = refused(as_patient(&c.vault, &c.subject, &["consent", "confirm", &c.subject, &id]));
+    assert_eq!(code, Some(9), "a second confirmation: {err}");
+}
+
+#[test]
+fn an_opt_out_is_lifted_only_by_the_consumer_at_the_terminal_too() {
+    let c = clinic("optout-lift");
+    ok(fv(&c.vault, "front_desk", &["restrict", &c.subject, "opt-out"]));
+    for role in ["front_desk", "privacy_officer", "admin"] {
+        let (code, err) = refused(fv(&c.vault, role, &["restrict", &c.subject, "opt-out", "--lift"]));
+        assert_eq!(code, Some(8), "{role}: {err}");
+        assert!(err.contains("1798.135(c)(4)"), "{err}");
+        let e = last_entry(&c.vault);
+        assert_eq!((e.action.as_str(), e.decision), ("restriction.set", Decision::Denied));
+    }
+    ok(as_patient(&c.vault, &c.subject, &["restrict", &c.subject, "opt-out", "--lift"]));
 }

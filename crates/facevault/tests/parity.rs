@@ -858,6 +858,73 @@ fn table() -> Vec<Row> {
         )
         .body("@face.ply"),
         r("patient reads own record after withdrawing", "patient", "subject show {S_IL}", "GET /api/subjects/{S_IL}"),
+        // Staff cannot undo a withdrawal: their new consent waits for the patient.
+        r(
+            "consent record after the patient withdrew, front desk (pending)",
+            "front_desk",
+            "consent add {S_IL} {DIR}/il.toml",
+            "POST /api/subjects/{S_IL}/consent",
+        )
+        .body(r#"{"jurisdiction":"IL","collect":true,"share":true,"notice":{"version":"v1","text":"{NOTICE}","covers":["purposes","retention","withdrawal","limit-use"]},"signature":{"method":"electronic","typed_name":"Q. Patient"},"purpose":[{"id":"treatment-planning","retention":"3y"}]}"#)
+        .creates("PENDING_IL", FirstLine, "/id"),
+        r("subject show, staff consent pending", "surgeon", "subject show {S_IL}", "GET /api/subjects/{S_IL}"),
+        r(
+            "consent confirm, front desk (refused)",
+            "front_desk",
+            "consent confirm {S_IL} {PENDING_IL}",
+            "POST /api/subjects/{S_IL}/consent/{PENDING_IL}/confirm",
+        ),
+        r(
+            "consent confirm, patient on own",
+            "patient",
+            "consent confirm {S_IL} {PENDING_IL}",
+            "POST /api/subjects/{S_IL}/consent/{PENDING_IL}/confirm",
+        ),
+        r("subject show after the patient confirmed", "surgeon", "subject show {S_IL}", "GET /api/subjects/{S_IL}"),
+        // A consent beyond care typed by staff waits for the privacy officer's approval.
+        r(
+            "consent record with marketing, front desk (pending)",
+            "front_desk",
+            "consent add {S_CA} {DIR}/ca-marketing.toml",
+            "POST /api/subjects/{S_CA}/consent",
+        )
+        .body(r#"{"jurisdiction":"CA","collect":true,"share":true,"notice":{"version":"v1","text":"{NOTICE}","covers":["purposes","retention","withdrawal","limit-use"]},"signature":{"method":"electronic","typed_name":"Q. Patient"},"purpose":[{"id":"treatment-planning","retention":"3y"},{"id":"marketing-images","retention":"2y"}]}"#)
+        .creates("PENDING_CA", FirstLine, "/id"),
+        r(
+            "subject show for marketing, consent pending",
+            "marketing",
+            "subject show {S_CA} --purpose marketing-images",
+            "GET /api/subjects/{S_CA}?purpose=marketing-images",
+        ),
+        r(
+            "consent approve, bad hash",
+            "privacy_officer",
+            "consent approve {S_CA} {PENDING_CA} --form-sha256 abc",
+            "POST /api/subjects/{S_CA}/consent/{PENDING_CA}/approve",
+        )
+        .body(r#"{"form_sha256":"abc"}"#),
+        r(
+            "consent approve, privacy officer",
+            "privacy_officer",
+            "consent approve {S_CA} {PENDING_CA} --form-sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "POST /api/subjects/{S_CA}/consent/{PENDING_CA}/approve",
+        )
+        .body(r#"{"form_sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}"#),
+        // An opt-out is lifted by the consumer only.
+        r(
+            "restrict opt-out lifted, front desk (refused)",
+            "front_desk",
+            "restrict {S_IL} opt-out --lift",
+            "POST /api/subjects/{S_IL}/restrictions",
+        )
+        .body(r#"{"restriction":"opt-out","lift":true}"#),
+        r(
+            "restrict opt-out lifted, patient on own",
+            "patient",
+            "restrict {S_IL} opt-out --lift",
+            "POST /api/subjects/{S_IL}/restrictions",
+        )
+        .body(r#"{"restriction":"opt-out","lift":true}"#),
     ]
 }
 
@@ -1060,6 +1127,11 @@ fn build(dir: &Path, vault: &Path) -> (HashMap<String, String>, HashMap<String, 
     .unwrap();
     std::fs::write(dir.join("ca.toml"), consent_toml("CA", "electronic", &[("treatment-planning", "3y")]))
         .unwrap();
+    std::fs::write(
+        dir.join("ca-marketing.toml"),
+        consent_toml("CA", "electronic", &[("treatment-planning", "3y"), ("marketing-images", "2y")]),
+    )
+    .unwrap();
 
     let mut vars = HashMap::new();
     let file = |name: &str| dir.join(name).to_str().unwrap().to_owned();
@@ -1175,9 +1247,15 @@ fn the_cli_and_http_behave_and_audit_alike() {
     let (files_a, files_b) = (dir.join("files-a"), dir.join("files-b"));
     for d in [&files_a, &files_b] {
         std::fs::create_dir_all(d).unwrap();
-        for f in
-            ["face.ply", "garbage.ply", "notice.txt", "il.toml", "il-verbal.toml", "unknown-purpose.toml"]
-        {
+        for f in [
+            "face.ply",
+            "garbage.ply",
+            "notice.txt",
+            "il.toml",
+            "il-verbal.toml",
+            "unknown-purpose.toml",
+            "ca-marketing.toml",
+        ] {
             std::fs::copy(dir.join(f), d.join(f)).unwrap();
         }
     }

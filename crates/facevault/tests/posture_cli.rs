@@ -109,7 +109,13 @@ fn the_register_names_every_finding_from_the_live_vault() {
         Some("2020-01-02T10:00:00Z"),
         None,
     );
-    ok(fv(&vault, "front_desk", &["consent", "add", &a, file.to_str().unwrap()]));
+    let id = ok(fv(&vault, "front_desk", &["consent", "add", &a, file.to_str().unwrap()]));
+    // Marketing is beyond care: the paper form is approved by the privacy officer.
+    ok(fv(
+        &vault,
+        "privacy_officer",
+        &["consent", "approve", &a, id.trim(), "--form", file.to_str().unwrap()],
+    ));
     let kept = import(&a, "treatment-planning");
     let marketing = import(&a, "marketing-images");
     ok(fv(&vault, "surgeon", &["scan", "analyze", "symmetry", &kept]));

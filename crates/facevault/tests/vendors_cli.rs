@@ -58,7 +58,13 @@ fn vendors_disclosures_and_documents() {
          [[purpose]]\nid = \"marketing-images\"\nretention = \"2y\"\n",
     )
     .unwrap();
-    ok(fv(&vault, "front_desk", &["consent", "add", &subject, consent.to_str().unwrap()]));
+    let id = ok(fv(&vault, "front_desk", &["consent", "add", &subject, consent.to_str().unwrap()]));
+    // Marketing is beyond care: the signed form is approved by the privacy officer.
+    ok(fv(
+        &vault,
+        "privacy_officer",
+        &["consent", "approve", &subject, id.trim(), "--form", consent.to_str().unwrap()],
+    ));
     let mesh = facevault_synthface::generate(&facevault_synthface::FaceParams::default(), 1_000).mesh;
     let face = dir.join("face.ply");
     std::fs::write(&face, facevault_mesh::to_bytes(&mesh, FileFormat::PlyBinaryLittleEndian)).unwrap();

@@ -22,6 +22,10 @@ pub const CAPTURE: &[Role] = &[Role::Surgeon, Role::ClinicalStaff];
 pub const CONSENT: &[Role] =
     &[Role::Surgeon, Role::ClinicalStaff, Role::FrontDesk, Role::PrivacyOfficer, Role::Patient, Role::Admin];
 
+/// Who approves a consent that waits for confirmation, against the signed form: the privacy
+/// officer alone (not the administrator: approving consent is a privacy decision).
+pub const CONSENT_APPROVE: &[Role] = &[Role::PrivacyOfficer];
+
 /// Who records a subject's restriction requests (opt-out, limit-use) and lifts them.
 pub const RESTRICTION: &[Role] = &[Role::FrontDesk, Role::PrivacyOfficer, Role::Patient, Role::Admin];
 

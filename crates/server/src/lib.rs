@@ -40,6 +40,7 @@ mod api;
 pub mod auth;
 mod config;
 mod error;
+mod gpc;
 mod lockout;
 mod tls;
 

@@ -68,6 +68,10 @@ pub enum VaultError {
     NoSuchHold { subject: SubjectId, reference: String },
     #[error("no request {id}")]
     UnknownRequest { id: String },
+    #[error("subject {subject} has no consent {id}")]
+    UnknownConsent { subject: SubjectId, id: Id },
+    #[error("consent {id} is {state}, not pending: only a pending consent is confirmed")]
+    ConsentNotPending { id: Id, state: String },
     #[error("the governance state of subject {subject} kept changing under this update; retry")]
     Contended { subject: SubjectId },
 }

@@ -125,6 +125,7 @@ impl SubjectPackage {
                 .map(|c| access::AccessConsent {
                     id: c.id.to_string(),
                     recorded_at: chrono_ts(c.recorded_at),
+                    pending: !c.in_force(),
                     record: c.record,
                 })
                 .collect(),
@@ -184,8 +185,8 @@ impl fmt::Debug for PackagedDerivative {
 }
 
 impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C> {
-    /// Every consent recorded for the subject, oldest first, unsealed and checked again (the
-    /// last one is what [`Vault::consent`] returns).
+    /// Every consent recorded for the subject, oldest first, unsealed and checked again, with
+    /// its confirmation (the one in force is what [`Vault::consent`] returns).
     pub async fn consent_history(&self, subject: SubjectId) -> Result<Vec<StoredConsent>, VaultError> {
         let record = self.meta.subject(subject).await?.ok_or(VaultError::UnknownSubject { id: subject })?;
         let mut rows = self.meta.consents_of(subject).await?;
@@ -194,7 +195,14 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
             return Ok(Vec::new());
         }
         let key = self.data_key(&record)?;
-        rows.iter().map(|row| self.open_consent(&key, row)).collect()
+        let mut confirmed = self.governance(subject).await?.confirmations;
+        rows.iter()
+            .map(|row| {
+                let mut c = self.open_consent(&key, row)?;
+                c.confirmation = confirmed.remove(&row.id);
+                Ok(c)
+            })
+            .collect()
     }
 
     /// Everything about `subject`, decrypted, for an access or portability request. Needs an

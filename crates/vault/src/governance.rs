@@ -86,6 +86,55 @@ struct GovernanceDoc {
     holds: Vec<HoldDoc>,
     /// Purpose id -> the day it was recorded as satisfied (YYYY-MM-DD).
     satisfied: BTreeMap<String, String>,
+    /// Consent id -> the confirmation that put a pending consent in force.
+    #[serde(default)]
+    confirmations: BTreeMap<String, ConfirmDoc>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct ConfirmDoc {
+    by: String,
+    kind: String,
+    at: i64,
+    form_sha256: Option<String>,
+}
+
+/// Who put a pending consent in force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfirmedBy {
+    /// The patient, in the portal.
+    Patient,
+    /// The privacy officer, against the SHA-256 of the signed form.
+    PrivacyOfficer,
+}
+
+impl ConfirmedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfirmedBy::Patient => "patient",
+            ConfirmedBy::PrivacyOfficer => "privacy-officer",
+        }
+    }
+}
+
+/// The confirmation of a pending consent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The actor (pseudonymous: a login name or the subject id).
+    pub by: String,
+    pub kind: ConfirmedBy,
+    pub at: Timestamp,
+    /// The SHA-256 (hex) of the signed form the privacy officer approved it against.
+    pub form_sha256: Option<String>,
+}
+
+/// Who records a consent, for the rule of [`facevault_domain::confirmation_needed`].
+#[derive(Clone, Copy, Debug)]
+pub struct Recorder<'a> {
+    /// The actor, kept sealed with the consent.
+    pub actor: &'a str,
+    /// The subject themself (a patient in the portal).
+    pub subject: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -104,6 +153,7 @@ pub struct GovernanceState {
     pub limit_use: Option<Timestamp>,
     pub holds: Vec<LegalHold>,
     pub satisfied: BTreeMap<PurposeId, Date>,
+    pub confirmations: BTreeMap<Id, Confirmation>,
 }
 
 impl GovernanceState {
@@ -128,6 +178,12 @@ struct ConsentDoc {
     expires: Option<String>,
     #[serde(default)]
     sale_authorization: Option<SaleDoc>,
+    /// Why the consent waits for confirmation before it grants anything (none: in force).
+    #[serde(default)]
+    pending: Option<String>,
+    /// Who recorded it.
+    #[serde(default)]
+    recorded_by: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -146,6 +202,8 @@ struct GrantDoc {
     sale: bool,
     vendor: Option<String>,
     enabled: bool,
+    #[serde(default)]
+    care: bool,
     retention: Option<String>,
 }
 
@@ -162,6 +220,34 @@ pub struct StoredConsent {
     pub id: Id,
     pub recorded_at: Timestamp,
     pub record: ConsentRecord,
+    /// Why it had to wait for confirmation when it was recorded (none: in force at once).
+    pub pending: Option<String>,
+    /// Who recorded it, when known.
+    pub recorded_by: Option<String>,
+    /// Who confirmed it, if it had to wait.
+    pub confirmation: Option<Confirmation>,
+}
+
+impl StoredConsent {
+    /// Whether it is in force (it may still be withdrawn or expired): recorded so, or confirmed.
+    pub fn in_force(&self) -> bool {
+        self.pending.is_none() || self.confirmation.is_some()
+    }
+
+    /// When it took effect (or was recorded, while it waits).
+    pub fn effective_at(&self) -> Timestamp {
+        self.confirmation.as_ref().map_or(self.recorded_at, |c| c.at)
+    }
+
+    /// `pending`, `active`, `withdrawn` or `expired` at `t`. A pending consent grants nothing.
+    pub fn state_at(&self, t: domain::Timestamp) -> &'static str {
+        match self.record.status_at(t) {
+            domain::ConsentStatus::Withdrawn { .. } => "withdrawn",
+            _ if !self.in_force() => "pending",
+            domain::ConsentStatus::Expired { .. } => "expired",
+            domain::ConsentStatus::Active => "active",
+        }
+    }
 }
 
 /// What an access decision reads about one subject.
@@ -292,6 +378,7 @@ impl ConsentDoc {
                     sale: g.purpose.sale,
                     vendor: g.purpose.vendor.clone(),
                     enabled: g.purpose.enabled,
+                    care: g.purpose.care,
                     retention: g.retention.map(|r| r.to_string()),
                 })
                 .collect(),
@@ -309,6 +396,8 @@ impl ConsentDoc {
                 signed: a.signed.timestamp_millis(),
                 expires: a.expires.to_string(),
             }),
+            pending: None,
+            recorded_by: None,
         }
     }
 
@@ -332,6 +421,7 @@ impl ConsentDoc {
                     sale: g.sale,
                     vendor: g.vendor,
                     enabled: g.enabled,
+                    care: g.care,
                 },
                 retention: g.retention.as_deref().map(period).transpose()?,
             });
@@ -396,11 +486,29 @@ impl GovernanceDoc {
                 d.parse::<Date>().map_err(|e| bad(e.to_string()))?,
             );
         }
+        let mut confirmations = BTreeMap::new();
+        for (id, c) in &self.confirmations {
+            let kind = match c.kind.as_str() {
+                "patient" => ConfirmedBy::Patient,
+                "privacy-officer" => ConfirmedBy::PrivacyOfficer,
+                k => return Err(bad(format!("confirmation kind {k:?}"))),
+            };
+            confirmations.insert(
+                id.parse::<Id>().map_err(|_| bad(format!("consent id {id:?}")))?,
+                Confirmation {
+                    by: c.by.clone(),
+                    kind,
+                    at: Timestamp(c.at),
+                    form_sha256: c.form_sha256.clone(),
+                },
+            );
+        }
         Ok(GovernanceState {
             opt_out: self.opt_out.map(Timestamp),
             limit_use: self.limit_use.map(Timestamp),
             holds,
             satisfied,
+            confirmations,
         })
     }
 }
@@ -415,13 +523,53 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         jurisdiction: Jurisdiction,
         draft: &ConsentDraft,
     ) -> Result<Id, VaultError> {
+        self.store_consent(subject, jurisdiction, draft, None, None).await
+    }
+
+    /// Record a consent as [`Vault::record_consent`] does, by `by`: a consent staff record for a
+    /// purpose beyond care, or after the patient withdrew, waits (granting nothing, the consent
+    /// in force staying so) until the patient confirms it or the privacy officer approves it
+    /// ([`Vault::confirm_consent`]). Returns its id and why it waits, if it does.
+    pub async fn record_consent_by(
+        &self,
+        subject: SubjectId,
+        jurisdiction: Jurisdiction,
+        draft: &ConsentDraft,
+        by: Recorder<'_>,
+    ) -> Result<(Id, Option<String>), VaultError> {
+        let history = self.consent_history(subject).await?;
+        let last_withdrawal = history.iter().filter_map(|c| c.record.withdrawn()).max();
+        let after_withdrawal = last_withdrawal.is_some_and(|w| {
+            // Unless the patient has given a consent since, which is in force.
+            !history
+                .iter()
+                .any(|c| c.in_force() && c.record.withdrawn().is_none() && chrono_ts(c.effective_at()) > w)
+        });
+        let pending = domain::confirmation_needed(draft, by.subject, after_withdrawal);
+        let id = self.store_consent(subject, jurisdiction, draft, pending.clone(), Some(by.actor)).await?;
+        Ok((id, pending))
+    }
+
+    async fn store_consent(
+        &self,
+        subject: SubjectId,
+        jurisdiction: Jurisdiction,
+        draft: &ConsentDraft,
+        pending: Option<String>,
+        by: Option<&str>,
+    ) -> Result<Id, VaultError> {
         let record = self.subject_record(subject).await?;
         let now = self.clock.now();
         let active = check_capture(jurisdiction, draft, chrono_ts(now))
             .map_err(|m| VaultError::ConsentRefused { subject, reason: m.refusal(jurisdiction) })?;
         let id = Id::random()?;
+        let doc = ConsentDoc {
+            pending,
+            recorded_by: by.map(str::to_owned),
+            ..ConsentDoc::from_draft(jurisdiction, draft)
+        };
         let json = Zeroizing::new(
-            serde_json::to_vec(&ConsentDoc::from_draft(jurisdiction, draft))
+            serde_json::to_vec(&doc)
                 .map_err(|e| VaultError::MalformedContent { object: id, reason: e.to_string() })?,
         );
         let key = self.data_key(&record)?;
@@ -459,14 +607,61 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         .unwrap_or_else(|| "treatment-planning".into()))
     }
 
+    /// The consent in force (the latest to take effect; a consent waiting for confirmation
+    /// is not, and leaves the one before in force).
     pub async fn consent(&self, subject: SubjectId) -> Result<Option<StoredConsent>, VaultError> {
-        let record = self.subject_record(subject).await?;
-        let Some(row) =
-            self.meta.consents_of(subject).await?.into_iter().max_by_key(|r| (r.recorded_at, r.id))
-        else {
-            return Ok(None);
-        };
-        self.open_consent(&self.data_key(&record)?, &row).map(Some)
+        self.subject_record(subject).await?;
+        Ok(self
+            .consent_history(subject)
+            .await?
+            .into_iter()
+            .filter(StoredConsent::in_force)
+            .max_by_key(|c| (c.effective_at(), c.recorded_at, c.id)))
+    }
+
+    /// Put a pending consent in force: confirmed by the patient, or approved by the privacy
+    /// officer against the signed form. Refused if it is not the subject's, or not pending
+    /// (already in force, confirmed, or withdrawn).
+    pub async fn confirm_consent(
+        &self,
+        subject: SubjectId,
+        consent: Id,
+        by: &str,
+        kind: ConfirmedBy,
+        form_sha256: Option<&str>,
+    ) -> Result<Confirmation, VaultError> {
+        let c = self
+            .consent_history(subject)
+            .await?
+            .into_iter()
+            .find(|c| c.id == consent)
+            .ok_or(VaultError::UnknownConsent { subject, id: consent })?;
+        let state = c.state_at(chrono_ts(self.clock.now()));
+        if c.in_force() || state != "pending" {
+            let state = if c.confirmation.is_some() { "confirmed" } else { state };
+            return Err(VaultError::ConsentNotPending { id: consent, state: state.to_owned() });
+        }
+        let at = self.clock.now();
+        let confirmation =
+            Confirmation { by: by.to_owned(), kind, at, form_sha256: form_sha256.map(str::to_owned) };
+        let key = consent.to_string();
+        self.update_governance(subject, |d| {
+            if d.confirmations.contains_key(&key) {
+                return Err(VaultError::ConsentNotPending { id: consent, state: "confirmed".into() });
+            }
+            d.confirmations.insert(
+                key.clone(),
+                ConfirmDoc {
+                    by: by.to_owned(),
+                    kind: kind.as_str().to_owned(),
+                    at: at.0,
+                    form_sha256: form_sha256.map(str::to_owned),
+                },
+            );
+            Ok(())
+        })
+        .await?;
+        Ok(confirmation)
     }
 
     /// A stored consent unsealed with the subject's key and checked again.
@@ -478,7 +673,8 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         let ctx = blob_ctx(self.id, row.subject, row.id, ObjectKind::Consent, CONSENT_VERSION);
         let json = Zeroizing::new(crypto::open(key, &ctx, row.sealed.clone())?);
         let bad = |reason: String| VaultError::MalformedContent { object: row.id, reason };
-        let doc: ConsentDoc = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
+        let mut doc: ConsentDoc = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
+        let (pending, recorded_by) = (doc.pending.take(), doc.recorded_by.take());
         let (j, draft) = doc.into_draft().map_err(bad)?;
         let signed = draft.signature.as_ref().map(|s| s.at).ok_or_else(|| bad("no signature".into()))?;
         let active = check_capture(j, &draft, signed).map_err(|m| bad(m.refusal(j)))?;
@@ -486,17 +682,40 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         if let Some(w) = row.withdrawn_at {
             rec.withdraw(chrono_ts(w));
         }
-        Ok(StoredConsent { id: row.id, recorded_at: row.recorded_at, record: rec })
+        Ok(StoredConsent {
+            id: row.id,
+            recorded_at: row.recorded_at,
+            record: rec,
+            pending,
+            recorded_by,
+            confirmation: None,
+        })
     }
 
     /// Withdraw the subject's current consent now: every access decided from now on is
     /// refused. Returns the withdrawal time (the first one, if it was already withdrawn).
+    /// Consents still waiting for confirmation are withdrawn with it: none can be confirmed
+    /// after the patient said no.
     pub async fn withdraw_consent(&self, subject: SubjectId) -> Result<Timestamp, VaultError> {
-        let current = self.consent(subject).await?.ok_or(VaultError::NoConsent { subject })?;
+        let history = self.consent_history(subject).await?;
+        let current = history
+            .iter()
+            .filter(|c| c.in_force())
+            .max_by_key(|c| (c.effective_at(), c.recorded_at, c.id))
+            .or_else(|| history.last())
+            .ok_or(VaultError::NoConsent { subject })?;
+        let waiting: Vec<Id> = history
+            .iter()
+            .filter(|c| !c.in_force() && c.record.withdrawn().is_none())
+            .map(|c| c.id)
+            .collect();
+        let now = self.clock.now();
+        for id in waiting {
+            self.meta.withdraw_consent(id, now).await?;
+        }
         if let Some(w) = current.record.withdrawn() {
             return Ok(vault_ts(w));
         }
-        let now = self.clock.now();
         self.meta.withdraw_consent(current.id, now).await?;
         Ok(now)
     }
@@ -546,23 +765,28 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         Err(VaultError::Contended { subject })
     }
 
-    /// Set or lift a restriction (it applies to every decision from now on).
+    /// Set or lift a restriction (it applies to every decision from now on). Returns whether
+    /// this call changed it (false: it was already so), decided inside the compare and swap, so
+    /// of two callers at once only one sees the change.
     pub async fn set_restriction(
         &self,
         subject: SubjectId,
         r: Restriction,
         on: bool,
-    ) -> Result<(), VaultError> {
+    ) -> Result<bool, VaultError> {
         let now = self.clock.now().0;
+        let changed = std::sync::atomic::AtomicBool::new(false);
         self.update_governance(subject, |d| {
             let slot = match r {
                 Restriction::OptOut => &mut d.opt_out,
                 Restriction::LimitUse => &mut d.limit_use,
             };
+            changed.store(slot.is_some() != on, std::sync::atomic::Ordering::Relaxed);
             *slot = if on { Some(slot.unwrap_or(now)) } else { None };
             Ok(())
         })
-        .await
+        .await?;
+        Ok(changed.into_inner())
     }
 
     /// Place a legal hold: every destruction of the subject's data is suspended until it is

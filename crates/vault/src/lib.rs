@@ -38,8 +38,8 @@ pub use error::{StoreError, VaultError};
 pub use export::{PackagedDerivative, PackagedScan, SubjectPackage};
 pub use fsck::{FsckReport, Problem};
 pub use governance::{
-    parse_hold_kind, parse_jurisdiction_code, parse_object, parse_signature_method, Ask, Enforced,
-    GovernanceState, Restriction, StoredConsent, SubjectPlan, Target,
+    parse_hold_kind, parse_jurisdiction_code, parse_object, parse_signature_method, Ask, Confirmation,
+    ConfirmedBy, Enforced, GovernanceState, Recorder, Restriction, StoredConsent, SubjectPlan, Target,
 };
 pub use ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
 pub use model::{

@@ -22,11 +22,30 @@ use super::Failure;
 pub enum ConsentCommand {
     /// Record a subject's consent from a TOML file (`-` for standard input; see
     /// docs/examples/consent-il.toml). It is checked against what the subject's jurisdiction
-    /// requires, and refused naming the first missing element. It supersedes any earlier one.
+    /// requires, and refused naming the first missing element. Once in force it supersedes any
+    /// earlier one. Recorded by staff for a purpose beyond care, or after the patient withdrew,
+    /// it is pending and grants nothing until the patient confirms it (in the portal, or
+    /// `consent confirm` as the patient) or the privacy officer approves it (`consent approve`).
     Add { subject: SubjectId, file: PathBuf },
-    /// Show the subject's current consent: jurisdiction, notice (version and SHA-256),
-    /// purposes with their retention, share and limit-use choices, status.
+    /// Show the subject's latest consent: state (pending, active, withdrawn, expired), who
+    /// recorded and who confirmed it, jurisdiction, notice (version and SHA-256), purposes with
+    /// their retention, share and limit-use choices.
     Show { subject: SubjectId },
+    /// Approve a pending consent against the signed form (the privacy officer): it is in force
+    /// from now on. Give the form's SHA-256, or the scanned form itself to hash.
+    Approve {
+        subject: SubjectId,
+        consent: String,
+        /// The SHA-256 (64 hex digits) of the signed form kept on file.
+        #[arg(long, conflicts_with = "form", required_unless_present = "form")]
+        form_sha256: Option<String>,
+        /// The signed form's file (a scan or PDF): its SHA-256 is recorded, not its content.
+        #[arg(long)]
+        form: Option<PathBuf>,
+    },
+    /// Confirm a pending consent as the patient (`--role patient --actor SUBJECT`): it is in
+    /// force from now on.
+    Confirm { subject: SubjectId, consent: String },
     /// Withdraw the subject's consent now: every later access is refused, and the retention
     /// engine destroys the data (see `retention plan`).
     Withdraw { subject: SubjectId },
@@ -139,6 +158,36 @@ pub(crate) async fn consent(ctx: &Ctx<'_>, cmd: ConsentCommand) -> Result<()> {
                 c.jurisdiction,
                 c.purposes.join(", ")
             );
+            if let Some(why) = &c.pending {
+                eprintln!(
+                    "consent {} is PENDING and grants nothing ({why}): the patient confirms it, or the \
+                     privacy officer approves it with `consent approve {subject} {} --form FILE`",
+                    c.id, c.id
+                );
+            }
+        }
+        ConsentCommand::Approve { subject, consent, form_sha256, form } => {
+            let consent = facevault_app::parse_consent_id(&consent)?;
+            let hash = match (form_sha256, form) {
+                (Some(h), _) => h,
+                (None, Some(path)) => {
+                    use sha2::Digest;
+                    let bytes =
+                        std::fs::read(&path).map_err(|e| input(format!("{}: {e}", path.display())))?;
+                    sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+                }
+                (None, None) => return Err(input("give --form-sha256 HEX or --form FILE".into())),
+            };
+            let (_, done) = app.approve_consent(me, subject, consent, &hash).await?;
+            eprintln!(
+                "consent {consent} of subject {subject} approved against form sha256:{}; in force from now on",
+                done.form_sha256.unwrap_or_default()
+            );
+        }
+        ConsentCommand::Confirm { subject, consent } => {
+            let consent = facevault_app::parse_consent_id(&consent)?;
+            app.confirm_consent(me, subject, consent).await?;
+            eprintln!("consent {consent} of subject {subject} confirmed; in force from now on");
         }
         ConsentCommand::Show { subject } => {
             let c = app.consent(me, subject, "consent shown").await?;
@@ -146,6 +195,17 @@ pub(crate) async fn consent(ctx: &Ctx<'_>, cmd: ConsentCommand) -> Result<()> {
             let now = chrono::Utc::now();
             writeln!(out, "consent       {}", c.id)?;
             writeln!(out, "subject       {subject}")?;
+            writeln!(out, "state         {}", c.state_at(now))?;
+            if let Some(why) = &c.pending {
+                writeln!(out, "pending       {why}")?;
+            }
+            if let Some(by) = &c.recorded_by {
+                writeln!(out, "recorded by   {by}")?;
+            }
+            if let Some(x) = &c.confirmation {
+                let form = x.form_sha256.as_ref().map_or(String::new(), |h| format!(", form sha256 {h}"));
+                writeln!(out, "confirmed     by {} {} at {}{form}", x.kind.as_str(), x.by, minutes(x.at))?;
+            }
             writeln!(out, "jurisdiction  {}", a.jurisdiction())?;
             writeln!(
                 out,
@@ -162,7 +222,6 @@ pub(crate) async fn consent(ctx: &Ctx<'_>, cmd: ConsentCommand) -> Result<()> {
             writeln!(out, "share         {}", if a.share() { "consented" } else { "not consented" })?;
             writeln!(out, "limit use     {}", if a.limit_use() { "asked" } else { "no" })?;
             writeln!(out, "expires       {}", a.expires().map_or("never".into(), |e| e.to_string()))?;
-            writeln!(out, "status        {:?}", c.record.status_at(now))?;
             writeln!(out, "purposes")?;
             for (p, r) in a.purposes() {
                 writeln!(out, "  {:<26} kept {r}", p.id.as_str())?;
@@ -170,13 +229,18 @@ pub(crate) async fn consent(ctx: &Ctx<'_>, cmd: ConsentCommand) -> Result<()> {
         }
         ConsentCommand::Fhir { subject } => {
             let c = app.consent(me, subject, "consent exported as FHIR").await?;
-            let resource = facevault_domain::fhir::consent_resource(
+            let now = chrono::Utc::now();
+            let mut resource = facevault_domain::fhir::consent_resource(
                 &c.record,
                 &c.id.to_string(),
                 &format!("Patient/{subject}"),
                 None,
-                chrono::Utc::now(),
+                now,
             );
+            // A consent waiting for confirmation is not in force: FHIR's code for that.
+            if c.state_at(now) == "pending" {
+                resource["status"] = "proposed".into();
+            }
             super::print_json(&resource)?;
         }
         ConsentCommand::Withdraw { subject } => {

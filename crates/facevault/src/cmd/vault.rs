@@ -61,7 +61,8 @@ pub enum VaultCommand {
     /// Consents: record one (checked per jurisdiction), show it, withdraw it.
     #[command(subcommand)]
     Consent(ConsentCommand),
-    /// Set (or --lift) a subject's opt-out of sale/sharing or limit-use restriction.
+    /// Set (or --lift) a subject's opt-out of sale/sharing or limit-use restriction. An opt-out
+    /// is lifted only by the patient themself (CCPA 1798.135(c)(4)).
     Restrict {
         subject: SubjectId,
         what: RestrictionArg,

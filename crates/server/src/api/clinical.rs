@@ -244,9 +244,17 @@ pub(crate) struct ConsentRecorded {
     subject: String,
     jurisdiction: String,
     purposes: Vec<String>,
+    /// `active`, or `pending`: recorded by staff for a purpose beyond care or after the patient
+    /// withdrew, it grants nothing until the patient confirms it or the privacy officer approves
+    /// it (`POST .../consent/{consent}/confirm`, `.../approve`).
+    state: String,
+    /// Why it waits.
+    pending_reason: Option<String>,
 }
 
-/// Records a subject's consent (as `facevault consent add`); it supersedes any earlier one. It
+/// Records a subject's consent (as `facevault consent add`); once in force it supersedes any
+/// earlier one. Staff recording one for a purpose beyond care, or after the patient withdrew,
+/// get it `pending`: it grants nothing until confirmed or approved. It
 /// is checked against what the subject's jurisdiction requires: a consent lacking an element
 /// (IL: a written release, signed) is refused with 403 `denied` naming the element and its
 /// rule. A value the form cannot hold (an unknown purpose, a bad date) is 400 naming the field.
@@ -269,6 +277,8 @@ async fn record_consent(
         subject: c.subject.to_string(),
         jurisdiction: c.jurisdiction,
         purposes: c.purposes,
+        state: if c.pending.is_some() { "pending" } else { "active" }.to_owned(),
+        pending_reason: c.pending,
     }))
 }
 
@@ -294,7 +304,8 @@ pub(crate) struct RestrictionView {
 }
 
 /// Sets or lifts a subject's restriction (as `facevault restrict`): the front desk, the
-/// privacy office, and a patient for themself.
+/// privacy office, and a patient for themself. An opt-out is lifted only by the patient
+/// (CCPA 1798.135(c)(4)): staff are answered 403 `denied`.
 #[utoipa::path(post, path = "/subjects/{id}/restrictions", params(("id" = String, Path)), request_body = RestrictionBody,
     responses((status = 200, body = RestrictionView), (status = 400, body = ApiError), (status = 401, body = ApiError),
               (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError),

@@ -62,7 +62,6 @@ pub(crate) type S = State<Arc<AppState>>;
 pub(crate) struct Api;
 
 pub(crate) fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
-    let _ = state;
     Router::new()
         .merge(sessions::routes())
         .merge(tokens::routes())
@@ -78,6 +77,8 @@ pub(crate) fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .merge(completion::routes())
         .merge(package::routes())
         .merge(clinical::routes())
+        // A patient's opt-out preference signal (Sec-GPC), on every endpoint under /api.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::gpc::honour))
 }
 
 /// A JSON request body whose every rejection is an [`ApiError`]: 415 without a JSON content

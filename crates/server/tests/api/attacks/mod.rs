@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 
 mod audit_gaps;
+mod consents;
 mod login;
 
 use crate::common::{self, get, Fixture, Subjects};
