@@ -395,7 +395,10 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         let done = match request.kind() {
             RequestKind::Access => {
                 let seal = input.seal()?;
-                Done::Other(Outcome::Packaged(self.package(s, jot, subject, &purpose, seal, None).await?))
+                // The request is verified (the domain refuses completing it before): the
+                // subject's right of access, whatever their consent or restrictions.
+                let access = crate::package::Access::Right;
+                Done::Other(Outcome::Packaged(self.package(s, jot, subject, &purpose, seal, access).await?))
             }
             RequestKind::Delete => {
                 Done::Erased(self.erase(s, jot, subject, &purpose, Why::Request(request.id())).await?)

@@ -89,6 +89,7 @@ fn request<'a>(
         restrictions: Restrictions::default(),
         break_glass: None,
         actor_is_subject: true,
+        right_of_access: false,
         at: instant(AT),
     }
 }
