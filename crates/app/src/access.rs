@@ -44,11 +44,11 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         &self,
         s: &Session,
         jot: &Jot,
+        audit_action: &'static str,
         purpose: &str,
-        subject: SubjectId,
+        known: Known<'_>,
     ) -> Result<AccessGrant, AppError> {
-        let known = Known::Target(Target::Subject(subject));
-        self.decide_as(s, jot, "subject.export", Action::Export, purpose, known, None, true).await
+        self.decide_as(s, jot, audit_action, Action::Export, purpose, known, None, true).await
     }
 
     #[allow(clippy::too_many_arguments)]

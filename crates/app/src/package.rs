@@ -55,10 +55,10 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         seal: Seal,
         access: Access<'_>,
     ) -> Result<Vec<u8>, AppError> {
+        let known = Known::Target(Target::Subject(subject));
         let grant = match access {
-            Access::Right => self.decide_right_of_access(s, jot, purpose, subject).await?,
+            Access::Right => self.decide_right_of_access(s, jot, "subject.export", purpose, known).await?,
             Access::Decided(break_glass) => {
-                let known = Known::Target(Target::Subject(subject));
                 self.decide(s, jot, "subject.export", Action::Export, purpose, known, break_glass).await?
             }
         };
