@@ -63,6 +63,16 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             }
         };
         let package = self.vault.subject_package(&grant, subject).await?.into_access();
+        self.seal_package(subject, package, seal).await
+    }
+
+    /// Adds the audit entries about the subject to `package`, and builds and seals it.
+    pub(crate) async fn seal_package(
+        &self,
+        subject: SubjectId,
+        package: facevault_domain::access::AccessPackage,
+        seal: Seal,
+    ) -> Result<Vec<u8>, AppError> {
         let objects = objects_of(&package);
         let audit = self.journal.read(move |l| l.about(subject, &objects)).await??;
         self.offloaded(move || facevault_export::package(&package, &audit, seal))

@@ -248,4 +248,30 @@ async fn a_scan_leaves_only_to_a_registered_recipient_recorded_and_told_of_erasu
     let notices: Vec<&str> =
         r.body["erasure"]["vendor_notices"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(notices, ["rivera-referral"], "{}", r.text);
+
+    // After the erasure, an access request is still answered: with what is kept (the
+    // disclosure records and the audit entries), not a 404.
+    let r = send(
+        &f.app,
+        post("/api/requests", Some(&desk), &json!({"subject": a.to_string(), "kind": "access"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let r =
+        send(&f.app, post(&format!("/api/requests/{id}/verify"), Some(&po), &json!({"level": "standard"})))
+            .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let key = age::x25519::Identity::generate();
+    let body = json!({"recipient": key.to_public().to_string()});
+    let (status, sealed) =
+        post_raw(&f, "privacy_officer", &format!("/api/requests/{id}/package"), &body).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&sealed));
+    let m = manifest(&sealed, &key);
+    assert_eq!(
+        (m["counts"]["scans"].as_u64(), m["counts"]["disclosures"].as_u64()),
+        (Some(0), Some(1)),
+        "{m}"
+    );
+    assert!(m["counts"]["audit_entries"].as_u64().unwrap_or(0) > 0, "{m}");
 }
