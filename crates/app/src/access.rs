@@ -33,6 +33,36 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         known: Known<'_>,
         break_glass: Option<&str>,
     ) -> Result<AccessGrant, AppError> {
+        self.decide_as(s, jot, audit_action, action, purpose, known, break_glass, false).await
+    }
+
+    /// [`App::decide`] of an export answering the subject's right of access and portability:
+    /// the patient on their own record, or the privacy officer completing a verified access
+    /// request (the caller has checked it is one). The policy decides it as erasure is, by
+    /// role and ownership, without consent, retention or restriction checks.
+    pub(crate) async fn decide_right_of_access(
+        &self,
+        s: &Session,
+        jot: &Jot,
+        audit_action: &'static str,
+        purpose: &str,
+        known: Known<'_>,
+    ) -> Result<AccessGrant, AppError> {
+        self.decide_as(s, jot, audit_action, Action::Export, purpose, known, None, true).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn decide_as(
+        &self,
+        s: &Session,
+        jot: &Jot,
+        audit_action: &'static str,
+        action: Action,
+        purpose: &str,
+        known: Known<'_>,
+        break_glass: Option<&str>,
+        right_of_access: bool,
+    ) -> Result<AccessGrant, AppError> {
         let target = match known {
             Known::Target(t) => t,
             Known::Scan(scan) => Target::Node(Node::Scan(scan.id)),
@@ -45,7 +75,15 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 until: from + chrono::TimeDelta::minutes(crate::BREAK_GLASS_MINUTES),
             }
         });
-        let ask = Ask { actor: &s.actor, role: s.role, action, purpose, target, break_glass: glass.as_ref() };
+        let ask = Ask {
+            actor: &s.actor,
+            role: s.role,
+            action,
+            purpose,
+            target,
+            break_glass: glass.as_ref(),
+            right_of_access,
+        };
         let decision = match known {
             Known::Target(_) => self.vault.authorize(&self.policy, &ask).await?,
             Known::Scan(scan) => self.vault.authorize_scan(&self.policy, &ask, scan).await?,

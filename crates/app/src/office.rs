@@ -1,21 +1,24 @@
-//! The privacy office's configuration and reports: the vendor registry (`vendors.toml`) and
-//! adding to it, disclosures of a scan to a registered vendor (decided by the policy, then
-//! checked against the vendor's contract, the consent and any opt-out, recorded before the
-//! bytes are returned), the documents generated from the live configuration (`clinic.toml`),
+//! The privacy office's configuration and reports: the recipient registry (`vendors.toml`:
+//! vendors under contract and health care providers) and adding to it, the one disclosure path
+//! of a scan out of the vault (to a registered recipient, the patient or the clinic's own
+//! record; decided by the policy, then checked against the recipient's contract or treatment
+//! basis, the consent and any opt-out, recorded before the bytes are returned), the documents generated from the live configuration (`clinic.toml`),
 //! and the posture report (`posture.toml`). The texts come through [`crate::ClinicFiles`].
 
 use facevault_domain::posture::{assess, PostureReport};
 use facevault_domain::settings;
 use facevault_domain::{
     check_disclosure, missing_terms, DataCategory, DisclosureKind, Documents, VendorRegistry,
+    RESERVED_RECIPIENTS,
 };
-use facevault_policy::{gates, Action};
+use facevault_policy::{gates, Action, Role};
 use facevault_vault::{BlobStore, Disclosure, MetadataStore, Node, ScanId, SubjectId, Target};
 use zeroize::Zeroizing;
 
 use crate::access::Known;
 use crate::error::{AppError, ErrorKind};
 use crate::journal::Record;
+use crate::scans::ScanExport;
 use crate::session::Session;
 use crate::App;
 
@@ -65,12 +68,13 @@ impl Document {
     }
 }
 
-/// A scan disclosed to a vendor.
+/// A scan that left the vault, recorded.
 #[derive(Debug)]
 pub struct Disclosed {
-    /// The scan as binary PLY, for the vendor.
+    /// The scan as binary PLY, for the recipient.
     pub ply: Zeroizing<Vec<u8>>,
-    /// `business-purpose`, or the share or sale it is.
+    /// What the disclosure was: `export` (to the clinic's own record), `to-subject`,
+    /// `treatment` (to a provider), `business-purpose`, `share` or `sale`.
     pub kind: String,
 }
 
@@ -131,36 +135,80 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         })
     }
 
-    /// Discloses a scan to a registered vendor for `purpose`: the policy decides the share (or,
-    /// to a service provider under a complete contract for a purpose it names, the export),
-    /// then the vendor rules; the disclosure is recorded before the bytes are returned.
-    pub async fn disclose_to_vendor(
+    /// A scan leaving the vault: the one disclosure path, for `scan export` and `disclose`
+    /// alike. The recipient is `clinic` (the clinic's own record: no disclosure outside it),
+    /// `subject` (the patient themself: their right of access when it is the patient asking),
+    /// or a registered recipient of `vendors.toml` (a vendor under contract, or a health care
+    /// provider treating the subject); anything else is refused naming how to register it.
+    /// The policy decides the export (a share when the disclosure is one), then the registry's
+    /// rules (contract, purpose, category, opt-out, consent and share consent); the disclosure
+    /// is recorded before the bytes are returned, and a registered recipient is sent a notice
+    /// when the subject is erased.
+    pub async fn disclose_scan(
         &self,
         s: &Session,
         scan: ScanId,
-        vendor: &str,
-        purpose: &str,
+        x: ScanExport,
     ) -> Result<Disclosed, AppError> {
         journaled!(self, s, |jot| {
+            if x.purpose.trim().is_empty() {
+                return Err(AppError::field("purpose", "must not be empty"));
+            }
+            let recipient = x.recipient.trim();
+            if recipient.is_empty() {
+                return Err(AppError::field("recipient", "must not be empty"));
+            }
+            let purpose = s.purpose(Some(&x.purpose), crate::CLINICAL)?;
+            let target = Target::Node(Node::Scan(scan));
+            let known = Known::Target(target);
+            let glass = x.break_glass.as_deref();
+            if RESERVED_RECIPIENTS.contains(&recipient) {
+                let (kind, grant) = if recipient == "subject" {
+                    let grant = if s.role == Role::Patient {
+                        self.decide_right_of_access(s, &jot, "scan.export", &purpose, known).await?
+                    } else {
+                        self.decide(s, &jot, "scan.export", Action::Export, &purpose, known, glass).await?
+                    };
+                    ("to-subject", grant)
+                } else {
+                    (
+                        "export",
+                        self.decide(s, &jot, "scan.export", Action::Export, &purpose, known, glass).await?,
+                    )
+                };
+                let ply =
+                    Zeroizing::new(self.vault.disclose_scan(&grant, scan, recipient, None, kind).await?);
+                jot.change(
+                    "scan.disclosed",
+                    &purpose,
+                    target.object_id().0,
+                    format!("to {recipient} as {kind}"),
+                );
+                return Ok(Disclosed { ply, kind: kind.to_owned() });
+            }
             let reg = self.registry()?;
-            let v = reg.get(vendor).ok_or_else(|| {
-                AppError::field("vendor", format!("vendor {vendor:?} is not in the registry"))
-            })?;
-            let purpose = s.purpose(Some(purpose), crate::CLINICAL)?;
+            let Some(v) = reg.get(recipient) else {
+                let why = format!(
+                    "recipient {recipient:?} is not registered: a scan leaves the clinic only to a registered \
+                     recipient (the privacy office adds it with `facevault vendor add FILE`, a [[vendor]] table \
+                     in {VENDORS_FILE}: role provider for a health care provider treating the patient, or a \
+                     vendor under contract), to `subject` (the patient) or to `clinic` (its own record)"
+                );
+                jot.push(Record::denied("scan.disclose", &purpose, target.object_id().0, why.clone()));
+                return Err(AppError::field("recipient", why));
+            };
             let p = self
                 .policy
                 .catalogue()
                 .get(&purpose)
                 .ok_or_else(|| AppError::field("purpose", format!("{purpose:?} is not in the catalogue")))?
                 .clone();
-            let target = Target::Node(Node::Scan(scan));
             // A disclosure to a service provider under a complete contract for a purpose it
-            // names is not a share (CCPA), so the policy decides it as an export; anything else
-            // as a share, which an opt-out refuses.
+            // names, or to a provider for treatment, is not a share (CCPA), so the policy decides
+            // it as an export; anything else as a share, which an opt-out refuses.
             let action =
                 if DisclosureKind::of(v, &p).is_sale_or_share() { Action::Share } else { Action::Export };
-            let grant =
-                self.decide(s, &jot, "scan.disclose", action, &purpose, Known::Target(target), None).await?;
+            let grant = self.decide(s, &jot, "scan.disclose", action, &purpose, known, glass).await?;
             let subject = self.vault.scan(scan).await?.subject;
             let consent = self.vault.consent(subject).await?;
             let opted_out = self.vault.governance(subject).await?.opt_out.is_some();
@@ -179,7 +227,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                         "scan.disclose",
                         &purpose,
                         target.object_id().0,
-                        format!("vendor {}: {reason}", v.id.as_str()),
+                        format!("recipient {}: {reason}", v.id.as_str()),
                     ));
                     return Err(AppError::denied(format!(
                         "disclosure of scan {scan} to {} refused: {reason}",
@@ -187,10 +235,10 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                     )));
                 }
             };
-            let kind = if kind.is_sale_or_share() {
-                format!("{kind:?}").to_lowercase()
-            } else {
-                "business-purpose".to_owned()
+            let kind = match kind {
+                DisclosureKind::BusinessPurpose(_) => "business-purpose".to_owned(),
+                DisclosureKind::Treatment => "treatment".to_owned(),
+                k => format!("{k:?}").to_lowercase(),
             };
             let ply = Zeroizing::new(
                 self.vault.disclose_scan(&grant, scan, v.id.as_str(), Some(v.id.as_str()), &kind).await?,
@@ -199,7 +247,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 "scan.disclosed",
                 &purpose,
                 target.object_id().0,
-                format!("to vendor {} as {kind}", v.id.as_str()),
+                format!("to {} ({}) as {kind}", v.id.as_str(), v.role),
             );
             Ok(Disclosed { ply, kind })
         })

@@ -390,12 +390,37 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             jot.push(Record::denied("request.complete", "request", object, why.clone()));
             return Err(AppError::conflict(why));
         }
+        // An erased subject's access request is answered with what is kept of them.
+        let kept = match request.kind() {
+            RequestKind::Access => self.vault.erased_package(subject, &cal).await?,
+            _ => None,
+        };
+        if let Some(kept) = kept {
+            let seal = input.seal()?;
+            let sealed = self.seal_package(subject, kept, seal).await?;
+            jot.change(
+                "subject.export",
+                "request",
+                format!("subject:{subject}"),
+                format!("records kept after erasure, for {object}: disclosures and audit entries"),
+            );
+            let r = self
+                .vault
+                .update_request(&id, &cal, |r| r.complete(now))
+                .await
+                .map_err(|e| refused(&id, e))?;
+            jot.change("request.complete", "request", object, r.state().name());
+            return Ok((r, Done::Other(Outcome::Packaged(sealed))));
+        }
         // An API token acts only for its purposes, here too.
         let purpose = s.purpose(None, &self.vault.delete_purpose(subject).await?)?;
         let done = match request.kind() {
             RequestKind::Access => {
                 let seal = input.seal()?;
-                Done::Other(Outcome::Packaged(self.package(s, jot, subject, &purpose, seal, None).await?))
+                // The request is verified (the domain refuses completing it before): the
+                // subject's right of access, whatever their consent or restrictions.
+                let access = crate::package::Access::Right;
+                Done::Other(Outcome::Packaged(self.package(s, jot, subject, &purpose, seal, access).await?))
             }
             RequestKind::Delete => {
                 Done::Erased(self.erase(s, jot, subject, &purpose, Why::Request(request.id())).await?)

@@ -1,6 +1,6 @@
 //! Scans and what was derived from them: import (a capture needs an active consent covering its
 //! purpose), reads of a scan's metadata and mesh, derivatives, lineage, and an export out of the
-//! vault (recorded as a disclosure before any plaintext leaves).
+//! vault's input (the one disclosure path is `office.rs`'s `disclose_scan`).
 
 use std::future::Future;
 
@@ -48,13 +48,12 @@ pub struct Lineage {
     pub descendants: Vec<Derivative>,
 }
 
-/// How a scan leaves the vault.
+/// How a scan leaves the vault ([`App::disclose_scan`]).
 #[derive(Clone, Debug)]
 pub struct ScanExport {
     pub purpose: String,
+    /// `clinic` (its own record), `subject` (the patient), or a registered recipient's id.
     pub recipient: String,
-    /// The recipient is a third party: decided as a share (opt-out and consent to share apply).
-    pub share: bool,
     pub break_glass: Option<String>,
 }
 
@@ -194,31 +193,6 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             }
             jot.change("lineage.read", "administration", object, "lineage listed");
             Ok(Lineage { node, subject, ancestors, descendants })
-        })
-    }
-
-    /// A scan decrypted to leave the vault (binary PLY): an export (or, to a third party, a
-    /// share) decision for the purpose; the disclosure (purpose, recipient, time) is recorded
-    /// before the bytes are returned.
-    pub async fn export_scan(
-        &self,
-        s: &Session,
-        scan: ScanId,
-        x: ScanExport,
-    ) -> Result<Zeroizing<Vec<u8>>, AppError> {
-        journaled!(self, s, |jot| {
-            if x.purpose.trim().is_empty() {
-                return Err(AppError::field("purpose", "must not be empty"));
-            }
-            if x.recipient.trim().is_empty() {
-                return Err(AppError::field("recipient", "must not be empty"));
-            }
-            let purpose = s.purpose(Some(&x.purpose), crate::CLINICAL)?;
-            let (action, name) =
-                if x.share { (Action::Share, "scan.share") } else { (Action::Export, "scan.export") };
-            let known = Known::Target(Target::Node(Node::Scan(scan)));
-            let grant = self.decide(s, &jot, name, action, &purpose, known, x.break_glass.as_deref()).await?;
-            Ok(Zeroizing::new(self.vault.export_scan(&grant, scan, &x.recipient).await?))
         })
     }
 }

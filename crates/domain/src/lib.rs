@@ -45,5 +45,5 @@ pub use time::{Clock, Date, RetentionPeriod, SimClock, Timestamp};
 pub use vendor::{
     check_disclosure, disclose, missing_terms, required_terms, ContractTerm, DataCategory, Disclosure,
     DisclosureKind, DisclosureRefusal, Vendor, VendorConfig, VendorError, VendorId, VendorRegistry,
-    VendorRole,
+    VendorRole, RESERVED_RECIPIENTS, TREATMENT_PURPOSES,
 };

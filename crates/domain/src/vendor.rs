@@ -13,6 +13,13 @@
 //!   protected health information that a covered entity handles under HIPAA. A vendor that also
 //!   receives data outside HIPAA should be registered as a service provider whose contract holds
 //!   the BAA terms too (extra terms are allowed);
+//! - health care provider (a referring physician, a hospital treating the subject): no
+//!   contract; a disclosure to one is for the subject's treatment only (HIPAA 45 CFR
+//!   164.506(c)(2) lets a covered entity disclose for another provider's treatment without an
+//!   authorization or a business associate agreement, 164.502(e)(1)(ii)(A)), so only the care
+//!   purposes go to one; it is not a sale or share, so an opt-out does not stop it, but the
+//!   biometric laws still ask for the subject's consent to disclose (BIPA 740 ILCS
+//!   14/15(d)(1); MHMDA RCW 19.373.030(1)(b)): the share consent is required;
 //! - third party: no contract terms are checked here, and every disclosure to one is a share
 //!   (or a sale, if the purpose sells): an opt-out stops it and it needs the share consent.
 //!   (CCPA regs §7053 asks for contract terms with third parties too; not checked: check.)
@@ -35,6 +42,11 @@ pub enum VendorError {
     /// How to fix: use a short kebab-case id such as `acme-3d-labs`.
     #[error("bad vendor id {id:?}: use 1-64 characters a-z, 0-9 and '-'")]
     BadVendorId { id: String },
+    /// A vendor id the front ends give a meaning of their own ([`RESERVED_RECIPIENTS`]).
+    ///
+    /// How to fix: choose another id, such as the organisation's name.
+    #[error("vendor id {id:?} is reserved (clinic: the clinic's own record; subject: the patient)")]
+    ReservedVendorId { id: String },
     /// The same vendor id appears twice.
     #[error("vendor {id} is configured twice")]
     DuplicateVendor { id: String },
@@ -99,12 +111,22 @@ pub enum VendorRole {
     ThirdParty,
     /// Handles protected health information for a covered entity (HIPAA 45 CFR 160.103).
     BusinessAssociate,
+    /// Another health care provider treating the subject (HIPAA 45 CFR 164.506(c)(2)).
+    Provider,
 }
 
 impl VendorRole {
-    pub const ALL: [VendorRole; 4] =
-        [Self::ServiceProvider, Self::Contractor, Self::ThirdParty, Self::BusinessAssociate];
+    pub const ALL: [VendorRole; 5] =
+        [Self::ServiceProvider, Self::Contractor, Self::ThirdParty, Self::BusinessAssociate, Self::Provider];
 }
+
+/// The purposes a disclosure to a health care provider may serve: the subject's own care.
+pub const TREATMENT_PURPOSES: &[&str] =
+    &["treatment-planning", "outcome-simulation", "post-op-tracking", "clinical-photography"];
+
+/// Recipient names a registry may not use: `clinic` (the clinic's own record, no disclosure
+/// outside it) and `subject` (the patient themself).
+pub const RESERVED_RECIPIENTS: &[&str] = &["clinic", "subject"];
 
 impl fmt::Display for VendorRole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -113,6 +135,7 @@ impl fmt::Display for VendorRole {
             Self::Contractor => "contractor",
             Self::ThirdParty => "third party",
             Self::BusinessAssociate => "business associate",
+            Self::Provider => "health care provider",
         })
     }
 }
@@ -346,7 +369,7 @@ pub fn required_terms(role: VendorRole) -> &'static [ContractTerm] {
         VendorRole::ServiceProvider => ContractTerm::CCPA_SERVICE_PROVIDER,
         VendorRole::Contractor => ContractTerm::CCPA_CONTRACTOR,
         VendorRole::BusinessAssociate => ContractTerm::HIPAA_BAA,
-        VendorRole::ThirdParty => &[],
+        VendorRole::ThirdParty | VendorRole::Provider => &[],
     }
 }
 
@@ -398,6 +421,9 @@ impl VendorRegistry {
         let mut vendors: Vec<Vendor> = Vec::with_capacity(config.vendors.len());
         for v in config.vendors {
             let id = || v.id.0.clone();
+            if RESERVED_RECIPIENTS.contains(&v.id.as_str()) {
+                return Err(VendorError::ReservedVendorId { id: id() });
+            }
             if vendors.iter().any(|w| w.id == v.id) {
                 return Err(VendorError::DuplicateVendor { id: id() });
             }
@@ -437,6 +463,9 @@ pub enum DisclosureKind {
     /// To a service provider, contractor or business associate, under a complete contract, for
     /// a purpose it names: not a sale or share (CCPA 1798.140(ad)(2), (ah)(2); check).
     BusinessPurpose(VendorRole),
+    /// To a health care provider for the subject's treatment (HIPAA 45 CFR 164.506(c)(2)): not
+    /// a sale or share.
+    Treatment,
     /// Sharing: to a third party, or for a purpose the catalogue marks `share`.
     Share,
     /// Sale: for a purpose the catalogue marks `sale`.
@@ -448,6 +477,8 @@ impl DisclosureKind {
     pub fn of(vendor: &Vendor, purpose: &Purpose) -> Self {
         if purpose.sale {
             Self::Sale
+        } else if vendor.role == VendorRole::Provider && !purpose.share {
+            Self::Treatment
         } else if purpose.share || vendor.role == VendorRole::ThirdParty {
             Self::Share
         } else {
@@ -456,7 +487,7 @@ impl DisclosureKind {
     }
     /// A subject's opt-out of sale and sharing stops it.
     pub fn is_sale_or_share(self) -> bool {
-        !matches!(self, Self::BusinessPurpose(_))
+        !matches!(self, Self::BusinessPurpose(_) | Self::Treatment)
     }
 }
 
@@ -464,6 +495,7 @@ impl fmt::Display for DisclosureKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::BusinessPurpose(role) => write!(f, "business-purpose disclosure to a {role}"),
+            Self::Treatment => f.write_str("treatment disclosure to a health care provider"),
             Self::Share => f.write_str("share"),
             Self::Sale => f.write_str("sale"),
         }
@@ -481,6 +513,8 @@ pub enum DisclosureRefusal {
     PurposeDisabled { purpose: PurposeId },
     #[error("vendor {vendor}: contract does not allow purpose {purpose}")]
     PurposeNotInContract { vendor: VendorId, purpose: PurposeId },
+    #[error("{vendor} is a health care provider: only a care purpose goes to one, not {purpose}")]
+    NotTreatment { vendor: VendorId, purpose: PurposeId },
     #[error("vendor {vendor}: contract does not allow data category {category}")]
     CategoryNotInContract { vendor: VendorId, category: DataCategory },
     #[error("purpose {purpose} names recipient {named:?}, not vendor {vendor}")]
@@ -509,6 +543,7 @@ impl DisclosureRefusal {
             Self::MissingTerms { role: VendorRole::Contractor, .. } => "CCPA 1798.140(j); CCPA regs §7051",
             Self::MissingTerms { .. } => "CCPA 1798.140(ag); CCPA regs §7051",
             Self::PurposeDisabled { .. } => "FaceVault catalogue",
+            Self::NotTreatment { .. } => "HIPAA 45 CFR 164.506(c)(2)",
             Self::PurposeNotInContract { .. } | Self::CategoryNotInContract { .. } => {
                 "CCPA regs §7051(a)(2),(3); 45 CFR 164.504(e)(2)(i)"
             }
@@ -539,6 +574,9 @@ pub fn check_disclosure(
     }
     if !purpose.enabled {
         return Err(R::PurposeDisabled { purpose: purpose.id.clone() });
+    }
+    if vendor.role == VendorRole::Provider && !TREATMENT_PURPOSES.contains(&purpose.id.as_str()) {
+        return Err(R::NotTreatment { vendor: vendor.id.clone(), purpose: purpose.id.clone() });
     }
     if !vendor.purposes.contains(&purpose.id) {
         return Err(R::PurposeNotInContract { vendor: vendor.id.clone(), purpose: purpose.id.clone() });
@@ -571,7 +609,7 @@ pub fn check_disclosure(
     }
     // A share to a third party for a purpose not itself marked `share` still needs the share
     // consent (covers() checks it only for purposes marked share or sale).
-    if kind.is_sale_or_share() && !record.consent().share() {
+    if (kind.is_sale_or_share() || kind == DisclosureKind::Treatment) && !record.consent().share() {
         return Err(R::NoShareConsent { vendor: vendor.id.clone(), kind });
     }
     Ok(kind)

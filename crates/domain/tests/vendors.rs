@@ -68,6 +68,14 @@ fn registry(cat: &Catalogue) -> VendorRegistry {
         region = "US"
 
         [[vendor]]
+        id = "rivera-clinic"
+        name = "Dr Rivera Facial Clinic"
+        role = "provider"
+        purposes = ["treatment-planning", "research"]
+        categories = ["face-scan"]
+        region = "US-IL"
+
+        [[vendor]]
         id = "half-signed"
         name = "Half Signed Ltd"
         role = "service-provider"
@@ -121,6 +129,7 @@ fn check_terms(script: &str, expect: Expect) {
             "contractor" => VendorRole::Contractor,
             "third-party" => VendorRole::ThirdParty,
             "business-associate" => VendorRole::BusinessAssociate,
+            "provider" => VendorRole::Provider,
             r => panic!("unknown role {r}"),
         };
         let required = required_terms(role);
@@ -295,9 +304,7 @@ fn registry_config_sorts_by_id_and_refuses_bad_vendors() {
     );
     check_registry(
         "[[vendor]]\nid = \"a\"\nname = \"N\"\nrole = \"partner\"\npurposes = [\"research\"]\ncategories = [\"face-scan\"]\nregion = \"US\"",
-        expect![[
-            r#"config error: unknown variant `partner`, expected one of `service-provider`, `contractor`, `third-party`, `business-associate`"#
-        ]],
+        expect!["config error: unknown variant `partner`, expected one of `service-provider`, `contractor`, `third-party`, `business-associate`, `provider`"],
     );
     check_registry("", expect![[""]]);
 }
@@ -359,6 +366,33 @@ fn opt_out_refuses_sale_and_sharing_but_not_a_service_provider_for_treatment() {
             acme-3d-labs data-licensing face-scan opted-out: refused: the subject opted out of sale and sharing, and this disclosure to acme-3d-labs is a sale [CCPA 1798.120, 1798.135]
         "#]],
     );
+}
+
+#[test]
+fn a_health_care_provider_receives_for_treatment_only_with_the_share_consent_even_after_an_opt_out() {
+    check_disclosures(
+        "rivera-clinic treatment-planning face-scan
+         rivera-clinic treatment-planning face-scan opted-out
+         rivera-clinic treatment-planning face-scan no-share-consent
+         rivera-clinic treatment-planning face-scan withdrawn
+         rivera-clinic research face-scan",
+        expect![[r#"
+            rivera-clinic treatment-planning face-scan: allowed as treatment disclosure to a health care provider
+            rivera-clinic treatment-planning face-scan opted-out: allowed as treatment disclosure to a health care provider
+            rivera-clinic treatment-planning face-scan no-share-consent: refused: the subject did not consent to sharing, and this disclosure to rivera-clinic is a treatment disclosure to a health care provider [BIPA 740 ILCS 14/15(d)(1); MHMDA RCW 19.373.030(1)(b)]
+            rivera-clinic treatment-planning face-scan withdrawn: refused: consent does not cover purpose treatment-planning: consent withdrawn at 2025-03-01 00:00:00 UTC [BIPA 740 ILCS 14/15(d)(1); GDPR Art. 9(2)(a)]
+            rivera-clinic research face-scan: refused: rivera-clinic is a health care provider: only a care purpose goes to one, not research [HIPAA 45 CFR 164.506(c)(2)]
+        "#]],
+    );
+}
+
+#[test]
+fn a_registry_may_not_use_the_reserved_recipients() {
+    for id in ["clinic", "subject"] {
+        let text = format!("[[vendor]]\nid = \"{id}\"\n{MINIMAL}");
+        let err = facevault_domain::settings::vendor_registry(&text, &catalogue()).unwrap_err().to_string();
+        assert!(err.contains("reserved"), "{id}: {err}");
+    }
 }
 
 #[test]

@@ -198,6 +198,13 @@ fn opt_out_blocks_sharing_and_a_hold_blocks_deletion() {
     ))
     .trim()
     .to_owned();
+    // A third party registered to receive scans for treatment planning: a disclosure to it is a share.
+    std::fs::write(
+        c.vault.join("vendors.toml"),
+        "[[vendor]]\nid = \"lab-7\"\nname = \"Lab 7\"\nrole = \"third-party\"\n\
+         purposes = [\"treatment-planning\"]\ncategories = [\"face-scan\"]\nregion = \"US\"\n",
+    )
+    .unwrap();
     let out = c.dir.join("out.ply");
     let share = || {
         fv(
@@ -212,7 +219,6 @@ fn opt_out_blocks_sharing_and_a_hold_blocks_deletion() {
                 "treatment-planning",
                 "--recipient",
                 "lab-7",
-                "--share",
             ],
         )
     };
@@ -238,7 +244,7 @@ fn opt_out_blocks_sharing_and_a_hold_blocks_deletion() {
             "--purpose",
             "treatment-planning",
             "--recipient",
-            "chart",
+            "clinic",
         ],
     ));
     // Clinical staff may not export; in an emergency, break-glass lets them, flagged for review.
@@ -251,7 +257,7 @@ fn opt_out_blocks_sharing_and_a_hold_blocks_deletion() {
             "--purpose",
             "treatment-planning",
             "--recipient",
-            "ed",
+            "clinic",
         ];
         if let Some(reason) = glass {
             args.extend(["--break-glass", reason]);
@@ -337,7 +343,16 @@ fn retention_plans_and_enforces_what_is_due_with_certificates() {
     let (code, err) = refused(fv(
         &c.vault,
         "marketing",
-        &["scan", "export", &marketing, "/dev/null", "--purpose", "marketing-images", "--recipient", "web"],
+        &[
+            "scan",
+            "export",
+            &marketing,
+            "/dev/null",
+            "--purpose",
+            "marketing-images",
+            "--recipient",
+            "clinic",
+        ],
     ));
     assert_eq!(code, Some(8), "{err}");
     assert!(err.contains("retention ended on 2022-01-02"), "{err}");

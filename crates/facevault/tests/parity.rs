@@ -12,8 +12,8 @@
 //! both) for readability. Times inside reasons (a break-glass window) are blanked.
 //!
 //! Left out, because they are only the front ends' shape: reading a scan's metadata or mesh
-//! (`GET /scans/{id}`, `/scans/{id}/ply`: the CLI has no such command; its `scan export` is an
-//! export, which HTTP has no endpoint for), derivatives (`GET /derivatives/{id}`, HTTP only),
+//! (`GET /scans/{id}`, `/scans/{id}/ply`: the CLI has no such command; its `scan export` is
+//! `POST /scans/{id}/export`, compared), derivatives (`GET /derivatives/{id}`, HTTP only),
 //! and `--json`/text rendering. Logins and logouts exist on HTTP only; they happen before the
 //! table runs.
 
@@ -530,6 +530,28 @@ fn table() -> Vec<Row> {
         r("lineage, patient on own", "patient", "lineage {SC_IL}", "GET /api/lineage/{SC_IL}"),
         r("lineage, patient on another", "patient", "lineage {SC_CA}", "GET /api/lineage/{SC_CA}"),
         r("lineage, unknown id", "surgeon", "lineage {UNKNOWN}", "GET /api/lineage/{UNKNOWN}"),
+        // A scan out of the vault: only to a registered recipient, the patient or the clinic.
+        r(
+            "scan export, unregistered recipient",
+            "surgeon",
+            "scan export {SC_CA} {DIR}/out.ply --purpose treatment-planning --recipient dr-nobody",
+            "POST /api/scans/{SC_CA}/export",
+        )
+        .body(r#"{"recipient":"dr-nobody","purpose":"treatment-planning"}"#),
+        r(
+            "scan export to the clinic's record",
+            "surgeon",
+            "scan export {SC_CA} {DIR}/out.ply --purpose treatment-planning --recipient clinic",
+            "POST /api/scans/{SC_CA}/export",
+        )
+        .body(r#"{"recipient":"clinic","purpose":"treatment-planning"}"#),
+        r(
+            "scan export, front desk (policy)",
+            "front_desk",
+            "scan export {SC_CA} {DIR}/out.ply --purpose treatment-planning --recipient subject",
+            "POST /api/scans/{SC_CA}/export",
+        )
+        .body(r#"{"recipient":"subject","purpose":"treatment-planning"}"#),
         // Consents.
         r("consent show, front desk", "front_desk", "consent show {S_IL}", "GET /api/subjects/{S_IL}/consent"),
         r("consent show, marketing (no right)", "marketing", "consent show {S_IL}", "GET /api/subjects/{S_IL}/consent"),

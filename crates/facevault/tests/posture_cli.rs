@@ -132,7 +132,7 @@ fn the_register_names_every_finding_from_the_live_vault() {
             "--purpose",
             "treatment-planning",
             "--recipient",
-            "ed",
+            "clinic",
             "--break-glass",
             "patient in ED, surgeon unreachable",
         ],
@@ -164,7 +164,7 @@ fn the_register_names_every_finding_from_the_live_vault() {
             "--purpose",
             "treatment-planning",
             "--recipient",
-            "referral",
+            "clinic",
         ],
     ));
     let file = consent(&dir, "b2.toml", "CA", &[("post-op-tracking", "1y")], None, Some("2030-01-01"));

@@ -187,6 +187,13 @@ fn deadlines_corrections_and_opt_outs() {
     // Opt-out needs no verification; completing it sets the restriction.
     ok(fv(&c.vault, "privacy_officer", &["request", "verify", &optout, "--level", "none"]));
     ok(fv(&c.vault, "privacy_officer", &["request", "complete", &optout]));
+    // A third party registered to receive scans for treatment planning: a disclosure to it is a share.
+    std::fs::write(
+        c.vault.join("vendors.toml"),
+        "[[vendor]]\nid = \"lab-7\"\nname = \"Lab 7\"\nrole = \"third-party\"\n\
+         purposes = [\"treatment-planning\"]\ncategories = [\"face-scan\"]\nregion = \"US\"\n",
+    )
+    .unwrap();
     let out = c.dir.join("x.ply");
     let (code, err) = refused(fv(
         &c.vault,
@@ -199,8 +206,7 @@ fn deadlines_corrections_and_opt_outs() {
             "--purpose",
             "treatment-planning",
             "--recipient",
-            "x",
-            "--share",
+            "lab-7",
         ],
     ));
     assert_eq!(code, Some(8), "{err}");

@@ -141,7 +141,7 @@ fn lifecycle_import_export_rotate_shred_fsck() {
             "--purpose",
             "treatment-planning",
             "--recipient",
-            "Dr Adeyemi",
+            "clinic",
         ],
     ));
     assert_eq!(read_mesh(&out).positions(), f.mesh.positions());
@@ -152,10 +152,7 @@ fn lifecycle_import_export_rotate_shred_fsck() {
         assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
     }
     let show = ok(fv(&f.vault, &k1, &["subject", "show", &f.subject]));
-    assert!(
-        show.contains("disclosed") && show.contains("export for treatment-planning to Dr Adeyemi"),
-        "{show}"
-    );
+    assert!(show.contains("disclosed") && show.contains("export for treatment-planning to clinic"), "{show}");
 
     let lineage = ok(fv(&f.vault, &k1, &["lineage", &f.scan]));
     assert!(lineage.starts_with(&format!("scan {}\n", f.scan)), "{lineage}");
@@ -183,7 +180,7 @@ fn lifecycle_import_export_rotate_shred_fsck() {
             "--purpose",
             "treatment-planning",
             "--recipient",
-            "self",
+            "subject",
         ],
     ));
     assert_eq!(read_mesh(&out2).vertex_count(), f.mesh.vertex_count());
@@ -211,7 +208,7 @@ fn lifecycle_import_export_rotate_shred_fsck() {
             "--purpose",
             "treatment-planning",
             "--recipient",
-            "y",
+            "clinic",
         ],
         vec!["lineage", &f.scan],
         vec!["subject", "shred", &f.subject, "--yes"],
@@ -347,7 +344,7 @@ fn a_flipped_blob_byte_fails_export_and_fsck_with_exit_7() {
             "--purpose",
             "treatment-planning",
             "--recipient",
-            "y",
+            "clinic",
         ],
     );
     assert_eq!(export.status.code(), Some(7), "{}", stderr(&export));

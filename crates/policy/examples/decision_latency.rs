@@ -53,6 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         restrictions: Restrictions::default(),
                         break_glass: None,
                         actor_is_subject: true,
+                        right_of_access: false,
                         at,
                     };
                     let start = Instant::now();

@@ -148,6 +148,10 @@ pub struct AccessRequest<'a> {
     /// Whether the actor is the subject the object belongs to: a patient acts only on their
     /// own data.
     pub actor_is_subject: bool,
+    /// The export answers the subject's right of access and portability: the patient on their
+    /// own record, or the privacy officer completing a verified access request (the caller
+    /// vouches for the verification). See [`Reason::RightOfAccess`].
+    pub right_of_access: bool,
     pub at: Timestamp,
 }
 
@@ -183,6 +187,9 @@ pub enum Reason {
         reason: String,
         until: Timestamp,
     },
+    /// The subject's right of access and portability: decided as erasure is, without consent,
+    /// retention or restriction checks.
+    RightOfAccess,
 }
 
 impl fmt::Display for Reason {
@@ -204,6 +211,11 @@ impl fmt::Display for Reason {
             Reason::BreakGlass { reason, until } => {
                 write!(f, "BREAK-GLASS until {until} ({reason}); flagged for privacy officer")
             }
+            Reason::RightOfAccess => f.write_str(
+                "right of access and portability (GDPR Art. 15, 20; CCPA 1798.110, 1798.130; \
+                 MHMDA RCW 19.373.040(1)(a); HIPAA 45 CFR 164.524): consent, retention and \
+                 restrictions do not apply",
+            ),
         }
     }
 }
@@ -373,9 +385,20 @@ impl Policy {
             }
         }
 
+        // The subject's own access (and the privacy office answering their verified request)
+        // is a right regardless of consent, retention or a restriction (GDPR Art. 15, 20; CCPA
+        // 1798.110, 1798.130; MHMDA RCW 19.373.040(1)(a); HIPAA 45 CFR 164.524): decided as
+        // erasure is, by role and ownership alone.
+        let access_right = r.right_of_access
+            && r.action == Action::Export
+            && ((r.role == Role::Patient && r.actor_is_subject) || r.role == Role::PrivacyOfficer);
+        if access_right {
+            reasons.push(Reason::RightOfAccess);
+        }
+
         // Deleting never harms the subject and must stay possible after withdrawal or expiry,
         // so only the other actions need consent and retention.
-        if r.action != Action::Delete {
+        if r.action != Action::Delete && !access_right {
             if let Some(reason) = consent_problem(r) {
                 reasons.push(reason);
                 ok = false;
@@ -387,12 +410,13 @@ impl Policy {
         }
 
         let sharing = r.action == Action::Share || purpose.is_some_and(|p| p.share || p.sale);
-        if r.restrictions.opt_out && sharing {
+        if r.restrictions.opt_out && sharing && !access_right {
             reasons.push(Reason::OptedOut);
             ok = false;
         }
         let limit = r.restrictions.limit_use || r.consent.is_some_and(|c| c.consent().limit_use());
-        if limit && (!LIMITED_USE_PURPOSES.contains(&r.purpose) || r.action == Action::Share) {
+        if limit && !access_right && (!LIMITED_USE_PURPOSES.contains(&r.purpose) || r.action == Action::Share)
+        {
             reasons.push(Reason::LimitedUse);
             ok = false;
         }

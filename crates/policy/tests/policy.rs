@@ -89,6 +89,7 @@ fn request<'a>(
         restrictions: Restrictions::default(),
         break_glass: None,
         actor_is_subject: true,
+        right_of_access: false,
         at: instant(AT),
     }
 }
@@ -410,6 +411,7 @@ fn check_cases(script: &str, expect: Expect) {
             r.break_glass = Some(&glass);
         }
         r.actor_is_subject = !has("another-subject");
+        r.right_of_access = has("right-of-access");
         let d = policy.decide(&r);
         let reasons: Vec<String> = d.reasons().iter().map(ToString::to_string).collect();
         out += &format!(
@@ -424,6 +426,38 @@ fn check_cases(script: &str, expect: Expect) {
         }
     }
     expect.assert_eq(&out);
+}
+
+/// The subject's right of access (an export by the patient on their own record, or by the
+/// privacy officer answering a verified request) holds whatever the consent, retention or
+/// restrictions; nobody else gets it, and it is for exports only.
+#[test]
+fn the_right_of_access_ignores_consent_retention_and_restrictions() {
+    check_cases(
+        "patient export research withdrawn right-of-access
+         patient export research retention-expired limit-use opt-out right-of-access
+         privacy_officer export research withdrawn right-of-access
+         privacy_officer export research withdrawn
+         patient export research another-subject withdrawn right-of-access
+         surgeon export treatment-planning withdrawn right-of-access
+         patient read research withdrawn right-of-access",
+        expect![[r#"
+            patient export research withdrawn right-of-access
+              => ALLOWED: role permitted by patient; right of access and portability (GDPR Art. 15, 20; CCPA 1798.110, 1798.130; MHMDA RCW 19.373.040(1)(a); HIPAA 45 CFR 164.524): consent, retention and restrictions do not apply
+            patient export research retention-expired limit-use opt-out right-of-access
+              => ALLOWED: role permitted by patient; right of access and portability (GDPR Art. 15, 20; CCPA 1798.110, 1798.130; MHMDA RCW 19.373.040(1)(a); HIPAA 45 CFR 164.524): consent, retention and restrictions do not apply
+            privacy_officer export research withdrawn right-of-access
+              => ALLOWED: role permitted by privacy-officer; right of access and portability (GDPR Art. 15, 20; CCPA 1798.110, 1798.130; MHMDA RCW 19.373.040(1)(a); HIPAA 45 CFR 164.524): consent, retention and restrictions do not apply
+            privacy_officer export research withdrawn
+              => DENIED: role permitted by privacy-officer; consent withdrawn at 2025-03-01 00:00:00 UTC
+            patient export research another-subject withdrawn right-of-access
+              => DENIED: a patient may act only on their own data; role permitted by patient; consent withdrawn at 2025-03-01 00:00:00 UTC
+            surgeon export treatment-planning withdrawn right-of-access
+              => DENIED: role permitted by surgeon-clinical; consent withdrawn at 2025-03-01 00:00:00 UTC
+            patient read research withdrawn right-of-access
+              => DENIED: role permitted by patient; consent withdrawn at 2025-03-01 00:00:00 UTC
+        "#]],
+    );
 }
 
 #[test]

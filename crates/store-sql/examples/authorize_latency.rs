@@ -52,6 +52,7 @@ fn main() -> Res<()> {
                     purpose: PURPOSE,
                     target: Target::Node(Node::Scan(scan)),
                     break_glass: None,
+                    right_of_access: false,
                 };
                 let t = Instant::now();
                 let d = v.authorize(policy, &ask).await?;

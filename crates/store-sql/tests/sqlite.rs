@@ -324,6 +324,7 @@ fn a_change_by_another_process_reaches_the_next_decision() {
             purpose: "treatment-planning",
             target,
             break_glass: None,
+            right_of_access: false,
         };
         let read = ask(Action::Read, Target::Node(Node::Scan(scan)));
         let share = ask(Action::Share, Target::Node(Node::Scan(scan)));

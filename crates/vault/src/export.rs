@@ -129,18 +129,7 @@ impl SubjectPackage {
                     record: c.record,
                 })
                 .collect(),
-            disclosures: self
-                .disclosures
-                .into_iter()
-                .map(|x| access::AccessDisclosure {
-                    object: Target::Node(x.node).object_id().0,
-                    at: chrono_ts(x.at),
-                    kind: x.kind,
-                    purpose: x.purpose.0,
-                    recipient: x.recipient,
-                    vendor: x.vendor,
-                })
-                .collect(),
+            disclosures: self.disclosures.into_iter().map(access_disclosure).collect(),
             governance: access::AccessGovernance {
                 opt_out: self.governance.opt_out.map(chrono_ts),
                 limit_use: self.governance.limit_use.map(chrono_ts),
@@ -151,6 +140,18 @@ impl SubjectPackage {
             unplanned: self.retention.unplanned,
             generated_at: chrono_ts(self.generated_at),
         }
+    }
+}
+
+/// A recorded disclosure as the access package lists it.
+fn access_disclosure(x: Disclosure) -> access::AccessDisclosure {
+    access::AccessDisclosure {
+        object: Target::Node(x.node).object_id().0,
+        at: chrono_ts(x.at),
+        kind: x.kind,
+        purpose: x.purpose.0,
+        recipient: x.recipient,
+        vendor: x.vendor,
     }
 }
 
@@ -203,6 +204,47 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
                 Ok(c)
             })
             .collect()
+    }
+
+    /// What is kept of a subject an erasure request crypto-shredded, for an access request
+    /// made after it: the accounting of disclosures (pseudonymous, no biometric data); no
+    /// details, consent, scan or derivative remain. `None` while the subject exists or if no
+    /// erasure request removed it. The caller adds the audit entries about the subject (its
+    /// requests among them).
+    pub async fn erased_package(
+        &self,
+        subject: SubjectId,
+        calendar: &facevault_domain::request::HolidayCalendar,
+    ) -> Result<Option<access::AccessPackage>, VaultError> {
+        let Some(erasure) = self.erasure_of(subject, calendar).await? else {
+            return Ok(None);
+        };
+        let now = chrono_ts(self.clock.now());
+        let erased = erasure.events().last().map_or(now, |e| e.at);
+        Ok(Some(access::AccessPackage {
+            subject: subject.to_string(),
+            created_at: erased,
+            details: access::AccessDetails::default(),
+            scans: Vec::new(),
+            derivatives: Vec::new(),
+            consents: Vec::new(),
+            disclosures: self
+                .meta
+                .disclosures_of(subject)
+                .await?
+                .into_iter()
+                .map(access_disclosure)
+                .collect(),
+            governance: access::AccessGovernance::default(),
+            destructions: Vec::new(),
+            unplanned: Some(format!(
+                "erased on {} by request {}: the details, consents, scans and derivatives were destroyed; \
+                 kept are the disclosure records and the audit entries",
+                erased.date_naive(),
+                erasure.id()
+            )),
+            generated_at: now,
+        }))
     }
 
     /// Everything about `subject`, decrypted, for an access or portability request. Needs an

@@ -67,6 +67,9 @@ pub struct Ask<'a> {
     pub purpose: &'a str,
     pub target: Target,
     pub break_glass: Option<&'a BreakGlass>,
+    /// An export answering the subject's right of access (see
+    /// `facevault_policy::AccessRequest::right_of_access`).
+    pub right_of_access: bool,
 }
 
 /// A subject's restriction, as the subject asked for it.
@@ -1008,6 +1011,7 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
             },
             break_glass: ask.break_glass,
             actor_is_subject: ask.actor == subject.to_string() || ask.actor == format!("subject:{subject}"),
+            right_of_access: ask.right_of_access,
             at: now,
         };
         Ok(policy.decide(&request))

@@ -122,6 +122,24 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         Ok(vendors.into_iter().collect())
     }
 
+    /// The completed erasure request of `subject` when the subject is gone (crypto-shredded by
+    /// it); `None` while the subject exists or if no erasure request removed it.
+    pub async fn erasure_of(
+        &self,
+        subject: SubjectId,
+        calendar: &HolidayCalendar,
+    ) -> Result<Option<facevault_domain::request::Request>, VaultError> {
+        if self.meta.subject(subject).await?.is_some() {
+            return Ok(None);
+        }
+        let id = subject.to_string();
+        Ok(self.requests(calendar).await?.into_iter().find(|r| {
+            r.subject().0 == id
+                && r.kind() == facevault_domain::request::RequestKind::Delete
+                && matches!(r.state(), facevault_domain::RequestState::Completed)
+        }))
+    }
+
     /// Opens a data-subject request: the law defaults to the one of the subject's consent,
     /// biometric data is involved when the subject has scans (which decides the verification
     /// it needs), and a duplicate of an earlier request (an open one of the same kind, a
@@ -134,14 +152,18 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
         calendar: &HolidayCalendar,
     ) -> Result<Opened, VaultError> {
         let subject = intake.subject;
-        let law = match intake.law {
-            Some(l) => l,
-            None => match self.consent(subject).await? {
+        // An erased subject may still ask what is kept of them: the law of their erasure
+        // request, and no biometric data left to verify against.
+        let erasure = self.erasure_of(subject, calendar).await?;
+        let law = match (intake.law, &erasure) {
+            (Some(l), _) => l,
+            (None, Some(e)) => e.law(),
+            (None, None) => match self.consent(subject).await? {
                 Some(c) => Law::for_jurisdiction(c.record.consent().jurisdiction()),
                 None => Law::Other,
             },
         };
-        let involves_biometric = !self.scans_of(subject).await?.is_empty();
+        let involves_biometric = erasure.is_none() && !self.scans_of(subject).await?.is_empty();
         let requester = match intake.agent {
             Some(agent_id) => Requester::Agent { agent_id, proof_of_authority: false },
             None => Requester::Subject,

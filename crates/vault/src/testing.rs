@@ -78,7 +78,15 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
             Action::Analyze | Action::Share => Role::Surgeon,
             _ => Role::PrivacyOfficer,
         };
-        let ask = Ask { actor: "test", role, action, purpose: PURPOSE, target, break_glass: None };
+        let ask = Ask {
+            actor: "test",
+            role,
+            action,
+            purpose: PURPOSE,
+            target,
+            break_glass: None,
+            right_of_access: false,
+        };
         let decision = self.authorize(policy, &ask).await?;
         let reasons: Vec<String> = decision.reasons().iter().map(ToString::to_string).collect();
         decision.into_grant().ok_or_else(|| VaultError::NotGranted {

@@ -99,7 +99,7 @@ fn derive(v: &V, parent: Node) -> Node {
 }
 
 fn ask(role: Role, action: Action, purpose: &str, target: Target) -> Ask<'_> {
-    Ask { actor: "u-1", role, action, purpose, target, break_glass: None }
+    Ask { actor: "u-1", role, action, purpose, target, break_glass: None, right_of_access: false }
 }
 
 /// The decision's reasons as the audit log records them, or "allowed".

@@ -41,8 +41,8 @@ pub enum ScanCommand {
         #[arg(long = "input-format", value_parser = parse_family)]
         input_format: Option<Format>,
     },
-    /// Decrypt a scan to a file (mode 0600). The disclosure (purpose, recipient, time) is
-    /// recorded before any plaintext is written.
+    /// Decrypt a scan to a file (mode 0600) for a recipient. The disclosure (purpose,
+    /// recipient, time) is recorded before any plaintext is written.
     Export {
         scan: ScanId,
         out: PathBuf,
@@ -52,12 +52,11 @@ pub enum ScanCommand {
         /// Why the scan leaves the vault: a purpose of the catalogue.
         #[arg(long)]
         purpose: String,
-        /// Who receives it.
+        /// Who receives it: `clinic` (the clinic's own record), `subject` (the patient), or a
+        /// registered recipient (`facevault vendor list`: a vendor, or a health care provider);
+        /// anyone else must be registered first (`facevault vendor add`).
         #[arg(long)]
         recipient: String,
-        /// The recipient is a third party: decided as a share (opt-out and consent to share apply).
-        #[arg(long)]
-        share: bool,
         /// Emergency access: the reason (see `subject show --break-glass`).
         #[arg(long, value_name = "REASON")]
         break_glass: Option<String>,
@@ -126,34 +125,14 @@ pub(crate) async fn scan(ctx: &Ctx<'_>, cmd: ScanCommand) -> Result<()> {
                 scan.id
             );
         }
-        ScanCommand::Export { scan, out, format, purpose, recipient, share, break_glass } => {
-            let format = match format {
-                Some(f) => f,
-                None => match out.extension().and_then(|e| e.to_str()) {
-                    None => FileFormat::PlyBinaryLittleEndian,
-                    Some(ext) => FileFormat::from_extension(ext).ok_or_else(|| {
-                        Failure::Output(format!(
-                            "{}: cannot tell the output format from the extension; give --format",
-                            out.display()
-                        ))
-                    })?,
-                },
-            };
-            let x = ScanExport { purpose, recipient, share, break_glass: break_glass.clone() };
-            let ply = app.export_scan(me, scan, x).await?;
+        ScanCommand::Export { scan, out, format, purpose, recipient, break_glass } => {
+            let x = ScanExport { purpose, recipient: recipient.clone(), break_glass: break_glass.clone() };
+            let (kind, format) = disclose_to_file(app, me, scan, x, &out, format).await?;
             flagged(&break_glass, &format!("scan:{scan}"));
-            let bytes = if format == FileFormat::PlyBinaryLittleEndian {
-                ply
-            } else {
-                let mesh = facevault_mesh::read(&ply, &ReadOptions::default())
-                    .map_err(|e| {
-                        fail(VaultError::MalformedContent { object: scan.0, reason: e.to_string() })
-                    })?
-                    .mesh;
-                Zeroizing::new(facevault_mesh::to_bytes(&mesh, format))
-            };
-            write_private(&out, &bytes)?;
-            eprintln!("scan {scan} -> {} ({format}); disclosure recorded", out.display());
+            eprintln!(
+                "scan {scan} -> {} ({format}) for {recipient} as {kind}; disclosure recorded",
+                out.display()
+            );
         }
         ScanCommand::Analyze { analysis, purpose, break_glass } => {
             analyze(ctx, analysis, &purpose, &break_glass).await?
@@ -219,4 +198,40 @@ pub(crate) async fn lineage(ctx: &Ctx<'_>, id: Id) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The one disclosure path (the app's `disclose_scan`) to a file: the format is checked before
+/// anything is decided, the scan converted to it if it is not binary PLY, and written 0600.
+/// Returns what kind of disclosure it was, and the format written.
+pub(crate) async fn disclose_to_file(
+    app: &super::vault::CliApp,
+    me: &facevault_app::Session,
+    scan: ScanId,
+    x: ScanExport,
+    out: &std::path::Path,
+    format: Option<FileFormat>,
+) -> Result<(String, FileFormat)> {
+    let format = match format {
+        Some(f) => f,
+        None => match out.extension().and_then(|e| e.to_str()) {
+            None => FileFormat::PlyBinaryLittleEndian,
+            Some(ext) => FileFormat::from_extension(ext).ok_or_else(|| {
+                Failure::Output(format!(
+                    "{}: cannot tell the output format from the extension; give --format",
+                    out.display()
+                ))
+            })?,
+        },
+    };
+    let d = app.disclose_scan(me, scan, x).await?;
+    let bytes = if format == FileFormat::PlyBinaryLittleEndian {
+        d.ply
+    } else {
+        let mesh = facevault_mesh::read(&d.ply, &ReadOptions::default())
+            .map_err(|e| fail(VaultError::MalformedContent { object: scan.0, reason: e.to_string() }))?
+            .mesh;
+        Zeroizing::new(facevault_mesh::to_bytes(&mesh, format))
+    };
+    write_private(out, &bytes)?;
+    Ok((d.kind, format))
 }

@@ -1,5 +1,5 @@
-//! `facevault vendor add|list`, `facevault disclose` and `facevault docs generate`: the vendor
-//! registry, disclosures to vendors, and the documents generated from the live configuration.
+//! `facevault vendor add|list`, `facevault disclose` and `facevault docs generate`: the
+//! recipient registry (vendors under contract, health care providers), disclosures to them, and the documents generated from the live configuration.
 //!
 //! The registry is `vendors.toml` in the vault directory (`[[vendor]]` tables), next to
 //! `purposes.toml` and `policy.cedar`; who the clinic is for the documents is `clinic.toml`.
@@ -10,13 +10,12 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Subcommand;
-use facevault_app::Document;
+use facevault_app::{Document, ScanExport};
 use facevault_domain::missing_terms;
-use facevault_mesh::{FileFormat, ReadOptions};
-use facevault_vault::{ScanId, VaultError};
-use zeroize::Zeroizing;
+use facevault_mesh::FileFormat;
+use facevault_vault::ScanId;
 
-use super::vault::{fail, write_private, Ctx};
+use super::vault::Ctx;
 use super::Failure;
 
 #[derive(Debug, Subcommand)]
@@ -93,7 +92,7 @@ pub struct DiscloseArgs {
     pub scan: ScanId,
     /// Where to write the decrypted scan for the vendor (mode 0600).
     pub out: PathBuf,
-    /// The registered vendor (`facevault vendor list`).
+    /// The registered recipient (`facevault vendor list`).
     #[arg(long)]
     pub vendor: String,
     /// The purpose of the disclosure: one the vendor's contract and the subject's consent allow.
@@ -104,29 +103,14 @@ pub struct DiscloseArgs {
     pub format: Option<FileFormat>,
 }
 
-/// Disclose a scan to a registered vendor (the application's `disclose_to_vendor`: the policy,
-/// then the vendor rules; recorded before the file is written).
+/// Disclose a scan to a registered recipient: the same disclosure path as `scan export`
+/// (the application's `disclose_scan`: the policy, then the recipient's rules; recorded before
+/// the file is written).
 pub(crate) async fn disclose(ctx: &Ctx<'_>, a: DiscloseArgs) -> Result<()> {
-    let format = match a.format {
-        Some(f) => f,
-        None => a
-            .out
-            .extension()
-            .and_then(|e| e.to_str())
-            .and_then(FileFormat::from_extension)
-            .unwrap_or(FileFormat::PlyBinaryLittleEndian),
-    };
-    let d = ctx.app.disclose_to_vendor(&ctx.session, a.scan, &a.vendor, &a.purpose).await?;
-    let bytes = if format == FileFormat::PlyBinaryLittleEndian {
-        d.ply
-    } else {
-        let mesh = facevault_mesh::read(&d.ply, &ReadOptions::default())
-            .map_err(|e| fail(VaultError::MalformedContent { object: a.scan.0, reason: e.to_string() }))?
-            .mesh;
-        Zeroizing::new(facevault_mesh::to_bytes(&mesh, format))
-    };
-    write_private(&a.out, &bytes)?;
-    eprintln!("scan {} disclosed to {} ({}) -> {}; recorded", a.scan, a.vendor, d.kind, a.out.display());
+    let x = ScanExport { purpose: a.purpose, recipient: a.vendor.clone(), break_glass: None };
+    let (kind, _) =
+        super::scans::disclose_to_file(ctx.app, &ctx.session, a.scan, x, &a.out, a.format).await?;
+    eprintln!("scan {} disclosed to {} ({kind}) -> {}; recorded", a.scan, a.vendor, a.out.display());
     Ok(())
 }
 

@@ -1,7 +1,9 @@
 //! Scans and what is derived from them under `/api`: `POST /subjects/{id}/scans` (an upload,
 //! parsed in memory and sealed), `GET /scans/{id}` and `/scans/{id}/ply`, `GET
-//! /derivatives/{id}`, and `GET /lineage/{id}`; with the scan and derivative views. The app's
-//! `import_scan`, `scan`, `scan_ply`, `derivative` and `lineage`.
+//! /derivatives/{id}`, `GET /lineage/{id}`, and `POST /scans/{id}/export` (a scan to a
+//! recipient: the one disclosure path, as `facevault scan export`); with the scan and
+//! derivative views. The app's `import_scan`, `scan`, `scan_ply`, `derivative`, `lineage` and
+//! `disclose_scan`.
 
 use std::sync::Arc;
 
@@ -21,15 +23,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use zeroize::Zeroizing;
 
-use super::{parse_id, PurposeQuery, S};
+use super::{parse_id, JsonBody, PurposeQuery, S};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(upload_scan, get_scan, get_scan_ply, get_derivative, get_lineage),
-    components(schemas(ScanView, DerivativeView, DerivativeContent, LineageView)),
+    paths(upload_scan, get_scan, get_scan_ply, export_scan, get_derivative, get_lineage),
+    components(schemas(ScanView, DerivativeView, DerivativeContent, LineageView, ExportBody)),
     security(("session" = []), ("token" = []))
 )]
 pub(crate) struct Api;
@@ -40,6 +42,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/subjects/{id}/scans", post(upload_scan).layer(upload_limit))
         .route("/scans/{id}", get(get_scan))
         .route("/scans/{id}/ply", get(get_scan_ply))
+        .route("/scans/{id}/export", post(export_scan))
         .route("/derivatives/{id}", get(get_derivative))
         .route("/lineage/{id}", get(get_lineage))
 }
@@ -204,6 +207,54 @@ async fn get_scan_ply(
     // Moved out, not copied: the response owns the one plaintext buffer.
     let ply = std::mem::take(&mut *ply);
     Ok(([(header::CONTENT_TYPE, "application/octet-stream"), (header::CACHE_CONTROL, "no-store")], ply)
+        .into_response())
+}
+
+/// Who a scan goes to and why.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExportBody {
+    /// `clinic` (the clinic's own record), `subject` (the patient), or a registered
+    /// recipient's id (GET /api/vendors: a vendor under contract or a health care provider).
+    recipient: String,
+    /// A purpose of the catalogue; default `treatment-planning`.
+    purpose: Option<String>,
+    /// Emergency access (HIPAA break-glass): the reason, reviewed by the privacy officer.
+    break_glass: Option<String>,
+}
+
+/// A scan leaving the vault for a recipient, as binary PLY: decided by the policy, checked
+/// against the recipient's contract or treatment basis, the consent and any opt-out, and
+/// recorded in the accounting of disclosures before the bytes are answered. An unregistered
+/// recipient is a 400 naming how to register one. `X-Disclosure-Kind` says what it was
+/// (`export`, `to-subject`, `treatment`, `business-purpose`, `share`, `sale`).
+#[utoipa::path(post, path = "/scans/{id}/export", params(("id" = String, Path)), request_body = ExportBody,
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 400, body = ApiError),
+              (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError),
+              (status = 413, body = ApiError), (status = 415, body = ApiError), (status = 500, body = ApiError)))]
+async fn export_scan(
+    State(s): S,
+    p: Principal,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ExportBody>,
+) -> Result<Response, ApiError> {
+    let scan: ScanId = parse_id("id", &id)?;
+    let x = facevault_app::ScanExport {
+        purpose: b.purpose.unwrap_or_else(|| facevault_app::CLINICAL.to_owned()),
+        recipient: b.recipient,
+        break_glass: b.break_glass,
+    };
+    let mut d = s.app().disclose_scan(&p.session(), scan, x).await?;
+    // Moved out, not copied: the response owns the one plaintext buffer.
+    let ply = std::mem::take(&mut *d.ply);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+            (header::HeaderName::from_static("x-disclosure-kind"), d.kind),
+        ],
+        ply,
+    )
         .into_response())
 }
 

@@ -6,5 +6,6 @@ mod clinical;
 mod common;
 mod completion;
 mod governance;
+mod law_access;
 mod package;
 mod server;
