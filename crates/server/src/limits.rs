@@ -1,9 +1,9 @@
 //! What keeps one client, or many slow ones, from taking the server from everyone else:
 //!
 //! - [`admit`]: every request's body is read under a pace (`body_timeout_secs`,
-//!   `body_min_bytes`), up to the JSON body limit, *before* the request takes one of the
-//!   server's `max_concurrent` permits; so bodies trickled in slowly hold a connection, never a
-//!   permit, and a login is not queued behind them. The permits are one semaphore for the whole
+//!   `body_min_bytes`), up to the JSON body limit (or the upload limit if smaller), *before*
+//!   the request takes one of the server's `max_concurrent` permits; so bodies trickled in
+//!   slowly hold a connection, never a permit, and a login is not queued behind them. The permits are one semaphore for the whole
 //!   server (a tower `ConcurrencyLimitLayer` on an axum `Router` is one limit per route).
 //! - [`Exports`]: sealing a package to a passphrase runs scrypt with 256 MiB of memory; at most
 //!   `max_concurrent_exports` run at once (more wait) and each caller one at a time (a second
@@ -57,17 +57,32 @@ pub(crate) fn paced(body: Body, window: Duration, floor: u64) -> Body {
     }))
 }
 
-/// Reads the body at its pace up to the JSON body limit, then waits for one of the server's
-/// permits and runs the request holding it. A body larger than the limit (an upload) goes on
-/// streaming, still paced, to its handler.
+/// Reads the body at its pace up to the smaller of the JSON body and upload limits, then waits
+/// for one of the server's permits and runs the request holding it. A larger body (an upload)
+/// goes on streaming, still paced, to its handler; one declared over both limits is refused
+/// before a byte of it is read.
 pub(crate) async fn admit(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let c = &state.config;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > c.max_body_bytes.max(c.max_upload_bytes) as u64) {
+        let too_large = ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is over the server's limit",
+        );
+        return closing(too_large);
+    }
     let (parts, body) = req.into_parts();
     let window = Duration::from_secs(c.body_timeout_secs);
     let mut stream = paced(body, window, c.body_min_bytes).into_data_stream();
+    let read_first = c.max_body_bytes.min(c.max_upload_bytes);
     let mut head = Vec::new();
     let rest = loop {
-        if head.len() > c.max_body_bytes {
+        if head.len() > read_first {
             break Some(stream);
         }
         match stream.next().await {
@@ -94,12 +109,16 @@ fn body_failed(e: &axum::Error) -> Response {
         .and_then(|s| s.downcast_ref::<BodyError>())
         .is_some_and(|b| matches!(b, BodyError::TooSlow { .. }))
         || text.contains("too slowly");
-    let mut res = if slow {
+    closing(if slow {
         ApiError::new(StatusCode::REQUEST_TIMEOUT, "timeout", text)
     } else {
         ApiError::field("body", text)
-    }
-    .into_response();
+    })
+}
+
+/// `e` as the answer, closing the connection (the rest of the body is not read).
+fn closing(e: ApiError) -> Response {
+    let mut res = e.into_response();
     res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     res
 }
