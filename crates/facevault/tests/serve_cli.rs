@@ -88,9 +88,17 @@ fn under_tls_it_says_https() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Up once the port takes connections.
+    // Serving (and so listening for SIGTERM) once a plain-HTTP request is answered by closing
+    // the connection: it is not a TLS handshake.
     let start = Instant::now();
-    while TcpStream::connect(&addr).is_err() {
+    let closed = || {
+        let mut s = TcpStream::connect(&addr).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).ok()
+    };
+    while closed().is_none() {
         assert!(start.elapsed() < Duration::from_secs(20), "the server did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
