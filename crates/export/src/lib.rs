@@ -34,6 +34,12 @@ pub const VERSION: u32 = 1;
 const SCRYPT_LOG_N: u8 = 18;
 /// The shortest passphrase a caller may choose (a generated one has 30 characters).
 pub const MIN_PASSPHRASE: usize = 12;
+/// The lowest zxcvbn score (0-4) a chosen passphrase must reach: 3 is "about 10^10 guesses",
+/// which an offline attacker against age's scrypt (about a second a guess) cannot try.
+pub const MIN_PASSPHRASE_SCORE: u8 = 3;
+/// zxcvbn's cost grows with the length; it scores the first this many characters (as its
+/// authors advise), which is plenty to tell a strong passphrase.
+const SCORED_CHARS: usize = 100;
 
 /// Why a package could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +56,11 @@ pub enum ExportError {
     Recipient(String),
     #[error("the passphrase has {0} characters; use at least {MIN_PASSPHRASE}")]
     ShortPassphrase(usize),
+    #[error(
+        "the passphrase is too easy to guess (strength {score} of 4, at least {MIN_PASSPHRASE_SCORE} \
+         needed): {why}"
+    )]
+    WeakPassphrase { score: u8, why: String },
     #[error("no system randomness: {0}")]
     Random(String),
 }
@@ -74,11 +85,26 @@ impl std::fmt::Debug for Seal {
 }
 
 impl Seal {
-    /// A passphrase the caller chose: at least [`MIN_PASSPHRASE`] characters.
+    /// A passphrase the caller chose: at least [`MIN_PASSPHRASE`] characters, and scored
+    /// [`MIN_PASSPHRASE_SCORE`] or more by zxcvbn (a weak one is refused with zxcvbn's
+    /// feedback, which never repeats the passphrase).
     pub fn passphrase(p: &str) -> Result<Seal> {
         let n = p.chars().count();
         if n < MIN_PASSPHRASE {
             return Err(ExportError::ShortPassphrase(n));
+        }
+        let scored: String = p.chars().take(SCORED_CHARS).collect();
+        let entropy = zxcvbn::zxcvbn(&scored, &["facevault"]);
+        let score = u8::from(entropy.score());
+        if score < MIN_PASSPHRASE_SCORE {
+            let feedback = entropy.feedback();
+            let mut why: Vec<String> =
+                feedback.and_then(|f| f.warning()).map(|w| w.to_string()).into_iter().collect();
+            why.extend(feedback.into_iter().flat_map(|f| f.suggestions()).map(ToString::to_string));
+            if why.is_empty() {
+                why.push("use four or more uncommon words, or let FaceVault generate one".into());
+            }
+            return Err(ExportError::WeakPassphrase { score, why: why.join(" ") });
         }
         Ok(Seal::Passphrase(age::secrecy::SecretString::from(p.to_owned())))
     }
@@ -815,5 +841,34 @@ mod tests {
         assert!(groups
             .iter()
             .all(|g| g.len() == 5 && g.bytes().all(|c| b"abcdefghijklmnopqrstuvwxyz234567".contains(&c))));
+    }
+
+    #[test]
+    fn passphrases_are_scored() {
+        let long_weak = "a".repeat(100_000);
+        for weak in
+            ["            ", "aaaaaaaaaaaa", "123456789012", "password1234", "qwertyuiopas", &long_weak]
+        {
+            match Seal::passphrase(weak) {
+                Err(e @ ExportError::WeakPassphrase { .. }) => {
+                    let m = e.to_string();
+                    assert!(
+                        m.contains("too easy to guess") && !m.contains("aaaa") && !m.contains("1234"),
+                        "{m}"
+                    );
+                }
+                other => panic!("{weak:?}: {other:?}"),
+            }
+        }
+        let generated = generate_passphrase().unwrap();
+        for strong in [
+            "correct horse battery staple",
+            "tulip-granite-harbour-violin",
+            "parity-export-passphrase",
+            "bench-export-passphrase",
+            generated.as_str(),
+        ] {
+            assert!(Seal::passphrase(strong).is_ok(), "{strong:?}: {:?}", Seal::passphrase(strong));
+        }
     }
 }

@@ -520,3 +520,27 @@ fn details_from_standard_input_keep_identity_off_the_command_line() {
     );
     assert_eq!(fv(&vault, &env, &["subject", "add"]).status.code(), Some(2));
 }
+
+#[test]
+fn an_export_passphrase_too_easy_to_guess_is_refused() {
+    let f = fixture("weak-passphrase");
+    let out = f.dir.join("package.tar.age");
+    let export = |passphrase: &str| {
+        let env = [
+            ("FACEVAULT_KEK", K1),
+            ("FACEVAULT_ROLE", "privacy_officer"),
+            ("FACEVAULT_EXPORT_PASSPHRASE", passphrase),
+        ];
+        let args =
+            ["subject", "export", &f.subject, out.to_str().unwrap(), "--purpose", "treatment-planning"];
+        fv(&f.vault, &env, &args)
+    };
+    for weak in ["            ", "aaaaaaaaaaaa", "123456789012"] {
+        let o = export(weak);
+        assert_eq!(o.status.code(), Some(3), "{weak:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("too easy to guess"), "{weak:?}: {}", stderr(&o));
+        assert!(!out.exists(), "{weak:?}: a package was written");
+    }
+    ok(export("tulip-granite-harbour-violin"));
+    assert!(out.exists());
+}

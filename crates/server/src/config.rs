@@ -12,7 +12,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// The server's configuration. Environment variables override the file: `FACEVAULT_LISTEN`,
 /// `FACEVAULT_DIR`, `FACEVAULT_MAX_BODY_BYTES`, `FACEVAULT_MAX_UPLOAD_BYTES`,
 /// `FACEVAULT_REQUEST_TIMEOUT_SECS`, `FACEVAULT_MAX_CONCURRENT`, `FACEVAULT_TLS_CERT`,
-/// `FACEVAULT_TLS_KEY`, `FACEVAULT_SESSION_IDLE_MINUTES`, `FACEVAULT_SESSION_MAX_HOURS`.
+/// `FACEVAULT_TLS_KEY`, `FACEVAULT_SESSION_IDLE_MINUTES`, `FACEVAULT_SESSION_MAX_HOURS`,
+/// `FACEVAULT_BODY_TIMEOUT_SECS`, `FACEVAULT_BODY_MIN_BYTES`,
+/// `FACEVAULT_MAX_CONNECTIONS_PER_ADDRESS`, `FACEVAULT_MAX_CONCURRENT_EXPORTS`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -24,10 +26,12 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// The largest scan upload, in bytes (default 512 MiB: an 860k-vertex binary PLY is ~33 MB).
     pub max_upload_bytes: usize,
-    /// How long one request may take, in seconds (default 120). A client that sends its body
-    /// too slowly is cut off by the same limit.
+    /// How long one request may take once its body has arrived, in seconds (default 120). A
+    /// client that sends its body too slowly is cut off by `body_timeout_secs` instead.
     pub request_timeout_secs: u64,
-    /// Requests handled at once; more wait (default 256).
+    /// Requests handled at once across the server; more wait (default 256). A request takes
+    /// its permit only once its body (up to `max_body_bytes`) has arrived, so slow bodies
+    /// cannot hold them.
     pub max_concurrent: usize,
     /// TLS certificate chain (PEM). With `tls_key`, the server speaks HTTPS only (rustls),
     /// and the session cookie is marked Secure.
@@ -60,6 +64,20 @@ pub struct Config {
     /// audit log per client address per minute; more are counted and summed up in the next
     /// entry (default 10).
     pub auth_failures_audited_per_minute: u32,
+    /// How long a request body may go without bringing `body_min_bytes` more bytes, in seconds
+    /// (default 10): a body smaller than that must arrive whole within this time. Separate from
+    /// the request timeout, which covers the work; a request waits for no permit while its body
+    /// is still arriving.
+    pub body_timeout_secs: u64,
+    /// The bytes a body must bring in each `body_timeout_secs` window (default 256 KiB, so at
+    /// least ~26 KiB/s; a 512 MiB upload over a 1 Mbit/s line still gets through).
+    pub body_min_bytes: u64,
+    /// Open connections one client address may hold (default 64); more are closed at once.
+    pub max_connections_per_address: usize,
+    /// Access packages sealed at once across the server (default 2): a passphrase export runs
+    /// scrypt with 256 MiB of memory. A user's second export while their first runs is
+    /// answered 429.
+    pub max_concurrent_exports: usize,
 }
 
 impl Default for Config {
@@ -83,6 +101,10 @@ impl Default for Config {
             session_sweep_secs: 60,
             account_slow_after: 20,
             auth_failures_audited_per_minute: 10,
+            body_timeout_secs: 10,
+            body_min_bytes: 256 << 10,
+            max_connections_per_address: 64,
+            max_concurrent_exports: 2,
         }
     }
 }
@@ -142,6 +164,18 @@ impl Config {
         if let Some(v) = env("FACEVAULT_SESSION_MAX_HOURS") {
             c.session_max_hours = number("FACEVAULT_SESSION_MAX_HOURS", v)?;
         }
+        if let Some(v) = env("FACEVAULT_BODY_TIMEOUT_SECS") {
+            c.body_timeout_secs = number("FACEVAULT_BODY_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = env("FACEVAULT_BODY_MIN_BYTES") {
+            c.body_min_bytes = number("FACEVAULT_BODY_MIN_BYTES", v)?;
+        }
+        if let Some(v) = env("FACEVAULT_MAX_CONNECTIONS_PER_ADDRESS") {
+            c.max_connections_per_address = number("FACEVAULT_MAX_CONNECTIONS_PER_ADDRESS", v)?;
+        }
+        if let Some(v) = env("FACEVAULT_MAX_CONCURRENT_EXPORTS") {
+            c.max_concurrent_exports = number("FACEVAULT_MAX_CONCURRENT_EXPORTS", v)?;
+        }
         c.listen.parse::<SocketAddr>().map_err(|e| ConfigError::Env {
             var: "FACEVAULT_LISTEN",
             value: c.listen.clone(),
@@ -162,6 +196,10 @@ impl Config {
             c.session_sweep_secs,
             u64::from(c.account_slow_after),
             u64::from(c.auth_failures_audited_per_minute),
+            c.body_timeout_secs,
+            c.body_min_bytes,
+            c.max_connections_per_address as u64,
+            c.max_concurrent_exports as u64,
         ];
         if limits.contains(&0) {
             return Err(ConfigError::File {

@@ -41,6 +41,8 @@ pub mod auth;
 mod config;
 mod error;
 mod gpc;
+mod headers;
+mod limits;
 mod lockout;
 mod tls;
 
@@ -90,6 +92,9 @@ pub struct AppState {
     lockout: lockout::Lockout,
     used_codes: auth::UsedCodes,
     login_rate: lockout::LoginRate,
+    /// The server's request permits (`max_concurrent`), taken once a body has arrived.
+    admission: Arc<tokio::sync::Semaphore>,
+    exports: limits::Exports,
     requests: AtomicU64,
     errors: AtomicU64,
     /// Password and TOTP verifications run (the lockout bounds them).
@@ -107,7 +112,11 @@ impl AppState {
         let vault = app.vault();
         let accounts_key =
             AccountsKey::load(vault.id(), vault.metadata_store(), vault.key_provider().as_ref()).await?;
+        let admission = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent));
+        let exports = limits::Exports::new(config.max_concurrent_exports);
         let state = Arc::new(AppState {
+            admission,
+            exports,
             config,
             app,
             accounts_key,
@@ -386,7 +395,10 @@ async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -
     ApiError::new(status, code, message).into_response()
 }
 
-/// The router with every layer, for the server and for in-process tests (`oneshot`).
+/// The router with every layer, for the server and for in-process tests (`oneshot`). The
+/// layers run outside in: the security headers, counting and error bodies, admission (the body
+/// read at its pace, then one of the server's permits: `limits`), the request timeout, the
+/// body limit.
 pub fn router(state: Arc<AppState>) -> Router {
     let c = &state.config;
     Router::new()
@@ -401,8 +413,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(c.request_timeout_secs),
         ))
-        .layer(tower::limit::ConcurrencyLimitLayer::new(c.max_concurrent))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::admit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn_with_state(state.clone(), headers::security_headers))
         .with_state(state)
 }
 
@@ -420,5 +433,6 @@ pub async fn serve_on(
         _ => None,
     };
     let headers = Duration::from_secs(state.config.header_timeout_secs);
-    tls::serve_connections(listener, router(state), tls, headers, shutdown).await
+    let per_address = state.config.max_connections_per_address;
+    tls::serve_connections(listener, router(state), tls, headers, per_address, shutdown).await
 }

@@ -2,10 +2,13 @@
 //! configured (rustls with ring). Each connection runs on its own task, with time limits on the
 //! TLS handshake and on reading each request's headers, so a slow or silent client holds up
 //! nobody and cannot keep a connection forever. (`axum::serve` has no header-read timeout.)
+//! One client address may hold at most `max_connections_per_address` connections; more are
+//! closed as soon as they are accepted.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls_pki_types::pem::PemObject;
@@ -51,16 +54,52 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
 #[derive(Clone, Copy, Debug)]
 pub struct Peer(pub SocketAddr);
 
+/// The connections open per client address.
+#[derive(Clone, Debug, Default)]
+struct OpenPerAddress(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// One open connection of an address, counted until dropped.
+struct Counted {
+    open: OpenPerAddress,
+    ip: IpAddr,
+}
+
+impl OpenPerAddress {
+    /// Counts a connection from `ip`, or `None` if it already holds `max`.
+    fn admit(&self, ip: IpAddr, max: usize) -> Option<Counted> {
+        let mut open = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Counted { open: self.clone(), ip })
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut open = self.open.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets the connections in flight
 /// finish: over TLS when `tls` is given. Each connection is HTTP/1.1 with a time limit on its
 /// TLS handshake and on reading each request's headers (`header_limit`; the body falls under
-/// the request timeout), and every request carries its
-/// client's address.
+/// the pace of `limits::admit`), at most `per_address` connections per client address, and
+/// every request carries its client's address.
 pub async fn serve_connections(
     listener: TcpListener,
     app: axum::Router,
     tls: Option<Arc<ServerConfig>>,
     header_limit: Duration,
+    per_address: usize,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
@@ -68,6 +107,7 @@ pub async fn serve_connections(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(header_limit);
+    let open = OpenPerAddress::default();
     tokio::pin!(shutdown);
     loop {
         let (tcp, addr) = tokio::select! {
@@ -81,6 +121,10 @@ pub async fn serve_connections(
             },
             () = &mut shutdown => break,
         };
+        let Some(counted) = open.admit(addr.ip(), per_address) else {
+            drop(tcp);
+            continue;
+        };
         let app = app.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(axum::extract::ConnectInfo(Peer(addr)));
@@ -91,6 +135,7 @@ pub async fn serve_connections(
         let acceptor = acceptor.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _counted = counted;
             match acceptor {
                 Some(acceptor) => {
                     let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(tcp)).await

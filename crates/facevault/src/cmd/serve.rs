@@ -67,7 +67,8 @@ pub(crate) fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .map_err(|e| Failure::Output(format!("{listen}: {e}")))?;
-        eprintln!("FaceVault listening on http://{listen} (API docs at http://{listen}/docs/)");
+        let scheme = if state.config().tls_cert.is_some() { "https" } else { "http" };
+        eprintln!("FaceVault listening on {scheme}://{listen} (API docs at {scheme}://{listen}/docs/)");
         ready(&listen);
         let served = facevault_server::serve_on(listener, state.clone(), shutdown).await;
         // What the last requests journaled is appended, then the stores close.

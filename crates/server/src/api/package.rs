@@ -8,10 +8,13 @@
 //!   `facevault request complete ID --out FILE` does.
 //!
 //! The body says what the package is encrypted to: a passphrase the caller chose (at least 12
-//! characters; give it to the patient through another channel than the file) or the patient's
-//! own age public key (`age1...`). Neither is stored or logged. The app's `export_subject` and
-//! `complete_request` (this module's `CompletionInput` takes access requests only) build it;
-//! encrypting runs on a blocking thread (the scrypt recipient costs about a second by design).
+//! characters and hard enough to guess: `facevault_export::Seal::passphrase`; give it to the
+//! patient through another channel than the file) or the patient's own age public key
+//! (`age1...`). Neither is stored or logged. The app's `export_subject` and `complete_request`
+//! (this module's `CompletionInput` takes access requests only) build it; encrypting runs on a
+//! blocking thread (the scrypt recipient costs about a second and 256 MiB by design), so
+//! exports run one at a time per caller under the server's `max_concurrent_exports`
+//! (`limits::Exports`): a caller's second export while one runs is answered 429.
 
 use std::sync::Arc;
 
@@ -50,8 +53,9 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PackageBody {
-    /// A passphrase of at least 12 characters (age scrypt). Give it to the patient through
-    /// another channel than the file; it is not stored.
+    /// A passphrase of at least 12 characters that zxcvbn scores 3 or more (age scrypt);
+    /// a weak one is refused with why. Give it to the patient through another channel than
+    /// the file; it is not stored.
     passphrase: Option<String>,
     /// The patient's own age X25519 public key (`age1...`).
     recipient: Option<String>,
@@ -70,7 +74,7 @@ impl PackageBody {
 /// What `/package` takes: an access request only, and what to seal its package to.
 struct Packaging {
     id: String,
-    body: Option<PackageBody>,
+    seal: Option<Seal>,
 }
 
 impl CompletionInput for Packaging {
@@ -89,7 +93,7 @@ impl CompletionInput for Packaging {
     }
 
     fn seal(&mut self) -> Result<Seal, AppError> {
-        self.body.take().ok_or_else(|| AppError::internal("the package body was taken twice"))?.seal()
+        self.seal.take().ok_or_else(|| AppError::internal("the package body was taken twice"))
     }
 }
 
@@ -117,7 +121,7 @@ fn attachment(subject: SubjectId, sealed: Vec<u8>, state: Option<&str>) -> Respo
 #[utoipa::path(post, path = "/subjects/{id}/export", params(("id" = String, Path), PurposeQuery), request_body = PackageBody,
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 400, body = ApiError),
               (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError),
-              (status = 413, body = ApiError), (status = 415, body = ApiError)))]
+              (status = 413, body = ApiError), (status = 415, body = ApiError), (status = 429, body = ApiError)))]
 async fn export_subject(
     State(s): S,
     p: Principal,
@@ -127,6 +131,7 @@ async fn export_subject(
 ) -> Result<Response, ApiError> {
     let subject: SubjectId = parse_id("id", &id)?;
     let seal = b.seal()?;
+    let _slot = s.exports.slot(&p.actor).await?;
     let sealed = s
         .app()
         .export_subject(&p.session(), subject, q.purpose.as_deref(), seal, q.break_glass.as_deref())
@@ -140,14 +145,17 @@ async fn export_subject(
 #[utoipa::path(post, path = "/requests/{id}/package", params(("id" = String, Path)), request_body = PackageBody,
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 400, body = ApiError),
               (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError),
-              (status = 409, body = ApiError), (status = 413, body = ApiError), (status = 415, body = ApiError)))]
+              (status = 409, body = ApiError), (status = 413, body = ApiError), (status = 415, body = ApiError),
+              (status = 429, body = ApiError)))]
 async fn package_request(
     State(s): S,
     p: Principal,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<PackageBody>,
 ) -> Result<Response, ApiError> {
-    let mut input = Packaging { id: id.clone(), body: Some(b) };
+    // The body is checked first (a weak passphrase is refused before anything is looked up).
+    let mut input = Packaging { id: id.clone(), seal: Some(b.seal()?) };
+    let _slot = s.exports.slot(&p.actor).await?;
     let done = s.app().complete_request(&p.session(), &id, &mut input).await?;
     let Outcome::Packaged(sealed) = done.outcome else {
         return Err(ApiError::internal(format!("request {id}: /package completed it without a package")));

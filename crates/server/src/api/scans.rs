@@ -145,7 +145,9 @@ async fn upload_scan(
 }
 
 /// The upload: read up to `limit` bytes (refused as soon as it goes over), then parsed and
-/// validated in memory on a blocking thread.
+/// validated in memory on a blocking thread. The buffer grows with the bytes that arrived,
+/// never to what the client declared, and large buffers are wiped and freed on a blocking
+/// thread.
 async fn read_mesh(
     body: Body,
     declared: Option<u64>,
@@ -157,15 +159,16 @@ async fn read_mesh(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let mut bytes = Zeroizing::new(Vec::with_capacity(declared.map_or(0, |n| n as usize).min(limit)));
+    let mut bytes = Upload::default();
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| AppError::field("body", format!("the upload broke off: {e}")))?;
         if bytes.len() + chunk.len() > limit {
             return Err(too_large());
         }
-        bytes.extend_from_slice(&chunk);
+        bytes.push(&chunk, limit);
     }
+    let bytes = bytes.take();
     tokio::task::spawn_blocking(move || {
         facevault_mesh::read(&bytes, &ReadOptions { format: None, unit }).map(|m| m.mesh)
     })
@@ -174,6 +177,51 @@ async fn read_mesh(
     .map_err(|e| {
         AppError::new(ErrorKind::MalformedMesh, format!("the scan is not a valid mesh: {e}")).at("body")
     })
+}
+
+/// An upload's bytes as they arrive, in a buffer wiped whenever it is let go (also each one
+/// outgrown: `Vec`'s own growth would free the old bytes unwiped).
+#[derive(Default)]
+struct Upload(Option<Zeroizing<Vec<u8>>>);
+
+/// A buffer this large is wiped and freed on a blocking thread, not a request thread.
+const WIPE_OFF_THREAD: usize = 1 << 20;
+
+impl Upload {
+    fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |b| b.len())
+    }
+
+    /// Appends `chunk`, doubling the buffer (up to `limit`) when it is full.
+    fn push(&mut self, chunk: &[u8], limit: usize) {
+        let buf = self.0.get_or_insert_with(|| Zeroizing::new(Vec::new()));
+        if buf.capacity() - buf.len() < chunk.len() {
+            let want = (buf.len() + chunk.len()).max(buf.capacity() * 2).min(limit);
+            let mut grown = Zeroizing::new(Vec::with_capacity(want));
+            grown.extend_from_slice(buf);
+            wipe(std::mem::replace(buf, grown));
+        }
+        buf.extend_from_slice(chunk);
+    }
+
+    fn take(mut self) -> Zeroizing<Vec<u8>> {
+        self.0.take().unwrap_or_default()
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if let Some(buf) = self.0.take() {
+            wipe(buf);
+        }
+    }
+}
+
+/// Lets `buf` go: wiped (`Zeroizing`) where it is when small, else on a blocking thread.
+fn wipe(buf: Zeroizing<Vec<u8>>) {
+    if buf.capacity() >= WIPE_OFF_THREAD && tokio::runtime::Handle::try_current().is_ok() {
+        drop(tokio::task::spawn_blocking(move || drop(buf)));
+    }
 }
 
 /// A scan's metadata (capture, size, purpose): a read for a purpose, decided and audited.

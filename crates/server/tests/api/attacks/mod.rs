@@ -27,3 +27,6 @@ async fn the_live_server_answers_over_tcp() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body.as_array().map(Vec::len), Some(3), "{}", r.text);
 }
+
+mod passphrases;
+mod transport;
