@@ -315,7 +315,7 @@ pub enum Via {
 /// The authenticated caller, for every endpoint but login and health.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    /// The audit log's actor: the login name, `token:<id>`, or a patient's subject id.
+    /// The audit log's actor: the login name (a patient's generated one too) or `token:<id>`.
     pub actor: String,
     pub username: String,
     pub role: Role,
@@ -429,7 +429,9 @@ impl FromRequestParts<Arc<AppState>> for Principal {
             }
         }
         Ok(Principal {
-            actor: session.subject.map_or_else(|| session.username.clone(), |s| s.to_string()),
+            // A patient too is named by their account, so what the portal does is traceable to
+            // the login that did it (the subject is `subject` below).
+            actor: session.username.clone(),
             username: session.username,
             role: session.role,
             subject: session.subject,
