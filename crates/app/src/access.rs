@@ -1,7 +1,7 @@
 //! Access: the policy's decision on a purpose, and the role gate for what the policy does not
 //! decide. One ownership rule (a patient acts only on their own subject, [`Session::owns`]) and
 //! one break-glass window ([`crate::BREAK_GLASS_MINUTES`]) for both front ends. Each decision is
-//! journaled, allowed or denied.
+//! journaled, allowed or denied. Break-glass is for people: a token asking for it is refused.
 
 use facevault_policy::{AccessGrant, Action, BreakGlass, Role};
 use facevault_vault::{Ask, BlobStore, MetadataStore, Node, Scan, SubjectId, Target};
@@ -67,7 +67,13 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             Known::Target(t) => t,
             Known::Scan(scan) => Target::Node(Node::Scan(scan.id)),
         };
-        let glass = break_glass.map(str::trim).filter(|r| !r.is_empty()).map(|r| {
+        let break_glass = break_glass.map(str::trim).filter(|r| !r.is_empty());
+        if break_glass.is_some() && !s.is_person() {
+            let reason = "break-glass is for people: an API token cannot use it; log in";
+            jot.push(Record::denied(audit_action, purpose, target.object_id().0, reason));
+            return Err(AppError::forbidden(reason));
+        }
+        let glass = break_glass.map(|r| {
             let from = crate::time::now_ms();
             BreakGlass {
                 reason: r.to_owned(),
@@ -75,8 +81,13 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 until: from + chrono::TimeDelta::minutes(crate::BREAK_GLASS_MINUTES),
             }
         });
+        // The policy knows a patient by their subject id; the journal names their account.
+        let actor = match (s.role, s.own_subject) {
+            (Role::Patient, Some(own)) => own.to_string(),
+            _ => s.actor.clone(),
+        };
         let ask = Ask {
-            actor: &s.actor,
+            actor: &actor,
             role: s.role,
             action,
             purpose,

@@ -2,8 +2,13 @@
 //! passwords and, for the privacy officer and admin, a TOTP second factor whose secret is sealed
 //! under an accounts key wrapped by the vault's KEK; patients by invitation (a generated login
 //! name bound to their subject id, the invitation kept as a hash). The CLI (`facevault account`)
-//! and the server (invitations, login) both use these. Sessions, cookies and API tokens are the
-//! server's.
+//! and the server (invitations, login) both use these. Sessions and cookies are the server's.
+//!
+//! Credentials never exceed their issuer: an invitation (which lets its holder act as the
+//! patient) is issued only by a role that may read the patient's record, one portal account per
+//! subject, a replacement only by the privacy officer; an API token's role may do nothing with
+//! data, for its purposes, that its issuer's role may not (the policy shows it), and is in no
+//! role gate its issuer is not in.
 //!
 //! No password, code or secret is logged, returned in an error, or stored but hashed or sealed.
 
@@ -13,7 +18,7 @@ use base64::Engine as _;
 use facevault_crypto::{
     open as open_blob, seal_slice, BlobContext, DataKey, Id, KeyContext, KeyProvider, ObjectKind, WrappedKey,
 };
-use facevault_policy::{gates, Role};
+use facevault_policy::{gates, Action, Role};
 use facevault_vault::{AccountRow, AccountStore, BlobStore, MetadataStore, SubjectId};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -248,6 +253,7 @@ pub async fn add_staff(
         invite_hash: None,
         invite_expires: None,
         created_at: unix_now() as i64,
+        invited_by: None,
     };
     meta.add_account(&row).await.map_err(|e| match e {
         facevault_vault::StoreError::Conflict { .. } => {
@@ -263,10 +269,21 @@ const INVITATION_DAYS: i64 = 7;
 
 /// Creates a patient's portal account for `subject`, with no password until the invitation
 /// is accepted: returns the login name (a generated handle), the one-time invitation secret
-/// (only its hash is kept) and when it expires (Unix seconds).
+/// (only its hash is kept) and when it expires (Unix seconds). The store refuses a second
+/// account for a subject. For fixtures and the demo; people invite through
+/// [`App::invite_patient`], which checks who may.
 pub async fn invite_patient(
     meta: &impl AccountStore,
     subject: SubjectId,
+) -> Result<(String, Zeroizing<String>, i64), AppError> {
+    open_invitation(meta, subject, None).await
+}
+
+/// As [`invite_patient`], recording who invited.
+async fn open_invitation(
+    meta: &impl AccountStore,
+    subject: SubjectId,
+    invited_by: Option<&str>,
 ) -> Result<(String, Zeroizing<String>, i64), AppError> {
     let handle = random::<5>()?;
     let username = format!("patient-{}", handle.iter().map(|b| format!("{b:02x}")).collect::<String>());
@@ -282,9 +299,16 @@ pub async fn invite_patient(
         invite_hash: Some(hash),
         invite_expires: Some(expires),
         created_at: now,
+        invited_by: invited_by.map(str::to_owned),
     })
     .await
-    .map_err(AppError::internal)?;
+    .map_err(|e| match e {
+        facevault_vault::StoreError::Conflict { .. } => AppError::conflict(format!(
+            "subject {subject} already has a portal account; a new invitation replaces it and only \
+             the privacy officer issues one"
+        )),
+        e => AppError::internal(e),
+    })?;
     Ok((username, secret, expires))
 }
 
@@ -315,6 +339,14 @@ pub struct Invitation {
     pub username: String,
     pub secret: Zeroizing<String>,
     pub expires: i64,
+}
+
+/// Who invited a patient to the portal and when (Unix seconds), as the patient is shown it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvitedBy {
+    /// The inviting account's login name (`None` for accounts made before it was recorded).
+    pub by: Option<String>,
+    pub at: i64,
 }
 
 impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
@@ -353,11 +385,26 @@ impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
         })
     }
 
-    /// Invites a patient to the portal (the care team and the privacy office): creates their
-    /// account with no password until they accept.
+    /// Invites a patient to the portal: creates their account with no password until they
+    /// accept, and returns the one-time secret to give them. The secret lets whoever holds it
+    /// act as the patient, so only a person whose role may read the patient's record issues
+    /// one (the care team, the privacy officer; not the front desk or admin). One portal
+    /// account per subject: while the subject has one (accepted or not), a new invitation
+    /// replaces it and only the privacy officer issues that (the old login and invitation stop
+    /// working); anyone else is refused as a conflict with the subject's state.
     pub async fn invite_patient(&self, s: &Session, subject: SubjectId) -> Result<Invitation, AppError> {
         journaled!(self, s, |jot| {
             let object = format!("subject:{subject}");
+            person_only(s)?;
+            if !self.policy.role_may(s.role, Action::Read, crate::CLINICAL) {
+                let reason = format!(
+                    "an invitation lets its holder act as the patient; role {} may not read the \
+                     patient's record, so it issues none",
+                    s.role
+                );
+                jot.push(Record::denied("account.invite", "administration", object, reason.clone()));
+                return Err(AppError::forbidden(reason));
+            }
             self.gate(
                 s,
                 &jot,
@@ -368,7 +415,31 @@ impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
                 Some(subject),
             )?;
             self.vault.scans_of(subject).await?;
-            let (username, secret, expires) = invite_patient(self.vault.metadata_store(), subject).await?;
+            let meta = self.vault.metadata_store();
+            let subject_text = subject.to_string();
+            let existing =
+                meta.accounts().await?.into_iter().find(|a| a.subject.as_deref() == Some(&subject_text));
+            if let Some(old) = existing {
+                let since = crate::time::secs_rfc3339(old.created_at);
+                if !gates::REINVITE.contains(&s.role) {
+                    let reason = format!(
+                        "subject {subject} already has a portal account ({}, invited {since}); one \
+                         account per subject: a new invitation replaces it and only the privacy \
+                         officer issues one",
+                        old.username
+                    );
+                    jot.push(Record::denied("account.invite", "administration", object, reason.clone()));
+                    return Err(AppError::conflict(reason));
+                }
+                meta.remove_subject_accounts(&subject_text).await?;
+                jot.change(
+                    "account.replace",
+                    "administration",
+                    format!("account:{}", old.username),
+                    format!("portal account of {object} (invited {since}) replaced by a new invitation"),
+                );
+            }
+            let (username, secret, expires) = open_invitation(meta, subject, Some(&s.actor)).await?;
             jot.change(
                 "account.invite",
                 "administration",
@@ -379,22 +450,77 @@ impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
         })
     }
 
-    /// A patient accepts their invitation and sets a password; journaled as the patient.
+    /// A patient accepts their invitation and sets a password; journaled under their account,
+    /// naming who invited them.
     pub async fn accept_invitation(&self, invitation: &str, password: &str) -> Result<AccountRow, AppError> {
         let meta = self.vault.metadata_store();
         let pw = Zeroizing::new(password.to_owned());
         let invitation = Zeroizing::new(invitation.to_owned());
         let account = accept_invitation(meta, &invitation, &pw).await?;
-        let actor = account.subject.clone().unwrap_or_else(|| account.username.clone());
+        let subject = account.subject.as_deref().and_then(|s| s.parse().ok());
+        let by = account.invited_by.as_deref().unwrap_or("unrecorded");
         let jot = Jot::new();
         jot.push(Record::change(
             "account.accept",
             "administration",
             format!("account:{}", account.username),
-            "invitation accepted, password set",
+            format!("invitation by {by} accepted, password set"),
         ));
-        self.audited(&Session::person(actor, Role::Patient), jot, Ok(account)).await
+        self.audited(&Session::patient(account.username.clone(), subject), jot, Ok(account)).await
     }
+
+    /// The session of a patient named by their portal login name (the CLI's `--role patient
+    /// --actor <login>`): their account gives their own subject, as a login does. A name that
+    /// is no patient's account acts on no subject.
+    pub async fn patient_session(&self, login: &str) -> Result<Session, AppError> {
+        let account = self.vault.metadata_store().account(login).await?;
+        let subject = account
+            .filter(|a| a.role == Role::Patient.as_str())
+            .and_then(|a| a.subject)
+            .and_then(|s| s.parse().ok());
+        Ok(Session::patient(login, subject))
+    }
+
+    /// Who invited the calling patient and when (`None` for staff and tokens): what the
+    /// patient's portal shows from their first login on.
+    pub async fn invited_by(&self, s: &Session) -> Result<Option<InvitedBy>, AppError> {
+        if s.role != Role::Patient || !s.is_person() {
+            return Ok(None);
+        }
+        let account = self.vault.metadata_store().account(&s.actor).await?;
+        Ok(account.map(|a| InvitedBy { by: a.invited_by, at: a.created_at }))
+    }
+}
+
+/// Whether a credential (an API token) acting in `role` for `purposes` stays within what its
+/// issuer's role may do: for every purpose and action, the policy lets `role` do nothing that
+/// it does not let `issuer` do, and `role` is in no role gate `issuer` is not in. The reason
+/// when it does not.
+fn within_issuer(
+    policy: &facevault_policy::Policy,
+    issuer: Role,
+    role: Role,
+    purposes: &[String],
+) -> Result<(), String> {
+    if role == issuer {
+        return Ok(());
+    }
+    for p in purposes {
+        if let Some(a) =
+            Action::ALL.into_iter().find(|&a| policy.role_may(role, a, p) && !policy.role_may(issuer, a, p))
+        {
+            return Err(format!(
+                "a token may do no more than its issuer: role {role} may {a} for {p}, which role \
+                 {issuer} may not"
+            ));
+        }
+    }
+    if gates::ALL.iter().any(|g| g.contains(&role) && !g.contains(&issuer)) {
+        return Err(format!(
+            "a token may do no more than its issuer: role {role} has rights role {issuer} has not"
+        ));
+    }
+    Ok(())
 }
 
 /// API tokens start with this, so a leaked one is recognisable (and scannable).
@@ -452,6 +578,10 @@ impl<M: MetadataStore + AccountStore, B: BlobStore> App<M, B> {
             }
             if !(1..=365).contains(&new.expires_in_days) {
                 return Err(AppError::field("expires_in_days", "1 to 365"));
+            }
+            if let Err(reason) = within_issuer(&self.policy, s.role, role, &new.purposes) {
+                jot.push(Record::denied("token.create", "administration", "tokens".into(), reason.clone()));
+                return Err(AppError::forbidden(reason));
             }
             let (secret, hash) = new_secret(TOKEN_PREFIX)?;
             let id = Id::random().map_err(AppError::internal)?.to_string();

@@ -1,5 +1,5 @@
 //! Destruction, written once: the erasure sequence (hold → recipients → decision → shred →
-//! journaled reason → vendor notices → what the law keeps → purge → certificate) that an
+//! journaled reason → portal account closed → vendor notices → what the law keeps → purge → certificate) that an
 //! erasure request and a direct shred share, and retention (the plan, and its enforcement,
 //! which the CLI and the server's schedule both run). Every destruction's audit entry binds its
 //! rule and the list destroyed, and gets a signed deletion certificate issued from the durable
@@ -128,6 +128,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         let grant = self.decide(s, jot, "subject.delete", Action::Delete, purpose, known, None).await?;
         let report = self.vault.shred_subject(&grant, subject).await?;
         jot.deletion(action, "erasure", subject, &rule, report.destroyed(), true);
+        self.close_portal(jot, subject).await?;
         let mut kept = None;
         if let Why::Request(id) = why {
             for v in &vendors {
@@ -151,6 +152,21 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             vendor_notices: vendors,
             kept,
         })
+    }
+
+    /// Closes a shredded subject's portal account (and any open invitation): its login and
+    /// invitation stop working, and the server ends its sessions at their next request.
+    async fn close_portal(&self, jot: &Jot, subject: SubjectId) -> Result<(), AppError> {
+        let closed = self.vault.metadata_store().remove_subject_accounts(&subject.to_string()).await?;
+        if closed > 0 {
+            jot.change(
+                "account.close",
+                "erasure",
+                format!("subject:{subject}"),
+                format!("{closed} portal account closed with the subject"),
+            );
+        }
+        Ok(())
     }
 
     /// Crypto-shreds a subject directly, under a delete decision of the policy: destroys its data key, details
@@ -228,6 +244,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                             report.destroyed(),
                             true,
                         );
+                        self.close_portal(&jot, report.subject).await?;
                         done.push(Retained::Shredded {
                             subject: report.subject,
                             destruction,

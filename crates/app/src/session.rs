@@ -18,8 +18,8 @@ pub enum Via {
 /// The caller of a use case.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
-    /// The audit log's actor: a login name, `token:<id>`, a patient's subject id, or the CLI's
-    /// `--actor`. Pseudonymous, never a name.
+    /// The audit log's actor: a login name (a patient's generated one too), `token:<id>`, or
+    /// the CLI's `--actor` (a patient's subject id there). Pseudonymous, never a name.
     pub actor: String,
     pub role: Role,
     /// A patient's own subject: the only one they may act on.
@@ -38,6 +38,12 @@ impl Session {
             None
         };
         Session { actor, role, own_subject, via: Via::Person }
+    }
+
+    /// A patient logged in to the portal: the audit log names their account (`username`),
+    /// and they act on their own subject.
+    pub fn patient(username: impl Into<String>, subject: Option<SubjectId>) -> Session {
+        Session { actor: username.into(), role: Role::Patient, own_subject: subject, via: Via::Person }
     }
 
     /// The role's name, as the audit log records it.

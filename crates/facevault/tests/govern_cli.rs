@@ -1,6 +1,7 @@
 //! Governance on the command line, on a real vault: consents checked per jurisdiction, access
 //! decided by role, consent and restrictions (denials exit 8 and are audited), legal holds,
-//! the retention plan, and enforcement that deletes what is due and certifies it.
+//! the retention plan, enforcement that deletes what is due and certifies it, and portal
+//! invitations.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -13,28 +14,12 @@ use facevault_mesh::FileFormat;
 const K1: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 fn fv(vault: &Path, role: &str, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_facevault"));
-    cmd.arg("--vault").arg(vault).args(["--actor", "u-1", "--role", role]).args(args).stdin(Stdio::null());
-    for var in ["FACEVAULT_PASSPHRASE", "FACEVAULT_DIR", "FACEVAULT_ACTOR", "FACEVAULT_ROLE"] {
-        cmd.env_remove(var);
-    }
-    cmd.env("FACEVAULT_KEK", K1);
-    cmd.output().unwrap()
+    fv_env(vault, "u-1", role, args, &[])
 }
 
 /// As [`fv`], acting as the patient whose subject id is `subject`.
 fn as_patient(vault: &Path, subject: &str, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_facevault"));
-    cmd.arg("--vault")
-        .arg(vault)
-        .args(["--actor", subject, "--role", "patient"])
-        .args(args)
-        .stdin(Stdio::null());
-    for var in ["FACEVAULT_PASSPHRASE", "FACEVAULT_DIR", "FACEVAULT_ACTOR", "FACEVAULT_ROLE"] {
-        cmd.env_remove(var);
-    }
-    cmd.env("FACEVAULT_KEK", K1);
-    cmd.output().unwrap()
+    fv_env(vault, subject, "patient", args, &[])
 }
 
 fn ok(o: Output) -> String {
@@ -494,4 +479,77 @@ fn an_opt_out_is_lifted_only_by_the_consumer_at_the_terminal_too() {
         assert_eq!((e.action.as_str(), e.decision), ("restriction.set", Decision::Denied));
     }
     ok(as_patient(&c.vault, &c.subject, &["restrict", &c.subject, "opt-out", "--lift"]));
+}
+
+// ---------------------------------------------------------------- portal invitations
+// Issue 13, finding 1, the same rules as over HTTP because both call the application: only a
+// role that may read the patient's record invites (the front desk and admin exit 8), one portal
+// account per subject (a second invitation exits 9 unless the privacy officer issues it, which
+// replaces the account), and a shredded subject's account is closed.
+
+/// As [`fv`], as `actor`, with extra environment variables (secrets stay off the command line).
+fn fv_env(vault: &Path, actor: &str, role: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_facevault"));
+    cmd.arg("--vault").arg(vault).args(["--actor", actor, "--role", role]).args(args).stdin(Stdio::null());
+    for var in ["FACEVAULT_PASSPHRASE", "FACEVAULT_DIR", "FACEVAULT_ACTOR", "FACEVAULT_ROLE"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("FACEVAULT_KEK", K1).envs(env.iter().copied());
+    cmd.output().unwrap()
+}
+
+/// The login name and the invitation secret an `account invite` printed.
+fn invitation(out: &str) -> (String, String) {
+    let name = out.lines().next().unwrap().trim().to_owned();
+    let secret = out.lines().find_map(|l| l.strip_prefix("invitation ")).unwrap().to_owned();
+    (name, secret)
+}
+
+fn accept(vault: &Path, secret: &str) -> Output {
+    let env = [("FACEVAULT_INVITATION", secret), ("FACEVAULT_NEW_PASSWORD", "a-patient-password")];
+    fv_env(vault, "anyone", "patient", &["account", "accept"], &env)
+}
+
+#[test]
+fn invitations_are_issued_by_who_may_read_the_record_once_per_subject() {
+    let dir = scratch("invite");
+    let vault = dir.join("vault");
+    ok(fv(&vault, "admin", &["init"]));
+    let subject = ok(fv(&vault, "front_desk", &["subject", "add", "--name", "Q. Patient"])).trim().to_owned();
+
+    // The front desk and admin, refused the record, get no invitation (exit 8, saying why).
+    for role in ["front_desk", "admin"] {
+        let (code, err) = refused(fv(&vault, role, &["account", "invite", &subject]));
+        assert_eq!(code, Some(8), "{role}: {err}");
+        assert!(err.contains("may not read the patient's record"), "{err}");
+    }
+    // The care team invites once; a second invitation conflicts (exit 9) and names who may.
+    let (first_name, first) = invitation(&ok(fv(&vault, "surgeon", &["account", "invite", &subject])));
+    for role in ["surgeon", "clinical_staff"] {
+        let (code, err) = refused(fv(&vault, role, &["account", "invite", &subject]));
+        assert_eq!(code, Some(9), "{role}: {err}");
+        assert!(err.contains("privacy officer"), "{err}");
+    }
+    // The privacy officer's replaces the account: the first invitation is dead.
+    let (name, second) = invitation(&ok(fv(&vault, "privacy_officer", &["account", "invite", &subject])));
+    assert_ne!(name, first_name);
+    let (code, err) = refused(accept(&vault, &first));
+    assert_eq!(code, Some(6), "{err}");
+    assert_eq!(ok(accept(&vault, &second)).trim(), name);
+    let list = ok(fv(&vault, "privacy_officer", &["account", "list"]));
+    assert_eq!(list.matches(&subject).count(), 1, "{list}");
+    assert!(!list.contains(&first_name), "{list}");
+
+    // The patient, named by their login, acts on their own subject.
+    let me = ok(fv_env(&vault, &name, "patient", &["subject", "list"], &[]));
+    assert!(me.contains(&subject), "{me}");
+
+    // Shredding the subject closes the account.
+    ok(fv(
+        &vault,
+        "privacy_officer",
+        &["subject", "shred", &subject, "--yes", "--purpose", "treatment-planning"],
+    ));
+    let list = ok(fv(&vault, "privacy_officer", &["account", "list"]));
+    assert!(!list.contains(&name) && !list.contains(&subject), "{list}");
 }

@@ -1011,7 +1011,8 @@ struct Ran {
 
 fn run_cli(vault: &Path, side: &mut Side, row: &Row) -> Ran {
     let (actor, role) = match row.who {
-        "patient" => (side.vars["S_IL"].clone(), "patient".to_owned()),
+        // The patient's portal login name, as the server's audit names them.
+        "patient" => (side.vars["PATIENT"].clone(), "patient".to_owned()),
         staff => (staff.to_owned(), staff.to_owned()),
     };
     let filled = side.fill(row.cli);
@@ -1230,12 +1231,13 @@ fn build(dir: &Path, vault: &Path) -> (HashMap<String, String>, HashMap<String, 
         }
         vars.insert(name.to_owned(), id);
     }
-    let invited = step(vault, "front_desk", &["account", "invite", &vars["S_IL"]]);
+    let invited = step(vault, "clinical_staff", &["account", "invite", &vars["S_IL"]]);
     let patient = invited.lines().next().unwrap().trim().to_owned();
     let invitation = invited.lines().find_map(|l| l.strip_prefix("invitation ")).unwrap().to_owned();
     let mut accept = fv(vault, &vars["S_IL"], "patient", &["account", "accept"]);
     accept.env("FACEVAULT_INVITATION", invitation).env("FACEVAULT_NEW_PASSWORD", PASSWORD);
     ok("account accept", accept.output().unwrap());
+    vars.insert("PATIENT".into(), patient.clone());
     vars.insert("UNKNOWN".into(), UNKNOWN.into());
     vars.insert("NOTICE".into(), NOTICE.into());
     vars.insert("EXPORT_PASSPHRASE".into(), EXPORT_PASSPHRASE.into());

@@ -40,6 +40,16 @@ pub const SATISFIED: &[Role] = &[Role::Surgeon, Role::ClinicalStaff, Role::Priva
 /// own). Every later move is [`COMPLIANCE`]'s.
 pub const REQUEST_OPEN: &[Role] = &[Role::FrontDesk, Role::PrivacyOfficer, Role::Admin, Role::Patient];
 
-/// Who invites a patient to the portal.
-pub const INVITE: &[Role] =
-    &[Role::FrontDesk, Role::Surgeon, Role::ClinicalStaff, Role::PrivacyOfficer, Role::Admin];
+/// Who invites a patient to the portal: an invitation's secret lets whoever holds it log in as
+/// the patient, so only roles that may read the patient's record themselves issue one (the
+/// front desk and admin, refused it, do not). A subject's second invitation, which replaces
+/// their account, is the privacy officer's alone ([`REINVITE`]).
+pub const INVITE: &[Role] = &[Role::Surgeon, Role::ClinicalStaff, Role::PrivacyOfficer];
+
+/// Who replaces a subject's portal account with a new invitation.
+pub const REINVITE: &[Role] = &[Role::PrivacyOfficer];
+
+/// Every list above: what a role may do beyond the policy's decisions. An API token's role must
+/// be in none its issuer's role is not in.
+pub const ALL: &[&[Role]] =
+    &[CARE, CAPTURE, CONSENT, RESTRICTION, COMPLIANCE, SATISFIED, REQUEST_OPEN, INVITE, REINVITE];

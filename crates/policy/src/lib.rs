@@ -377,7 +377,7 @@ impl Policy {
             reasons.push(Reason::NotOwnData);
             ok = false;
         }
-        match self.role_permits(r, glass) {
+        match self.role_permits(r.role, r.action, r.purpose, glass) {
             Some(policies) => reasons.push(Reason::RolePermitted { policies }),
             None => {
                 reasons.push(Reason::RoleNotPermitted);
@@ -437,11 +437,18 @@ impl Policy {
         Decision { grant, reasons }
     }
 
+    /// Whether the role policies let `role` take `action` for `purpose` at all, before any
+    /// consent, retention or restriction, and without break-glass: what a role may ever do, the
+    /// measure a credential issued by someone in `role` is held to.
+    pub fn role_may(&self, role: Role, action: Action, purpose: &str) -> bool {
+        self.role_permits(role, action, purpose, false).is_some()
+    }
+
     /// The ids of the Cedar policies that permit the role, or None when Cedar denies.
-    fn role_permits(&self, r: &AccessRequest<'_>, glass: bool) -> Option<Vec<String>> {
-        let principal = uid("Role", r.role.as_str())?;
-        let action = uid("Action", r.action.as_str())?;
-        let resource = uid("Purpose", r.purpose)?;
+    fn role_permits(&self, role: Role, action: Action, purpose: &str, glass: bool) -> Option<Vec<String>> {
+        let principal = uid("Role", role.as_str())?;
+        let action = uid("Action", action.as_str())?;
+        let resource = uid("Purpose", purpose)?;
         let context =
             Context::from_pairs([("break_glass".to_owned(), RestrictedExpression::new_bool(glass))]).ok()?;
         let request = Request::new(principal, action, resource, context, Some(&self.schema)).ok()?;

@@ -319,7 +319,7 @@ pub enum Via {
 /// The authenticated caller, for every endpoint but login and health.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    /// The audit log's actor: the login name, `token:<id>`, or a patient's subject id.
+    /// The audit log's actor: the login name (a patient's generated one too) or `token:<id>`.
     pub actor: String,
     pub username: String,
     pub role: Role,
@@ -434,7 +434,7 @@ impl FromRequestParts<Arc<AppState>> for Principal {
                 return Err(error);
             }
         };
-        let actor = session.subject.map_or_else(|| session.username.clone(), |s| s.to_string());
+        let actor = session.username.clone();
         // The account behind the session still exists, with the same role and subject (an
         // erased subject's portal account is removed): read again every ACCOUNT_RECHECK.
         let same = if now.duration_since(session.checked) < ACCOUNT_RECHECK {
@@ -468,6 +468,8 @@ impl FromRequestParts<Arc<AppState>> for Principal {
             return Err(error);
         }
         Ok(Principal {
+            // A patient too is named by their account, so what the portal does is traceable to
+            // the login that did it (the subject is `subject` below).
             actor,
             username: session.username,
             role: session.role,

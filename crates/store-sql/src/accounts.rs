@@ -18,6 +18,7 @@ fn account_of(row: &SqliteRow) -> Result<AccountRow, StoreError> {
         invite_hash: get(row, "invite_hash")?,
         invite_expires: get(row, "invite_expires")?,
         created_at: get(row, "created_at")?,
+        invited_by: get(row, "invited_by")?,
     })
 }
 
@@ -36,11 +37,12 @@ fn token_of(row: &SqliteRow) -> Result<TokenRow, StoreError> {
 }
 
 impl AccountStore for SqlStore {
-    /// Adds an account; a taken username is a `Conflict`.
+    /// Adds an account; a taken username or invitation, or a second account for a subject
+    /// (the unique index of migration 0009), is a `Conflict`.
     async fn add_account(&self, a: &AccountRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO accounts (username, role, subject_id, password_hash, totp_sealed, invite_hash, \
-             invite_expires, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             invite_expires, created_at, invited_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&a.username)
         .bind(&a.role)
@@ -50,6 +52,7 @@ impl AccountStore for SqlStore {
         .bind(&a.invite_hash)
         .bind(a.invite_expires)
         .bind(a.created_at)
+        .bind(&a.invited_by)
         .execute(&self.pool)
         .await
         .map_err(insert_err("add account"))?;

@@ -344,6 +344,7 @@ fn staff(name: &str, at: i64) -> AccountRow {
         invite_hash: None,
         invite_expires: None,
         created_at: at,
+        invited_by: None,
     }
 }
 
@@ -377,6 +378,7 @@ pub async fn account_store<A: AccountStore>(store: &A) -> Result<(), String> {
         invite_hash: Some(invite.clone()),
         invite_expires: Some(1_700_604_800),
         created_at: 1_700_000_000,
+        invited_by: Some("zoe".into()),
     };
     store.add_account(&staff("zoe", 10)).await.map_err(e)?;
     store.add_account(&staff("adam", 20)).await.map_err(e)?;
@@ -384,6 +386,8 @@ pub async fn account_store<A: AccountStore>(store: &A) -> Result<(), String> {
     ensure(is_conflict(&store.add_account(&staff("zoe", 30)).await), "a taken username is a conflict")?;
     let twin = AccountRow { username: "patient-ffffffffff".into(), ..patient.clone() };
     ensure(is_conflict(&store.add_account(&twin).await), "a taken invitation is a conflict")?;
+    let second = AccountRow { invite_hash: Some("ef".repeat(32)), ..twin.clone() };
+    ensure(is_conflict(&store.add_account(&second).await), "a second account for a subject is a conflict")?;
     ensure(
         store.account("zoe").await.map_err(e)? == Some(staff("zoe", 10)),
         "an account reads back exactly",

@@ -11,9 +11,12 @@ use facevault_crypto::{Id, KekVersion, WrappedKey};
 use crate::error::StoreError;
 use crate::ids::{DerivativeId, Node, ScanId, SubjectId, Timestamp};
 use crate::model::{
-    ConsentRow, Derivative, Disclosure, GovernanceRow, RequestRow, Scan, SubjectRecord, VendorNotice,
+    AccountRow, ConsentRow, Derivative, Disclosure, GovernanceRow, RequestRow, Scan, SubjectRecord, TokenRow,
+    VendorNotice,
 };
-use crate::ports::{BlobStore, GovernanceStore, RequestStore, ScanStore, ShredRecord, SubjectStore};
+use crate::ports::{
+    AccountStore, BlobStore, GovernanceStore, RequestStore, ScanStore, ShredRecord, SubjectStore,
+};
 
 /// Whether the crashing write lands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,5 +283,55 @@ impl<M: RequestStore> RequestStore for FaultyMetadata<M> {
 
     async fn vendor_notices(&self) -> Result<Vec<VendorNotice>, StoreError> {
         self.plan.read(self.inner.vendor_notices()).await
+    }
+}
+
+impl<M: AccountStore> AccountStore for FaultyMetadata<M> {
+    async fn add_account(&self, account: &AccountRow) -> Result<(), StoreError> {
+        self.plan.write(self.inner.add_account(account)).await
+    }
+
+    async fn account(&self, username: &str) -> Result<Option<AccountRow>, StoreError> {
+        self.plan.read(self.inner.account(username)).await
+    }
+
+    async fn account_by_invite(&self, invite_hash: &str) -> Result<Option<AccountRow>, StoreError> {
+        self.plan.read(self.inner.account_by_invite(invite_hash)).await
+    }
+
+    async fn accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
+        self.plan.read(self.inner.accounts()).await
+    }
+
+    async fn accept_invite(&self, invite_hash: &str, password_hash: &str) -> Result<bool, StoreError> {
+        self.plan.write(self.inner.accept_invite(invite_hash, password_hash)).await
+    }
+
+    async fn remove_subject_accounts(&self, subject: &str) -> Result<u64, StoreError> {
+        self.plan.write(self.inner.remove_subject_accounts(subject)).await
+    }
+
+    async fn add_token(&self, token: &TokenRow) -> Result<(), StoreError> {
+        self.plan.write(self.inner.add_token(token)).await
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRow>, StoreError> {
+        self.plan.read(self.inner.token_by_hash(token_hash)).await
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+        self.plan.read(self.inner.tokens()).await
+    }
+
+    async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        self.plan.write(self.inner.revoke_token(id)).await
+    }
+
+    async fn server_key(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.plan.read(self.inner.server_key(name)).await
+    }
+
+    async fn put_server_key(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.plan.write(self.inner.put_server_key(name, value)).await
     }
 }

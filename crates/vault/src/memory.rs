@@ -408,6 +408,9 @@ impl AccountStore for MemoryMetadata {
         if a.invite_hash.is_some() && s.accounts.values().any(|x| x.invite_hash == a.invite_hash) {
             return Err(conflict("add account", "invitation hash taken".into()));
         }
+        if a.subject.is_some() && s.accounts.values().any(|x| x.subject == a.subject) {
+            return Err(conflict("add account", "the subject has a portal account".into()));
+        }
         s.accounts.insert(a.username.clone(), a.clone());
         Ok(())
     }

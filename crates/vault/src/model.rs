@@ -244,7 +244,10 @@ pub struct AccountRow {
     pub totp_sealed: Option<Vec<u8>>,
     pub invite_hash: Option<String>,
     pub invite_expires: Option<i64>,
+    /// When the account was made (Unix seconds): for a patient, when they were invited.
     pub created_at: i64,
+    /// Who invited a patient (the inviting account's login name), shown to the patient.
+    pub invited_by: Option<String>,
 }
 
 impl fmt::Debug for AccountRow {

@@ -214,18 +214,20 @@ pub trait RequestStore: Send + Sync {
     fn vendor_notices(&self) -> impl Future<Output = Result<Vec<VendorNotice>, StoreError>> + Send;
 }
 
-/// Everything the vault's use cases store besides blobs: the four concerns above, which one
-/// database adapter implements together (a blanket impl makes it a `MetadataStore`). A use case
-/// bounds on this; a caller holding a concrete store imports the concern traits it calls.
-pub trait MetadataStore: SubjectStore + ScanStore + GovernanceStore + RequestStore {}
+/// Everything the vault's use cases store besides blobs: the five concerns above and below,
+/// which one database adapter implements together (a blanket impl makes it a `MetadataStore`).
+/// A use case bounds on this; a caller holding a concrete store imports the concern traits it
+/// calls. Accounts are one of them because erasure closes a subject's portal account.
+pub trait MetadataStore: SubjectStore + ScanStore + GovernanceStore + RequestStore + AccountStore {}
 
-impl<T: SubjectStore + ScanStore + GovernanceStore + RequestStore> MetadataStore for T {}
+impl<T: SubjectStore + ScanStore + GovernanceStore + RequestStore + AccountStore> MetadataStore for T {}
 
-/// Stores the server's accounts, hashed API tokens and its few wrapped keys. Rows only: hashing,
-/// sealing and the rules of logging in live in `facevault-server`. The vault's use cases never
-/// call it; it sits beside [`MetadataStore`] because one database holds both.
+/// Stores the accounts of the server's users, hashed API tokens and a few wrapped keys. Rows
+/// only: hashing, sealing and the rules (one portal account per subject among them) live in
+/// `facevault-app`; the store keeps that rule too, against races.
 pub trait AccountStore: Send + Sync {
-    /// Add an account; a taken username (or invitation hash) is a `Conflict`.
+    /// Add an account; a taken username or invitation hash, or a second account for one
+    /// subject, is a `Conflict`.
     fn add_account(&self, account: &AccountRow) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn account(&self, username: &str) -> impl Future<Output = Result<Option<AccountRow>, StoreError>> + Send;
     /// The account whose open invitation hashes to `invite_hash`.

@@ -175,7 +175,7 @@ fn demo_accounts(dir: &std::path::Path, vault: &std::path::Path, patient: &str) 
         }
         logins.push('\n');
     }
-    let invited = step(vault, "front_desk", &["account", "invite", patient])?;
+    let invited = step(vault, "clinical_staff", &["account", "invite", patient])?;
     let mut lines = invited.lines();
     let username = lines.next().unwrap_or_default().to_owned();
     let invitation = lines.find_map(|l| l.strip_prefix("invitation ")).unwrap_or_default().to_owned();

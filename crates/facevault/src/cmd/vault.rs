@@ -154,7 +154,12 @@ pub fn run(vault: Option<PathBuf>, who: &audit::Actor, cmd: VaultCommand) -> Res
         } else {
             crate::layout::open_app(&dir).await?
         };
-        let ctx = Ctx { app: &app, session: session(who, role), dir: dir.clone(), jot: Jot::new() };
+        let session = match session(who, role) {
+            // A patient named by their portal login: their account says which subject is theirs.
+            s if s.role == Role::Patient && s.own_subject.is_none() => app.patient_session(&s.actor).await?,
+            s => s,
+        };
+        let ctx = Ctx { app: &app, session, dir: dir.clone(), jot: Jot::new() };
         let fallback = record(&cmd, app.vault().id());
         let result = dispatch(keys, &ctx, cmd).await;
         let Ctx { jot, session, .. } = ctx;

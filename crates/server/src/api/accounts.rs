@@ -44,9 +44,12 @@ pub(crate) struct InvitationView {
 }
 
 /// Invites a patient to the portal: creates their account, with no password until they
-/// accept. Give them the invitation secret in person or through the clinic's messaging.
+/// accept. Give them the invitation secret in person or through the clinic's messaging. Only a
+/// role that may read the patient's record invites (403 otherwise: the secret lets its holder
+/// act as the patient). One portal account per subject: when the subject has one, only the
+/// privacy officer invites again, which replaces it (409 for anyone else).
 #[utoipa::path(post, path = "/subjects/{id}/invitation", params(("id" = String, Path)),
-    responses((status = 201, body = InvitationView), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+    responses((status = 201, body = InvitationView), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
 async fn invite(State(s): S, p: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
     let subject: SubjectId = parse_id("id", &id)?;
     let i = s.app().invite_patient(&p.session(), subject).await?;

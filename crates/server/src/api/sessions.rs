@@ -134,20 +134,30 @@ pub(crate) struct Me {
     /// An API token's purposes.
     #[serde(skip_serializing_if = "Option::is_none")]
     purposes: Option<Vec<String>>,
+    /// For a patient: the login name of the staff member who invited them to the portal (so a
+    /// patient can tell whether the invitation they accepted was the one meant for them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invited_by: Option<String>,
+    /// For a patient: when they were invited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invited_at: Option<String>,
 }
 
-/// Who the caller is.
+/// Who the caller is; for a patient, also who invited them and when.
 #[utoipa::path(get, path = "/me", responses((status = 200, body = Me), (status = 401, body = ApiError)))]
-async fn me(p: Principal) -> Json<Me> {
+async fn me(State(s): S, p: Principal) -> Result<Json<Me>, ApiError> {
     let (via, purposes) = match &p.via {
         Via::Session { .. } => ("session", None),
         Via::Token { purposes, .. } => ("token", Some(purposes.clone())),
     };
-    Json(Me {
+    let invited = s.app().invited_by(&p.session()).await?;
+    Ok(Json(Me {
         username: p.username,
         role: p.role.as_str().into(),
         subject: p.subject.map(|s| s.to_string()),
         via: via.into(),
         purposes,
-    })
+        invited_by: invited.as_ref().and_then(|i| i.by.clone()),
+        invited_at: invited.map(|i| facevault_app::time::secs_rfc3339(i.at)),
+    }))
 }

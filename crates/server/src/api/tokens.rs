@@ -66,7 +66,9 @@ pub(crate) struct TokenView {
     revoked: bool,
 }
 
-/// Issues an API token for an integration (privacy officer and admin, logged in).
+/// Issues an API token for an integration (privacy officer and admin, logged in). A token does
+/// no more than its issuer: its role may do nothing with data, for its purposes, that the
+/// issuer's role may not (403 naming what), and break-glass is never available to it.
 #[utoipa::path(post, path = "/tokens", request_body = NewToken,
     responses((status = 413, body = ApiError), (status = 415, body = ApiError), (status = 201, body = IssuedToken), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn create_token(

@@ -144,7 +144,7 @@ async fn requests_are_opened_by_the_front_desk_and_the_patient_for_themself_only
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["action"] == "request.open" && e["actor"] == a.to_string()),
+            .any(|e| e["action"] == "request.open" && e["actor"] == f.username("patient-a").as_str()),
         "{denied}"
     );
 }

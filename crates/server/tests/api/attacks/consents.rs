@@ -87,7 +87,8 @@ async fn a_marketing_consent_typed_by_the_front_desk_does_not_let_marketing_read
         live.send(get(&format!("/api/scans/{scan}/ply?purpose=marketing-images"), Some(&marketing))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let shown = live.send(get(&path, Some(&desk))).await;
-    assert_eq!(shown.body["confirmed_by"], c, "{}", shown.text);
+    // The patient is named by their portal account.
+    assert_eq!(shown.body["confirmed_by"], f.username("patient-c"), "{}", shown.text);
     assert_eq!(shown.body["confirmation"], "patient", "{}", shown.text);
 
     let log = f.audit().await;

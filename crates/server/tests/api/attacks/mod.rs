@@ -2,6 +2,9 @@
 //! serve` on a TCP port, not `oneshot`): one test or more per finding of the security review
 //! (issue 13), each named after what it attacks. Each failed on the code before the fix.
 
+mod invitations;
+mod tokens;
+
 use axum::http::StatusCode;
 
 mod audit_gaps;
