@@ -93,9 +93,19 @@ fn the_register_names_every_finding_from_the_live_vault() {
     std::fs::write(&face, facevault_mesh::to_bytes(&mesh, FileFormat::PlyBinaryLittleEndian)).unwrap();
     let add = || ok(fv(&vault, "front_desk", &["subject", "add", "--name", "Q. Patient"])).trim().to_owned();
     let import = |subject: &str, purpose: &str| {
-        ok(fv(&vault, "surgeon", &["scan", "import", subject, face.to_str().unwrap(), "--purpose", purpose]))
-            .trim()
-            .to_owned()
+        // Captured two months ago: requests may be dated back to then.
+        let captured = (chrono::Utc::now() - chrono::TimeDelta::days(60)).format("%Y-%m-%d").to_string();
+        let args = [
+            "scan",
+            "import",
+            subject,
+            face.to_str().unwrap(),
+            "--purpose",
+            purpose,
+            "--captured",
+            &captured,
+        ];
+        ok(fv(&vault, "surgeon", &args)).trim().to_owned()
     };
 
     // Subject A: a paper consent signed in 2020 (marketing for 2 years, planning for 10), a
@@ -136,7 +146,19 @@ fn the_register_names_every_finding_from_the_live_vault() {
     let optout = ok(fv(
         &vault,
         "front_desk",
-        &["request", "open", &a, "--kind", "opt-out", "--law", "CCPA", "--received", &ago],
+        &[
+            "request",
+            "open",
+            &a,
+            "--kind",
+            "opt-out",
+            "--law",
+            "CCPA",
+            "--received",
+            &ago,
+            "--received-reason",
+            "letter of last month",
+        ],
     ))
     .trim()
     .to_owned();

@@ -247,6 +247,7 @@ const LINKS: &[(&str, &str, Targets)] = &[
         "id",
         &[
             ("get", "/api/requests/{id}"),
+            ("post", "/api/requests/{id}/acknowledge"),
             ("post", "/api/requests/{id}/agent-authority"),
             ("post", "/api/requests/{id}/verify"),
             ("post", "/api/requests/{id}/start"),

@@ -329,7 +329,8 @@ mod tests {
         assert_eq!(parse_law("ccpa"), Some(Law::Ccpa));
         assert_eq!(parse_law("GDPR"), Some(Law::Gdpr));
         assert_eq!(parse_law("Other"), Some(Law::Other));
-        assert_eq!(parse_law("hipaa"), None);
+        assert_eq!(parse_law("hipaa"), Some(Law::Hipaa));
+        assert_eq!(parse_law("hippa"), None);
     }
 
     #[test]
