@@ -51,7 +51,7 @@ use facevault_vault::{BlobStore, MetadataStore, SystemClock, Vault};
 pub use access::Known;
 pub use analyses::Analysed;
 pub use audit::{CheckpointNote, Consistency, EntryFilter, EntryProof, Verified};
-pub use consents::{parse_restriction, reference_sha256, restriction_name, ConsentRecorded};
+pub use consents::{parse_restriction, reference_sha256, restriction_name, ConsentRecorded, PlacedHold};
 pub use destruction::{Certified, Erasure, Retained, RetentionRun};
 pub use error::{AppError, ErrorKind};
 pub use facevault_export::Seal;

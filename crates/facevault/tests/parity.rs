@@ -633,6 +633,14 @@ fn table() -> Vec<Row> {
             "POST /api/subjects/{S_CA}/holds",
         )
         .body(r#"{"kind":"subpoena","reference":"CV-2","reason":"records"}"#),
+        // Finding 16: a litigation hold on an Illinois subject is placed, flagged outside BIPA 15(a).
+        r(
+            "hold place, litigation on an Illinois subject",
+            "privacy_officer",
+            "hold place {S_HOLD} --kind litigation --reference LIT-9 --reason records",
+            "POST /api/subjects/{S_HOLD}/holds",
+        )
+        .body(r#"{"kind":"litigation","reference":"LIT-9","reason":"records"}"#),
         r(
             "hold place, same reference again",
             "privacy_officer",

@@ -12,7 +12,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// The server's configuration. Environment variables override the file: `FACEVAULT_LISTEN`,
 /// `FACEVAULT_DIR`, `FACEVAULT_MAX_BODY_BYTES`, `FACEVAULT_MAX_UPLOAD_BYTES`,
 /// `FACEVAULT_REQUEST_TIMEOUT_SECS`, `FACEVAULT_MAX_CONCURRENT`, `FACEVAULT_TLS_CERT`,
-/// `FACEVAULT_TLS_KEY`, `FACEVAULT_SESSION_IDLE_MINUTES`, `FACEVAULT_SESSION_MAX_HOURS`.
+/// `FACEVAULT_TLS_KEY`, `FACEVAULT_SESSION_IDLE_MINUTES`, `FACEVAULT_SESSION_MAX_HOURS`,
+/// `FACEVAULT_RETENTION_TIME`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -47,6 +48,10 @@ pub struct Config {
     /// How long a client may take to send a request's headers before the connection is closed
     /// (default 30 seconds; slow-client protection).
     pub header_timeout_secs: u64,
+    /// When the server enforces retention each day, `HH:MM` UTC (default `03:00`): it destroys
+    /// what is due as `facevault retention enforce` does, journaled with its certificates; a
+    /// day missed while the server was down is caught up when it starts.
+    pub retention_time: String,
 }
 
 impl Default for Config {
@@ -66,8 +71,16 @@ impl Default for Config {
             lockout_minutes: 15,
             login_per_minute: 30,
             header_timeout_secs: 30,
+            retention_time: DEFAULT_RETENTION_TIME.into(),
         }
     }
+}
+
+/// When retention is enforced each day unless configured otherwise (UTC).
+pub const DEFAULT_RETENTION_TIME: &str = "03:00";
+
+fn retention_time(s: &str) -> Option<chrono::NaiveTime> {
+    (s.len() == 5).then(|| chrono::NaiveTime::parse_from_str(s, "%H:%M").ok()).flatten()
 }
 
 /// A configuration problem, naming the file or variable and the value.
@@ -85,6 +98,14 @@ fn number<T: std::str::FromStr>(var: &'static str, v: String) -> Result<T, Confi
 }
 
 impl Config {
+    /// When retention is enforced each day (UTC); the default if `retention_time` is not a
+    /// time (a loaded configuration's always is).
+    pub fn retention_at(&self) -> chrono::NaiveTime {
+        retention_time(&self.retention_time)
+            .or_else(|| retention_time(DEFAULT_RETENTION_TIME))
+            .unwrap_or(chrono::NaiveTime::MIN)
+    }
+
     /// Reads `file` (if given) over the defaults, then the environment over that.
     pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let mut c = match file {
@@ -121,6 +142,16 @@ impl Config {
         }
         if let Some(v) = env("FACEVAULT_SESSION_IDLE_MINUTES") {
             c.session_idle_minutes = number("FACEVAULT_SESSION_IDLE_MINUTES", v)?;
+        }
+        if let Some(v) = env("FACEVAULT_RETENTION_TIME") {
+            c.retention_time = v;
+        }
+        if retention_time(&c.retention_time).is_none() {
+            return Err(ConfigError::Env {
+                var: "FACEVAULT_RETENTION_TIME",
+                value: c.retention_time.clone(),
+                message: "retention_time is HH:MM, UTC (e.g. 03:00)".into(),
+            });
         }
         if let Some(v) = env("FACEVAULT_SESSION_MAX_HOURS") {
             c.session_max_hours = number("FACEVAULT_SESSION_MAX_HOURS", v)?;

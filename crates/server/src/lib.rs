@@ -14,6 +14,7 @@
 //! - `auth`: accounts (Argon2id, TOTP), sessions with CSRF, API tokens, lockout.
 //! - `api`: the endpoints, one module per resource.
 //! - `error`: the one JSON error body.
+//! - `schedule`: retention enforced daily at the configured time (the binary starts it).
 //!
 //! Only this crate knows HTTP. It holds no plaintext on disk: uploads are parsed in memory and
 //! sealed by the vault; sessions live in memory.
@@ -39,6 +40,7 @@ mod api;
 pub mod auth;
 mod config;
 mod error;
+pub mod schedule;
 mod tls;
 
 pub use auth::Principal;

@@ -316,6 +316,8 @@ impl<M: MetadataStore, B: BlobStore, K: KeyProvider, C: Clock> Vault<M, B, K, C>
             overdue_requests,
             disclosures_without_consent,
             automated_outputs: automated.into_values().collect(),
+            // Filled by the application, which names a hold by its reference's SHA-256.
+            holds_outside_statute: Vec::new(),
         })
     }
 }

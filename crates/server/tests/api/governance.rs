@@ -366,7 +366,7 @@ async fn vendors_disclosures_documents_and_posture_are_gated_by_role() {
     f.check_reads(&who, "/api/posture", COMPLIANCE).await;
     let r = send(&f.app, get("/api/posture", Some(po))).await;
     let findings = r.body["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 7, "{}", r.text);
+    assert_eq!(findings.len(), 8, "{}", r.text);
     let records = |category: &str| {
         findings.iter().find(|x| x["category"] == category).unwrap()["records"].as_array().unwrap().clone()
     };
@@ -491,5 +491,61 @@ async fn acknowledging_a_request_ends_its_acknowledgement_deadline() {
     assert!(
         audit.iter().any(|e| e["action"] == "request.acknowledge" && e["object"] == format!("request:{id}")),
         "no request.acknowledge entry"
+    );
+}
+
+/// BIPA 15(a) lets only a warrant or subpoena delay destruction: a litigation hold on an
+/// Illinois subject still suspends it, but its answer and the posture report flag it as outside
+/// the statute, for counsel.
+#[tokio::test]
+async fn a_litigation_hold_on_an_illinois_subject_is_flagged_outside_bipa() {
+    let f = fixture("holds").await;
+    let po = f.session("privacy_officer").await;
+    let hold = |kind: &str, reference: &str| json!({"kind": kind, "reference": reference, "reason": "records requested"});
+    // A's consent, taken under Illinois law (the law whose rules on holds apply).
+    let desk = f.session("front_desk").await;
+    let il = json!({
+        "jurisdiction": "IL", "collect": true, "share": false,
+        "notice": {"version": "il-2026-01",
+                   "text": "We collect your face geometry for treatment planning and keep it 3 years.",
+                   "covers": ["purposes", "retention", "withdrawal"]},
+        "purpose": [{"id": "treatment-planning", "retention": "3y"}],
+        "signature": {"method": "electronic", "typed_name": "A. Patient"}
+    });
+    let r = send(&f.app, post(&format!("/api/subjects/{}/consent", f.a), Some(&desk), &il)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let path = format!("/api/subjects/{}/holds", f.a);
+    let r = send(&f.app, post(&path, Some(&po), &hold("subpoena", "SUB-1"))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(r.body.get("outside_statute").is_none(), "{}", r.text);
+    let r = send(&f.app, post(&path, Some(&po), &hold("litigation", "LIT-1"))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let why = r.body["outside_statute"].as_str().unwrap_or_else(|| panic!("not flagged: {}", r.text));
+    assert!(why.contains("BIPA 740 ILCS 14/15(a)") && why.contains("suspended"), "{why}");
+    // Destruction is suspended all the same.
+    let r = send(&f.app, get("/api/retention/plan?at=2099-01-01", Some(&po))).await;
+    let plan = r.body.as_array().unwrap().iter().find(|p| p["subject"] == f.a.to_string()).unwrap().clone();
+    let destructions = plan["destructions"].as_array().unwrap();
+    assert!(!destructions.is_empty() && destructions.iter().all(|d| !d["suspended_by"].is_null()), "{plan}");
+    let r = send(&f.app, get("/api/posture", Some(&po))).await;
+    let finding = r.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["category"] == "hold-outside-statute")
+        .unwrap_or_else(|| panic!("no hold-outside-statute finding: {}", r.text))
+        .clone();
+    let records = finding["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{finding}");
+    let detail = records[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("litigation hold") && detail.contains("BIPA 740 ILCS 14/15(a)"), "{detail}");
+    assert!(!detail.contains("LIT-1"), "the docket itself is never in the report: {detail}");
+    let audit = f.audit().await;
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["action"] == "hold.place"
+                && e["reason"].as_str().unwrap().contains("outside the statute")),
+        "the audit entry says so"
     );
 }

@@ -7,4 +7,5 @@ mod common;
 mod completion;
 mod governance;
 mod package;
+mod schedule;
 mod server;
