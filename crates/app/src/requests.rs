@@ -63,8 +63,9 @@ pub struct RequestFile {
 pub enum Move {
     /// Receipt was confirmed to the subject (CCPA regs 7021(a): within 10 business days).
     Acknowledge,
-    /// The agent's proof of authority (the subject's signed permission) was shown.
-    AgentAuthority,
+    /// The agent's proof of authority (the subject's signed permission, a power of attorney)
+    /// was shown: the SHA-256 of that document (64 hex digits) is journaled as its evidence.
+    AgentAuthority { evidence_sha256: String },
     /// The identity verification done: none, standard or strong.
     Verify { level: String },
     /// Work starts (after verification).
@@ -83,7 +84,7 @@ impl Move {
     fn action(&self) -> &'static str {
         match self {
             Move::Acknowledge => "request.acknowledge",
-            Move::AgentAuthority => "request.agent-authority",
+            Move::AgentAuthority { .. } => "request.agent-authority",
             Move::Verify { .. } => "request.verify",
             Move::Start => "request.start",
             Move::Extend { .. } => "request.extend",
@@ -348,9 +349,20 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             let action = m.action();
             self.gate(s, &jot, gates::COMPLIANCE, action, "request", object.clone(), None)?;
             let now = crate::time::now_ms();
+            let mut detail = None;
             let change: Change = match m {
                 Move::Acknowledge => Box::new(move |r| r.acknowledge(now)),
-                Move::AgentAuthority => Box::new(move |r| r.record_agent_authority(now)),
+                Move::AgentAuthority { evidence_sha256 } => {
+                    let hex = evidence_sha256.trim().to_ascii_lowercase();
+                    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(AppError::field(
+                            "evidence_sha256",
+                            "the SHA-256 (64 hex digits) of the agent's signed permission or power of attorney",
+                        ));
+                    }
+                    detail = Some(format!("agent authority recorded, evidence sha256:{hex}"));
+                    Box::new(move |r| r.record_agent_authority(now))
+                }
                 Move::Verify { level } => {
                     let lvl = parse_level(&level)
                         .ok_or_else(|| AppError::field("level", "one of none, standard, strong"))?;
@@ -389,7 +401,11 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                     return Err(e);
                 }
             };
-            jot.change(action, "request", object, r.state().name());
+            let said = match detail {
+                Some(d) => format!("{}; {d}", r.state().name()),
+                None => r.state().name().to_owned(),
+            };
+            jot.change(action, "request", object, said);
             Ok(r)
         })
     }

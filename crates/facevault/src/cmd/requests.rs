@@ -61,7 +61,12 @@ pub enum RequestCommand {
     /// Record that receipt was confirmed to the subject (ends the acknowledgement deadline).
     Acknowledge { id: String },
     /// Record the agent's proof of authority (the subject's signed permission).
-    AgentAuthority { id: String },
+    AgentAuthority {
+        id: String,
+        /// The SHA-256 (64 hex digits) of the signed permission or power of attorney.
+        #[arg(long)]
+        evidence_sha256: String,
+    },
     /// Record the identity verification done: none, standard or strong (biometric data needs strong).
     Verify {
         id: String,
@@ -227,8 +232,8 @@ pub(crate) async fn request(ctx: &Ctx<'_>, cmd: RequestCommand) -> Result<()> {
         RequestCommand::Acknowledge { id } => {
             moved(&app.move_request(me, &id, Move::Acknowledge).await?, &mut out)?
         }
-        RequestCommand::AgentAuthority { id } => {
-            moved(&app.move_request(me, &id, Move::AgentAuthority).await?, &mut out)?
+        RequestCommand::AgentAuthority { id, evidence_sha256 } => {
+            moved(&app.move_request(me, &id, Move::AgentAuthority { evidence_sha256 }).await?, &mut out)?
         }
         RequestCommand::Verify { id, level } => {
             moved(&app.move_request(me, &id, Move::Verify { level }).await?, &mut out)?

@@ -30,7 +30,7 @@ use crate::AppState;
     ),
     components(schemas(
         RequestView, RequestAgent, RequestEventView, RequestDue, VendorNoticeView, NewRequestBody,
-        VerifyBody, ExtendBody, DenyBody
+        VerifyBody, ExtendBody, DenyBody, AgentAuthorityBody
     )),
     security(("session" = []), ("token" = []))
 )]
@@ -277,16 +277,27 @@ async fn acknowledge_request(
     transition(&s, &p, &id, Move::Acknowledge).await
 }
 
-/// Records the agent's proof of authority (the subject's signed permission).
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct AgentAuthorityBody {
+    /// The SHA-256 (64 hex digits) of the agent's proof: the subject's signed permission or a
+    /// power of attorney. Journaled as the evidence; the document itself stays on file.
+    evidence_sha256: String,
+}
+
+/// Records the agent's proof of authority (the subject's signed permission), with its SHA-256
+/// as evidence; until then an agent's request to know, delete or correct does not move.
 #[utoipa::path(post, path = "/requests/{id}/agent-authority", params(("id" = String, Path)),
+    request_body = AgentAuthorityBody,
     responses((status = 200, body = RequestView), (status = 400, body = ApiError), (status = 401, body = ApiError),
-              (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+              (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError),
+              (status = 413, body = ApiError), (status = 415, body = ApiError)))]
 async fn request_agent_authority(
     State(s): S,
     p: Principal,
     Path(id): Path<String>,
+    JsonBody(b): JsonBody<AgentAuthorityBody>,
 ) -> Result<Json<RequestView>, ApiError> {
-    transition(&s, &p, &id, Move::AgentAuthority).await
+    transition(&s, &p, &id, Move::AgentAuthority { evidence_sha256: b.evidence_sha256 }).await
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -251,8 +251,15 @@ async fn requests_are_read_and_moved_by_the_privacy_office_only() {
     let verify = json!({"level": "standard"});
     let r = send(&f.app, post(&format!("/api/requests/{agent_req}/verify"), Some(po), &verify)).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
-    let r =
-        send(&f.app, post(&format!("/api/requests/{agent_req}/agent-authority"), Some(po), &json!({}))).await;
+    let r = send(
+        &f.app,
+        post(
+            &format!("/api/requests/{agent_req}/agent-authority"),
+            Some(po),
+            &json!({"evidence_sha256": "ab".repeat(32)}),
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["agent"]["proof_of_authority"], true);
     let r = send(&f.app, post(&format!("/api/requests/{agent_req}/verify"), Some(po), &verify)).await;

@@ -85,3 +85,41 @@ async fn staff_backdate_only_with_a_reason_and_within_the_subjects_life() {
     let reason = entry["reason"].as_str().unwrap();
     assert!(reason.contains("backdated") && reason.contains("letter arrived"), "{reason}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_request_moves_only_once_authority_is_recorded_with_its_evidence() {
+    let f = fixture("requests-agent", |_| ()).await;
+    let live = f.serve().await;
+    let desk = f.login("front_desk").await;
+    let body = json!({"subject": f.a.to_string(), "kind": "delete", "agent": "agent-x"});
+    let r = live.send(post("/api/requests", Some(&desk), &body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["agent"]["proof_of_authority"], false, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let po = f.session("privacy_officer").await;
+    let verify = json!({"level": "strong"});
+    let r = live.send(post(&format!("/api/requests/{id}/verify"), Some(&po), &verify)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "no authority yet: {}", r.text);
+    // Authority without its evidence is refused.
+    let path = format!("/api/requests/{id}/agent-authority");
+    let r = live.send(post(&path, Some(&po), &json!({}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = live.send(post(&path, Some(&po), &json!({"evidence_sha256": "not-a-hash"}))).await;
+    assert_eq!(
+        (r.status, r.body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("evidence_sha256")),
+        "{}",
+        r.text
+    );
+    let evidence = "0f".repeat(32);
+    let r = live.send(post(&path, Some(&po), &json!({"evidence_sha256": evidence}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = live.send(post(&format!("/api/requests/{id}/verify"), Some(&po), &verify)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let audit = f.audit().await;
+    assert!(
+        audit.iter().any(|e| e["action"] == "request.agent-authority"
+            && e["reason"].as_str().unwrap().contains(&format!("evidence sha256:{evidence}"))),
+        "the evidence is journaled"
+    );
+}
