@@ -34,7 +34,10 @@ pub const ACTOR: &str = "system:retention-schedule";
 /// How often the task looks at its clock (a run starts at most this late).
 pub const TICK: Duration = Duration::from_secs(30);
 
-/// A run that failed is tried again after this long.
+/// A failed run is tried again at the next tick this many times in a row (a transient failure,
+/// such as the database busy with another writer), then after [`RETRY`].
+const QUICK_RETRIES: u32 = 3;
+/// How long a run that keeps failing waits before it is tried again.
 const RETRY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 /// The day a run at `now` enforces, if one is due: the latest day whose scheduled time `at` has
@@ -67,6 +70,7 @@ pub struct RetentionSchedule {
     at: NaiveTime,
     last: Option<NaiveDate>,
     retry_after: Option<DateTime<Utc>>,
+    failures: u32,
 }
 
 impl std::fmt::Debug for RetentionSchedule {
@@ -82,7 +86,7 @@ impl RetentionSchedule {
     /// The schedule of `state`'s configured time, reading `clock`.
     pub fn new(state: Arc<AppState>, clock: Arc<dyn Clock>) -> RetentionSchedule {
         let at = state.config().retention_at();
-        RetentionSchedule { state, clock, at, last: None, retry_after: None }
+        RetentionSchedule { state, clock, at, last: None, retry_after: None, failures: 0 }
     }
 
     fn session() -> Session {
@@ -90,7 +94,8 @@ impl RetentionSchedule {
     }
 
     /// Enforces retention if a run is due now; returns the day enforced. A failed run is logged
-    /// (its detail for the operator, no subject data) and tried again an hour later.
+    /// (its detail for the operator, no subject data) and tried again at the next ticks, then
+    /// hourly.
     pub async fn run_due(&mut self) -> Option<NaiveDate> {
         let now = self.clock.now();
         if self.retry_after.is_some_and(|t| now < t) {
@@ -101,6 +106,7 @@ impl RetentionSchedule {
             Ok(run) => {
                 self.last = Some(day);
                 self.retry_after = None;
+                self.failures = 0;
                 eprintln!(
                     "retention enforced for {day}: {} subject(s) acted on, {} certificate(s); next run {}",
                     run.done.len(),
@@ -110,9 +116,15 @@ impl RetentionSchedule {
                 Some(day)
             }
             Err(e) => {
-                self.retry_after = Some(now + RETRY);
+                self.failures += 1;
+                let when = if self.failures > QUICK_RETRIES {
+                    self.retry_after = Some(now + RETRY);
+                    "in an hour"
+                } else {
+                    "at the next tick"
+                };
                 eprintln!(
-                    "retention enforcement for {day} failed ({:?}): {}; retrying in an hour",
+                    "retention enforcement for {day} failed ({:?}): {}; retrying {when}",
                     e.kind, e.message
                 );
                 None
