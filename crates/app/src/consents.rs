@@ -11,7 +11,7 @@
 
 use facevault_crypto::Id;
 use facevault_domain::consent_form::ConsentForm;
-use facevault_domain::PurposeId;
+use facevault_domain::{hold_standing, Jurisdiction, PurposeId};
 use facevault_policy::{gates, Role};
 use facevault_vault::{
     parse_hold_kind, BlobStore, Confirmation, ConfirmedBy, MetadataStore, Recorder, Restriction,
@@ -56,6 +56,16 @@ pub fn parse_form_sha256(text: &str) -> Result<String, AppError> {
 
 fn object(s: SubjectId) -> String {
     format!("subject:{s}")
+}
+
+/// A legal hold placed.
+#[derive(Clone, Debug)]
+pub struct PlacedHold {
+    /// The SHA-256 of its reference, as the audit log names it.
+    pub reference_sha256: String,
+    /// Why its kind is outside the subject's statute, if it is (it suspends destruction all the
+    /// same): for counsel.
+    pub outside_statute: Option<String>,
 }
 
 /// The SHA-256 of a hold's reference, as the audit log and the replies name it.
@@ -276,8 +286,20 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         })
     }
 
+    /// The jurisdiction of the subject's current consent (`other` without one): the law whose
+    /// rules on holds apply.
+    pub(crate) async fn jurisdiction_of(&self, subject: SubjectId) -> Result<Jurisdiction, AppError> {
+        Ok(self
+            .vault
+            .consent(subject)
+            .await?
+            .map_or(Jurisdiction::Other, |c| c.record.consent().jurisdiction()))
+    }
+
     /// Places a legal hold (the privacy office): every destruction of the subject's data is
-    /// suspended until it is released. Returns the SHA-256 of the reference.
+    /// suspended until it is released, whatever its kind. A kind the subject's law does not
+    /// name as a ground to delay destruction (a litigation hold under BIPA 15(a), any hold under
+    /// CUBI) is placed too, and the answer and the audit entry say it is outside the statute.
     pub async fn place_hold(
         &self,
         s: &Session,
@@ -285,7 +307,7 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         kind: &str,
         reference: &str,
         reason: &str,
-    ) -> Result<String, AppError> {
+    ) -> Result<PlacedHold, AppError> {
         journaled!(self, s, |jot| {
             self.gate(
                 s,
@@ -307,13 +329,26 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             self.vault.scans_of(subject).await?;
             self.vault.place_hold(subject, k, reference, reason).await?;
             let hash = reference_sha256(reference);
+            let j = self.jurisdiction_of(subject).await?;
+            let standing = hold_standing(j, k);
+            let outside_statute = (!standing.within_statute).then(|| {
+                format!(
+                    "a {k} is outside the statute of a subject in {j} ({}); destruction is suspended all the \
+                     same, for counsel to resolve",
+                    standing.source
+                )
+            });
+            let note = match &outside_statute {
+                Some(_) => format!("; outside the statute ({j}: {})", standing.source),
+                None => String::new(),
+            };
             jot.change(
                 "hold.place",
                 "legal-hold",
                 object(subject),
-                format!("{kind} hold placed, reference sha256:{hash}"),
+                format!("{kind} hold placed, reference sha256:{hash}{note}"),
             );
-            Ok(hash)
+            Ok(PlacedHold { reference_sha256: hash, outside_statute })
         })
     }
 

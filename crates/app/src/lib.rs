@@ -53,7 +53,7 @@ pub use analyses::Analysed;
 pub use audit::{CheckpointNote, Consistency, EntryFilter, EntryProof, Verified};
 pub use consents::{
     parse_consent_id, parse_form_sha256, parse_restriction, reference_sha256, restriction_name,
-    ConsentRecorded,
+    ConsentRecorded, PlacedHold,
 };
 pub use destruction::{Certified, Erasure, Retained, RetentionRun};
 pub use error::{AppError, ErrorKind};

@@ -5,11 +5,11 @@
 //! basis, the consent and any opt-out, recorded before the bytes are returned), the documents generated from the live configuration (`clinic.toml`),
 //! and the posture report (`posture.toml`). The texts come through [`crate::ClinicFiles`].
 
-use facevault_domain::posture::{assess, PostureReport};
+use facevault_domain::posture::{assess, HoldOutsideStatute, PostureReport};
 use facevault_domain::settings;
 use facevault_domain::{
-    check_disclosure, missing_terms, DataCategory, DisclosureKind, Documents, VendorRegistry,
-    RESERVED_RECIPIENTS,
+    check_disclosure, hold_standing, missing_terms, DataCategory, DisclosureKind, Documents, Timestamp,
+    VendorRegistry, RESERVED_RECIPIENTS,
 };
 use facevault_policy::{gates, Action, Role};
 use facevault_vault::{BlobStore, Disclosure, MetadataStore, Node, ScanId, SubjectId, Target};
@@ -292,6 +292,35 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
         })
     }
 
+    /// The legal holds open on `at` of a kind the subject's law does not name as a ground to
+    /// delay destruction (BIPA 15(a) names a warrant or subpoena; CUBI none): they still
+    /// suspend destruction, and the posture report flags them for counsel.
+    async fn holds_outside_statute(&self, at: Timestamp) -> Result<Vec<HoldOutsideStatute>, AppError> {
+        let mut out = Vec::new();
+        for subject in self.vault.subject_ids().await? {
+            let holds = self.vault.governance(subject).await?.holds;
+            let open: Vec<_> =
+                holds.iter().filter(|h| h.placed <= at && h.released.is_none_or(|r| r > at)).collect();
+            if open.is_empty() {
+                continue;
+            }
+            let j = self.jurisdiction_of(subject).await?;
+            for h in open {
+                let standing = hold_standing(j, h.kind);
+                if !standing.within_statute {
+                    out.push(HoldOutsideStatute {
+                        subject: subject.to_string(),
+                        kind: h.kind.to_string(),
+                        reference_sha256: crate::consents::reference_sha256(&h.reference),
+                        placed: h.placed.date_naive(),
+                        source: format!("{j}: {}", standing.source),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The posture report as of `at` (default now): the risk register from the live data, the
     /// requests and the audit log's break-glass uses, scored against `posture.toml`.
     pub async fn posture(&self, s: &Session, at: Option<&str>) -> Result<PostureReport, AppError> {
@@ -317,7 +346,8 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             };
             let registry = self.registry()?;
             let break_glass = self.journal.read(|l| l.break_glass_uses()).await??;
-            let input = self.vault.posture_input(at, &registry, &crate::calendar(), break_glass).await?;
+            let mut input = self.vault.posture_input(at, &registry, &crate::calendar(), break_glass).await?;
+            input.holds_outside_statute = self.holds_outside_statute(at).await?;
             let report = assess(&input, &criteria);
             let m = &report.summary;
             jot.change(

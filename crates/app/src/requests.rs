@@ -6,7 +6,7 @@
 use facevault_domain::request::{due_within, overdue, HolidayCalendar, Request, RequestKind};
 use facevault_domain::{RequestError, RequestState};
 use facevault_export::Seal;
-use facevault_policy::{gates, Action};
+use facevault_policy::{gates, Action, Role};
 use facevault_vault::oversight::{parse_law, Opened, RequestIntake};
 use facevault_vault::RequestUpdateError;
 use facevault_vault::{
@@ -15,7 +15,7 @@ use facevault_vault::{
 
 use crate::access::Known;
 use crate::destruction::{Erasure, Why};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorKind};
 use crate::journal::{Jot, Record};
 use crate::session::Session;
 use crate::App;
@@ -26,12 +26,17 @@ pub struct NewRequest {
     pub subject: SubjectId,
     /// access, delete, correct, opt-out or limit-use.
     pub kind: String,
-    /// CCPA, GDPR, MHMDA, BIPA, CUBI or other; default from the subject's consent.
+    /// CCPA, GDPR, MHMDA, BIPA, CUBI, HIPAA or other; default from the subject's consent.
     pub law: Option<String>,
-    /// Made by an authorized agent with this pseudonymous id.
+    /// Made by an authorized agent with this pseudonymous id (staff only: the request waits
+    /// for the agent's proof of authority before it moves).
     pub agent: Option<String>,
-    /// When it was received, RFC 3339 (default now).
+    /// When it was received, RFC 3339. The app's clock sets it; staff may date it earlier (a
+    /// letter that came last week) with `received_reason`, never in the future nor before the
+    /// subject was registered. A patient cannot set it.
     pub received: Option<String>,
+    /// Why the request is dated earlier than now; required with `received`, journaled.
+    pub received_reason: Option<String>,
     /// Open it even if it duplicates an earlier one.
     pub allow_duplicate: bool,
 }
@@ -56,8 +61,11 @@ pub struct RequestFile {
 /// A move of a request's lifecycle.
 #[derive(Clone, Debug)]
 pub enum Move {
-    /// The agent's proof of authority (the subject's signed permission) was shown.
-    AgentAuthority,
+    /// Receipt was confirmed to the subject (CCPA regs 7021(a): within 10 business days).
+    Acknowledge,
+    /// The agent's proof of authority (the subject's signed permission, a power of attorney)
+    /// was shown: the SHA-256 of that document (64 hex digits) is journaled as its evidence.
+    AgentAuthority { evidence_sha256: String },
     /// The identity verification done: none, standard or strong.
     Verify { level: String },
     /// Work starts (after verification).
@@ -75,7 +83,8 @@ pub enum Move {
 impl Move {
     fn action(&self) -> &'static str {
         match self {
-            Move::AgentAuthority => "request.agent-authority",
+            Move::Acknowledge => "request.acknowledge",
+            Move::AgentAuthority { .. } => "request.agent-authority",
             Move::Verify { .. } => "request.verify",
             Move::Start => "request.start",
             Move::Extend { .. } => "request.extend",
@@ -193,18 +202,43 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 .law
                 .as_deref()
                 .map(|l| {
-                    parse_law(l)
-                        .ok_or_else(|| AppError::field("law", "one of CCPA, GDPR, MHMDA, BIPA, CUBI, other"))
+                    parse_law(l).ok_or_else(|| {
+                        AppError::field("law", "one of CCPA, GDPR, MHMDA, BIPA, CUBI, HIPAA, other")
+                    })
                 })
                 .transpose()?;
+            let patient = s.role == Role::Patient;
+            if new.agent.is_some() && patient {
+                return Err(AppError::new(
+                    ErrorKind::Forbidden,
+                    "a patient makes a request for themself; an authorized agent's request is opened by \
+                     the clinic's staff, and moves only once the agent's proof of authority is recorded",
+                )
+                .at("agent"));
+            }
             if new.agent.as_ref().is_some_and(|a| a.trim().is_empty() || a.len() > 256) {
                 return Err(AppError::field("agent", "the agent's pseudonymous id, 1 to 256 bytes"));
             }
-            let received = match new.received.as_deref() {
-                Some(t) => chrono::DateTime::parse_from_rfc3339(t)
-                    .map_err(|_| AppError::field("received", "not an RFC 3339 time"))?
-                    .with_timezone(&chrono::Utc),
-                None => crate::time::now_ms(),
+            let now = crate::time::now_ms();
+            let (received, backdated) = match new.received.as_deref() {
+                None => (now, None),
+                Some(_) if patient => return Err(AppError::new(
+                    ErrorKind::Forbidden,
+                    "the clinic dates a request when it arrives; a patient cannot set when it was received",
+                )
+                .at("received")),
+                Some(t) => {
+                    let at = self.backdated(subject, t, now).await?;
+                    let reason = new.received_reason.as_deref().map(str::trim).unwrap_or_default();
+                    if reason.is_empty() || reason.len() > 1024 {
+                        return Err(AppError::field(
+                            "received_reason",
+                            "say why the request is dated earlier than now (e.g. a letter received that \
+                             day), 1 to 1024 bytes",
+                        ));
+                    }
+                    (at, Some(reason.to_owned()))
+                }
             };
             let intake = RequestIntake { subject, kind, law, agent: new.agent.clone(), received };
             match self.vault.open_request_checked(intake, new.allow_duplicate, &calendar()).await? {
@@ -213,7 +247,15 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                         "request.open",
                         "request",
                         format!("request:{}", r.id()),
-                        format!("{kind} under {} for {object}, respond by {}", r.law(), r.respond_by()),
+                        match &backdated {
+                            None => format!("{kind} under {} for {object}, respond by {}", r.law(), r.respond_by()),
+                            Some(why) => format!(
+                                "{kind} under {} for {object}, respond by {}; received backdated to {} ({why})",
+                                r.law(),
+                                r.respond_by(),
+                                received.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                            ),
+                        },
                     );
                     Ok(r)
                 }
@@ -226,6 +268,40 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                 }
             }
         })
+    }
+
+    /// A staff-given receipt time: RFC 3339, not after `now`, not before the day the subject
+    /// was registered or first scanned.
+    async fn backdated(
+        &self,
+        subject: SubjectId,
+        t: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
+        let at = chrono::DateTime::parse_from_rfc3339(t)
+            .map_err(|_| AppError::field("received", "not an RFC 3339 time"))?
+            .with_timezone(&chrono::Utc);
+        if at > now {
+            return Err(AppError::field("received", format!("{t} is in the future")));
+        }
+        // The subject's earliest trace: registered here, or a scan captured before (records
+        // brought in from elsewhere).
+        let record = self.vault.metadata_store().subject(subject).await?;
+        let registered =
+            record.ok_or_else(|| AppError::not_found(format!("no subject {subject}")))?.created_at;
+        let mut first = chrono::DateTime::from_timestamp_millis(registered.0).unwrap_or(now).date_naive();
+        for scan in self.vault.scans_of(subject).await? {
+            if let Some(day) = crate::time::parse_date(&scan.capture.captured_on) {
+                first = first.min(day);
+            }
+        }
+        if at.date_naive() < first {
+            return Err(AppError::field(
+                "received",
+                format!("{t} is before subject {subject} was known to the clinic ({first}: registered or first scanned)"),
+            ));
+        }
+        Ok(at)
     }
 
     /// Every request kept by `filter` (the privacy office).
@@ -273,8 +349,20 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
             let action = m.action();
             self.gate(s, &jot, gates::COMPLIANCE, action, "request", object.clone(), None)?;
             let now = crate::time::now_ms();
+            let mut detail = None;
             let change: Change = match m {
-                Move::AgentAuthority => Box::new(move |r| r.record_agent_authority(now)),
+                Move::Acknowledge => Box::new(move |r| r.acknowledge(now)),
+                Move::AgentAuthority { evidence_sha256 } => {
+                    let hex = evidence_sha256.trim().to_ascii_lowercase();
+                    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(AppError::field(
+                            "evidence_sha256",
+                            "the SHA-256 (64 hex digits) of the agent's signed permission or power of attorney",
+                        ));
+                    }
+                    detail = Some(format!("agent authority recorded, evidence sha256:{hex}"));
+                    Box::new(move |r| r.record_agent_authority(now))
+                }
                 Move::Verify { level } => {
                     let lvl = parse_level(&level)
                         .ok_or_else(|| AppError::field("level", "one of none, standard, strong"))?;
@@ -313,7 +401,11 @@ impl<M: MetadataStore, B: BlobStore> App<M, B> {
                     return Err(e);
                 }
             };
-            jot.change(action, "request", object, r.state().name());
+            let said = match detail {
+                Some(d) => format!("{}; {d}", r.state().name()),
+                None => r.state().name().to_owned(),
+            };
+            jot.change(action, "request", object, said);
             Ok(r)
         })
     }

@@ -140,7 +140,8 @@ pub struct SaleAuthorization {
     pub expires: Date,
 }
 
-/// The longest a sale authorization may run (RCW 19.373.070(2)(i): one year from signing).
+/// The longest a sale authorization may run (RCW 19.373.070(2)(h): an expiration date one year from
+/// when the consumer signs; (2)(i) is the signature and date).
 pub const SALE_AUTHORIZATION_MAX: RetentionPeriod = RetentionPeriod::Years(1);
 
 /// A consent as collected, before the check.
@@ -213,10 +214,10 @@ impl MissingElement {
             (WrittenRelease, _) => "BIPA 740 ILCS 14/15(b)(3)",
             (NoSale { .. }, _) => "BIPA 740 ILCS 14/15(c)",
             (SaleAuthorization { .. }, _) => "MHMDA RCW 19.373.070",
-            (SaleAuthorizationTerm { .. }, _) => "MHMDA RCW 19.373.070(2)",
+            (SaleAuthorizationTerm { .. }, _) => "MHMDA RCW 19.373.070(2)(h)",
             (ShareConsent { .. }, Il) => "BIPA 740 ILCS 14/15(d)(1)",
             (ShareConsent { .. }, _) => "MHMDA RCW 19.373.030(1)(b)",
-            (NoticePurposes, Wa) => "MHMDA RCW 19.373.020, .030(2)",
+            (NoticePurposes, Wa) => "MHMDA RCW 19.373.020, .030(1)(c)",
             (NoticePurposes | NoticeRetention, _) => "CCPA 1798.100(a)(1),(3)",
             (NoticeLimitUse, _) => "CPRA 1798.121, 1798.135",
             (ExplicitConsent, _) => "GDPR Art. 9(2)(a)",

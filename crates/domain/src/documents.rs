@@ -181,7 +181,11 @@ fn retention_rules() -> Vec<String> {
          purpose expires."
             .to_owned(),
         "Withdrawal: destroyed on the day consent is withdrawn, in every jurisdiction.".to_owned(),
-        "Legal holds (warrant, subpoena, litigation) suspend destruction until released.".to_owned(),
+        "Legal holds (warrant, subpoena, litigation) suspend destruction until released. BIPA 15(a) \
+         names only a valid warrant or subpoena issued by a court of competent jurisdiction, and \
+         Texas's CUBI names no hold: a hold of another kind on such a subject still suspends \
+         destruction, and is referred to counsel."
+            .to_owned(),
         format!(
             "Audit records hold pseudonymous ids only and are kept {} (HIPAA 45 CFR 164.316(b)(2)(i)).",
             human(AUDIT_RETENTION)
@@ -399,7 +403,10 @@ impl RetentionSchedule {
                 .collect(),
             rules: retention_rules(),
             destruction: vec![
-                "Destruction is automatic: the retention engine checks every subject daily.".to_owned(),
+                "Destruction is automatic: the FaceVault server enforces this schedule every day at a set \
+                 time (03:00 UTC unless the clinic configures another), destroying what is due that \
+                 day, and on starting it catches up a day it missed while stopped."
+                    .to_owned(),
                 "When every consented purpose of a subject has lapsed, the subject's data key is \
                  destroyed (crypto-shredding): every scan, measurement and image of the subject, \
                  in every copy and backup, becomes unreadable at once."

@@ -38,8 +38,8 @@ pub use request::{
     RequestError, RequestEvent, RequestId, RequestKind, RequestState, Requester, VerificationLevel,
 };
 pub use retention::{
-    decide, plan, Destruction, Enforcement, HoldKind, LegalHold, ObjectId, ObjectKind, RetentionEvent, Rule,
-    StoredObject, SubjectId, SubjectRetention, Target,
+    decide, hold_standing, plan, Destruction, Enforcement, HoldKind, HoldStanding, LegalHold, ObjectId,
+    ObjectKind, RetentionEvent, Rule, StoredObject, SubjectId, SubjectRetention, Target,
 };
 pub use time::{Clock, Date, RetentionPeriod, SimClock, Timestamp};
 pub use vendor::{

@@ -104,6 +104,20 @@ pub struct AutomatedOutput {
     pub producer: String,
 }
 
+/// An open legal hold of a kind the subject's law does not name as a ground to delay
+/// destruction: it still suspends destruction, and counsel decides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldOutsideStatute {
+    pub subject: String,
+    /// warrant, subpoena or litigation hold.
+    pub kind: String,
+    /// The SHA-256 of the hold's reference (never the docket itself).
+    pub reference_sha256: String,
+    pub placed: Date,
+    /// The law and provision the hold is outside of.
+    pub source: String,
+}
+
 /// What the report is computed from: the live data, gathered by the caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PostureInput {
@@ -115,6 +129,7 @@ pub struct PostureInput {
     pub overdue_requests: Vec<OverdueRequest>,
     pub disclosures_without_consent: Vec<UncoveredDisclosure>,
     pub automated_outputs: Vec<AutomatedOutput>,
+    pub holds_outside_statute: Vec<HoldOutsideStatute>,
 }
 
 /// The clinic's risk acceptance criteria (`posture.toml`). A risk is acceptable when its
@@ -168,10 +183,11 @@ pub enum Category {
     OverdueRequests,
     DisclosureWithoutConsent,
     AutomatedProcessing,
+    HoldOutsideStatute,
 }
 
 impl Category {
-    pub const ALL: [Category; 7] = [
+    pub const ALL: [Category; 8] = [
         Category::PastRetention,
         Category::ConsentMissingElements,
         Category::VendorMissingTerms,
@@ -179,6 +195,7 @@ impl Category {
         Category::OverdueRequests,
         Category::DisclosureWithoutConsent,
         Category::AutomatedProcessing,
+        Category::HoldOutsideStatute,
     ];
 
     pub fn id(self) -> &'static str {
@@ -190,6 +207,7 @@ impl Category {
             Category::OverdueRequests => "overdue-requests",
             Category::DisclosureWithoutConsent => "disclosure-without-consent",
             Category::AutomatedProcessing => "automated-processing",
+            Category::HoldOutsideStatute => "hold-outside-statute",
         }
     }
 
@@ -210,6 +228,9 @@ impl Category {
             Category::DisclosureWithoutConsent => (5, 5),
             // Outputs computed by software: a wrong inference can mislead a treatment decision.
             Category::AutomatedProcessing => (2, 2),
+            // Data kept past a statutory deadline under a hold the statute does not name:
+            // liability to the patient's claim, against spoliation if destroyed.
+            Category::HoldOutsideStatute => (2, 4),
         }
     }
 
@@ -241,6 +262,10 @@ impl Category {
             Category::AutomatedProcessing => {
                 "Lineage records the producer and parameters of every output; a clinician reviews each before \
                  use; the access export discloses the logic (GDPR art. 15(1)(h))."
+            }
+            Category::HoldOutsideStatute => {
+                "The hold still suspends destruction (destroying evidence is worse); counsel obtains a warrant \
+                 or subpoena the statute names, or releases the hold, or records why keeping the data is lawful."
             }
         }
     }
@@ -301,7 +326,7 @@ pub struct FindingRecord {
 /// One entry of the register.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// R1..R7, in the order of [`Category::ALL`].
+    /// R1..R8, in the order of [`Category::ALL`].
     pub id: String,
     pub category: Category,
     pub severity: Severity,
@@ -428,6 +453,21 @@ fn records(input: &PostureInput, c: Category) -> (Vec<FindingRecord>, bool) {
                 )
             })
             .collect(),
+        Category::HoldOutsideStatute => input
+            .holds_outside_statute
+            .iter()
+            .map(|h| {
+                // Every subject's data here is a face scan or computed from one.
+                biometric = true;
+                rec(
+                    &format!("subject:{}", h.subject),
+                    format!(
+                        "{} (reference sha256:{}) placed {}: outside the statute ({})",
+                        h.kind, h.reference_sha256, h.placed, h.source
+                    ),
+                )
+            })
+            .collect(),
     };
     out.sort_by(|a, b| (&a.id, &a.detail).cmp(&(&b.id, &b.detail)));
     (out, biometric)
@@ -443,6 +483,7 @@ fn title(c: Category, n: usize, biometric: bool) -> String {
             Category::OverdueRequests => "No overdue data-subject request",
             Category::DisclosureWithoutConsent => "No disclosure without consent",
             Category::AutomatedProcessing => "No output of automated processing",
+            Category::HoldOutsideStatute => "No legal hold outside its statute",
         }
         .to_owned();
     }
@@ -458,6 +499,9 @@ fn title(c: Category, n: usize, biometric: bool) -> String {
         Category::OverdueRequests => format!("{n} overdue data-subject request obligation(s)"),
         Category::DisclosureWithoutConsent => format!("{n} disclosure(s) of {data} without consent"),
         Category::AutomatedProcessing => format!("{n} output(s) of automated processing"),
+        Category::HoldOutsideStatute => {
+            format!("{n} legal hold(s) outside the statute: destruction suspended, for counsel")
+        }
     }
 }
 

@@ -84,10 +84,17 @@ pub enum Law {
     Cubi,
     /// Anywhere else. Deadlines: FaceVault's US baseline (CCPA timings).
     Other,
+    /// A HIPAA covered entity's patient (45 CFR 164.524): chosen per request, never from the
+    /// jurisdiction, since it depends on the clinic being a covered entity. Access is answered
+    /// within 30 calendar days, extendable once by 30 (164.524(b)(2)); an amendment within 60,
+    /// extendable once by 30 (164.526(b)(2)). HIPAA gives no right to delete, opt out or limit
+    /// use on these terms, so those kinds keep FaceVault's US baseline (CCPA timings).
+    Hipaa,
 }
 
 impl Law {
-    pub const ALL: [Law; 6] = [Self::Ccpa, Self::Gdpr, Self::Mhmda, Self::Bipa, Self::Cubi, Self::Other];
+    pub const ALL: [Law; 7] =
+        [Self::Ccpa, Self::Gdpr, Self::Mhmda, Self::Bipa, Self::Cubi, Self::Other, Self::Hipaa];
 
     /// The law that governs requests from a subject living in `j`.
     pub fn for_jurisdiction(j: Jurisdiction) -> Law {
@@ -111,6 +118,7 @@ impl fmt::Display for Law {
             Self::Bipa => "BIPA",
             Self::Cubi => "CUBI",
             Self::Other => "other",
+            Self::Hipaa => "HIPAA",
         })
     }
 }
@@ -265,6 +273,15 @@ pub const GDPR_EXTENSION: RetentionPeriod = RetentionPeriod::Months(2);
 /// to restore them, by at most six months from authenticating the request (check the exact
 /// words). FaceVault counts from receipt, which is never later than authentication.
 pub const MHMDA_BACKUP_PURGE: RetentionPeriod = RetentionPeriod::Months(6);
+/// 45 CFR 164.524(b)(2)(i): act on a request for access no later than 30 days after receiving
+/// it; (b)(2)(ii): once, by no more than 30 more days, with a written statement of the reasons
+/// and the date within the first 30. Calendar days: a deadline on a weekend is not moved.
+pub const HIPAA_ACCESS_DAYS: u64 = 30;
+/// 45 CFR 164.526(b)(2)(i): act on a request for amendment no later than 60 days after
+/// receiving it; (b)(2)(ii): once, by no more than 30 more days.
+pub const HIPAA_AMENDMENT_DAYS: u64 = 60;
+/// The one extension 164.524(b)(2)(ii) and 164.526(b)(2)(ii) allow, in days.
+pub const HIPAA_EXTENSION_DAYS: u64 = 30;
 
 /// The deadlines for a request of `kind` under `law`, received at `received`.
 ///
@@ -298,13 +315,23 @@ pub fn deadlines(law: Law, kind: RequestKind, received: Timestamp, calendar: &Ho
                 backups_purged_by: None,
             }
         }
+        Law::Hipaa if matches!(kind, RequestKind::Access | RequestKind::Correct) => {
+            let days = if kind == RequestKind::Access { HIPAA_ACCESS_DAYS } else { HIPAA_AMENDMENT_DAYS };
+            let respond_by = plus_days(day, days);
+            Deadlines {
+                acknowledge_by,
+                respond_by,
+                extended_respond_by: Some(plus_days(respond_by, HIPAA_EXTENSION_DAYS)),
+                backups_purged_by: None,
+            }
+        }
         _ if kind.is_rapid() => Deadlines {
             acknowledge_by,
             respond_by: calendar.add_business_days(day, RAPID_BUSINESS_DAYS),
             extended_respond_by: None,
             backups_purged_by: None,
         },
-        Law::Ccpa | Law::Mhmda | Law::Bipa | Law::Cubi | Law::Other => {
+        Law::Ccpa | Law::Mhmda | Law::Bipa | Law::Cubi | Law::Other | Law::Hipaa => {
             let respond_by = plus_days(day, RESPOND_DAYS);
             let backups_purged_by =
                 (law == Law::Mhmda && kind == RequestKind::Delete).then(|| MHMDA_BACKUP_PURGE.after(day));
@@ -897,10 +924,13 @@ pub struct DuplicatePolicy {
     pub recently_completed_days: u32,
     /// The window for the access limit.
     pub access_window: RetentionPeriod,
-    /// How many access requests per window the clinic must answer. Cal. Civ. Code 1798.130(b)
-    /// (check): a business need not provide the information of 1798.110 and 1798.115 to the
-    /// same consumer more than twice in a 12-month period (and 1798.100(d) (check) likewise for
-    /// portability). Applied under CCPA and the US baseline laws only: GDPR Art. 12(5) allows
+    /// How many access requests per window the clinic must answer. Cal. Civ. Code 1798.130(b):
+    /// a business need not provide the information of 1798.110 and 1798.115 to the same
+    /// consumer more than twice in a 12-month period. Since the CPRA, portability is part of
+    /// that answer (the portable format of 1798.130(a)(3)(B)(iii) (check)); 1798.100(d) is now
+    /// the clause on contracts with recipients, not a limit. Applied under CCPA and the US
+    /// baseline laws only (not HIPAA, which allows a cost-based fee, 164.524(c)(4), and no
+    /// refusal for repetition): GDPR Art. 12(5) allows
     /// refusing "manifestly unfounded or excessive" requests but sets no count, and MHMDA
     /// (RCW 19.373.040, subsection to check) makes answers free up to twice a year and allows a
     /// fee, not a refusal, for unfounded, excessive or repetitive ones: neither is flagged here.
@@ -922,7 +952,7 @@ pub enum DuplicateReason {
     /// [`DuplicatePolicy::recently_completed_days`].
     RecentlyCompleted,
     /// The subject already had [`DuplicatePolicy::access_limit`] access requests answered in the
-    /// window: this one may be denied (Cal. Civ. Code 1798.130(b) (check)).
+    /// window: this one may be denied (Cal. Civ. Code 1798.130(b)).
     AccessLimitReached { answered: u32 },
 }
 

@@ -91,7 +91,62 @@ impl fmt::Display for HoldKind {
     }
 }
 
-/// A legal hold on all of a subject's data (BIPA 15(a) and CUBI yield to a warrant or subpoena).
+impl HoldKind {
+    pub const ALL: [HoldKind; 3] = [Self::Warrant, Self::Subpoena, Self::Litigation];
+}
+
+/// Whether the destruction duty of a subject's law yields to a hold of some kind, and where
+/// that is said. A hold outside its statute still suspends destruction in FaceVault (destroying
+/// evidence under a hold is worse than keeping data past a deadline), but it is reported for
+/// counsel to resolve (the posture report's `hold-outside-statute`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HoldStanding {
+    /// The law names this kind of hold as a ground to delay destruction, or sets no destruction
+    /// deadline a hold could breach.
+    pub within_statute: bool,
+    /// The law and provision, with why.
+    pub source: &'static str,
+}
+
+/// The holds each law's destruction duty yields to, with their sources.
+///
+/// - Illinois: BIPA 740 ILCS 14/15(a) keeps its retention schedule "absent a valid warrant or
+///   subpoena issued by a court of competent jurisdiction": a warrant or a subpoena, nothing
+///   else; a litigation hold is outside it.
+/// - Texas: CUBI, Tex. Bus. & Com. Code 503.001(c)(3), sets the destruction deadline (a year
+///   after the purpose expires) with no exception for any hold.
+/// - California: CCPA 1798.145(a)(1) does not restrict complying with a court order or subpoena,
+///   an inquiry or investigation, or exercising or defending legal claims: every kind.
+/// - EU/EEA: GDPR Art. 17(3)(b) (a legal obligation) and (e) (legal claims): every kind.
+/// - Washington and elsewhere: no statute FaceVault knows sets a destruction deadline for this
+///   data that a hold could breach (MHMDA governs deletion on request, RCW 19.373.040).
+pub fn hold_standing(j: Jurisdiction, kind: HoldKind) -> HoldStanding {
+    const BIPA: &str = "BIPA 740 ILCS 14/15(a): only a valid warrant or subpoena issued by a court of \
+                        competent jurisdiction delays destruction";
+    const CUBI: &str = "CUBI Tex. Bus. & Com. Code 503.001(c)(3): destruction within a year after the \
+                        purpose expires, with no exception for a hold";
+    match (j, kind) {
+        (Jurisdiction::Il, HoldKind::Warrant | HoldKind::Subpoena) => {
+            HoldStanding { within_statute: true, source: BIPA }
+        }
+        (Jurisdiction::Il, HoldKind::Litigation) => HoldStanding { within_statute: false, source: BIPA },
+        (Jurisdiction::Tx, _) => HoldStanding { within_statute: false, source: CUBI },
+        (Jurisdiction::Ca, _) => HoldStanding {
+            within_statute: true,
+            source: "CCPA 1798.145(a)(1): court orders, subpoenas, investigations and legal claims",
+        },
+        (Jurisdiction::Eu, _) => HoldStanding {
+            within_statute: true,
+            source: "GDPR Art. 17(3)(b), (e): a legal obligation, legal claims",
+        },
+        (Jurisdiction::Wa | Jurisdiction::Other, _) => HoldStanding {
+            within_statute: true,
+            source: "no statutory destruction deadline that a hold would breach",
+        },
+    }
+}
+
+/// A legal hold on all of a subject's data (which kinds each law yields to: [`hold_standing`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LegalHold {
     pub kind: HoldKind,

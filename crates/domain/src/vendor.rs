@@ -202,12 +202,16 @@ impl fmt::Display for DataCategory {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ContractTerm {
-    // CCPA regulations (Cal. Code Regs. tit. 11) §7051(a): service provider and contractor.
+    // CCPA regulations (Cal. Code Regs. tit. 11) §7051(a), as amended in 2023: service provider
+    // and contractor. (a)(4), no use for a commercial purpose other than the business
+    // purposes, is part of `NoUseOutsidePurposes`; the numbering after it follows (check the
+    // current text).
     /// Not to sell or share the personal information.
     NoSellOrShare,
     /// The specific business purposes are named, and the data is disclosed only for them.
     SpecifiedPurposes,
-    /// Not to retain, use or disclose the data for any other purpose.
+    /// Not to retain, use or disclose the data for any other purpose (§7051(a)(3)), commercial
+    /// purposes included (§7051(a)(4)): one term in the contract covers both.
     NoUseOutsidePurposes,
     /// Not to retain, use or disclose it outside the direct business relationship.
     NoUseOutsideRelationship,
@@ -302,14 +306,14 @@ impl ContractTerm {
         match self {
             Self::NoSellOrShare => "CCPA regs §7051(a)(1)",
             Self::SpecifiedPurposes => "CCPA regs §7051(a)(2)",
-            Self::NoUseOutsidePurposes => "CCPA regs §7051(a)(3)",
-            Self::NoUseOutsideRelationship => "CCPA regs §7051(a)(4)",
-            Self::NoCombining => "CCPA regs §7051(a)(5)",
-            Self::ComplyWithCcpa => "CCPA regs §7051(a)(6)",
-            Self::ComplianceRights => "CCPA regs §7051(a)(7)",
-            Self::NotifyIfUnable => "CCPA regs §7051(a)(8)",
-            Self::StopAndRemediate => "CCPA regs §7051(a)(9)",
-            Self::ConsumerRequests => "CCPA regs §7051(a)(10)",
+            Self::NoUseOutsidePurposes => "CCPA regs §7051(a)(3), (4)",
+            Self::NoUseOutsideRelationship => "CCPA regs §7051(a)(5)",
+            Self::NoCombining => "CCPA regs §7051(a)(6)",
+            Self::ComplyWithCcpa => "CCPA regs §7051(a)(7)",
+            Self::ComplianceRights => "CCPA regs §7051(a)(8)",
+            Self::NotifyIfUnable => "CCPA regs §7051(a)(9)",
+            Self::StopAndRemediate => "CCPA regs §7051(a)(10)",
+            Self::ConsumerRequests => "CCPA regs §7051(a)(11)",
             Self::SubcontractorTerms => "CCPA 1798.140(ag)(2) (check)",
             Self::ContractorCertification => "CCPA 1798.140(j)(1) (check)",
             Self::BaaPermittedUses => "45 CFR 164.504(e)(2)(i)",
@@ -461,7 +465,9 @@ impl VendorRegistry {
 #[serde(rename_all = "kebab-case")]
 pub enum DisclosureKind {
     /// To a service provider, contractor or business associate, under a complete contract, for
-    /// a purpose it names: not a sale or share (CCPA 1798.140(ad)(2), (ah)(2); check).
+    /// a purpose it names: not a sale or share, which are disclosures to a third party (CCPA
+    /// 1798.140(ad)(1), (ah)(1)), and a service provider or contractor is not a third party
+    /// (1798.140(ai)(2), (3)).
     BusinessPurpose(VendorRole),
     /// To a health care provider for the subject's treatment (HIPAA 45 CFR 164.506(c)(2)): not
     /// a sale or share.

@@ -176,7 +176,7 @@ fn record_of_processing_lists_controller_purposes_recipients_transfers_retention
         - Illinois (BIPA 740 ILCS 14/15(a)): destroyed when the purpose is satisfied or 3 years after the subject's last interaction with the clinic, whichever comes first.
         - Texas (CUBI, Tex. Bus. \& Com. Code 503.001(c)(3)): destroyed no later than 1 year after the purpose expires.
         - Withdrawal: destroyed on the day consent is withdrawn, in every jurisdiction.
-        - Legal holds (warrant, subpoena, litigation) suspend destruction until released.
+        - Legal holds (warrant, subpoena, litigation) suspend destruction until released. BIPA 15(a) names only a valid warrant or subpoena issued by a court of competent jurisdiction, and Texas's CUBI names no hold: a hold of another kind on such a subject still suspends destruction, and is referred to counsel.
         - Audit records hold pseudonymous ids only and are kept 6 years (HIPAA 45 CFR 164.316(b)(2)(i)).
 
         ## Safeguards
@@ -218,12 +218,12 @@ fn retention_schedule_is_public_and_states_each_rule() {
         - Illinois (BIPA 740 ILCS 14/15(a)): destroyed when the purpose is satisfied or 3 years after the subject's last interaction with the clinic, whichever comes first.
         - Texas (CUBI, Tex. Bus. \& Com. Code 503.001(c)(3)): destroyed no later than 1 year after the purpose expires.
         - Withdrawal: destroyed on the day consent is withdrawn, in every jurisdiction.
-        - Legal holds (warrant, subpoena, litigation) suspend destruction until released.
+        - Legal holds (warrant, subpoena, litigation) suspend destruction until released. BIPA 15(a) names only a valid warrant or subpoena issued by a court of competent jurisdiction, and Texas's CUBI names no hold: a hold of another kind on such a subject still suspends destruction, and is referred to counsel.
         - Audit records hold pseudonymous ids only and are kept 6 years (HIPAA 45 CFR 164.316(b)(2)(i)).
 
         ## How it is destroyed
 
-        - Destruction is automatic: the retention engine checks every subject daily.
+        - Destruction is automatic: the FaceVault server enforces this schedule every day at a set time (03:00 UTC unless the clinic configures another), destroying what is due that day, and on starting it catches up a day it missed while stopped.
         - When every consented purpose of a subject has lapsed, the subject's data key is destroyed (crypto-shredding): every scan, measurement and image of the subject, in every copy and backup, becomes unreadable at once.
         - Scans and derived data kept only for purposes that lapsed earlier are deleted individually on the day they lapse.
         - Each destruction is recorded in the audit log and a signed deletion certificate is issued.
@@ -462,11 +462,11 @@ fn json_is_typed_and_deterministic() {
             "Illinois (BIPA 740 ILCS 14/15(a)): destroyed when the purpose is satisfied or 3 years after the subject's last interaction with the clinic, whichever comes first.",
             "Texas (CUBI, Tex. Bus. & Com. Code 503.001(c)(3)): destroyed no later than 1 year after the purpose expires.",
             "Withdrawal: destroyed on the day consent is withdrawn, in every jurisdiction.",
-            "Legal holds (warrant, subpoena, litigation) suspend destruction until released.",
+            "Legal holds (warrant, subpoena, litigation) suspend destruction until released. BIPA 15(a) names only a valid warrant or subpoena issued by a court of competent jurisdiction, and Texas's CUBI names no hold: a hold of another kind on such a subject still suspends destruction, and is referred to counsel.",
             "Audit records hold pseudonymous ids only and are kept 6 years (HIPAA 45 CFR 164.316(b)(2)(i))."
           ],
           "destruction": [
-            "Destruction is automatic: the retention engine checks every subject daily.",
+            "Destruction is automatic: the FaceVault server enforces this schedule every day at a set time (03:00 UTC unless the clinic configures another), destroying what is due that day, and on starting it catches up a day it missed while stopped.",
             "When every consented purpose of a subject has lapsed, the subject's data key is destroyed (crypto-shredding): every scan, measurement and image of the subject, in every copy and backup, becomes unreadable at once.",
             "Scans and derived data kept only for purposes that lapsed earlier are deleted individually on the day they lapse.",
             "Each destruction is recorded in the audit log and a signed deletion certificate is issued.",
@@ -547,12 +547,12 @@ fn html_escapes_every_configured_text() {
         <li>Illinois (BIPA 740 ILCS 14/15(a)): destroyed when the purpose is satisfied or 3 years after the subject&#39;s last interaction with the clinic, whichever comes first.</li>
         <li>Texas (CUBI, Tex. Bus. &amp; Com. Code 503.001(c)(3)): destroyed no later than 1 year after the purpose expires.</li>
         <li>Withdrawal: destroyed on the day consent is withdrawn, in every jurisdiction.</li>
-        <li>Legal holds (warrant, subpoena, litigation) suspend destruction until released.</li>
+        <li>Legal holds (warrant, subpoena, litigation) suspend destruction until released. BIPA 15(a) names only a valid warrant or subpoena issued by a court of competent jurisdiction, and Texas&#39;s CUBI names no hold: a hold of another kind on such a subject still suspends destruction, and is referred to counsel.</li>
         <li>Audit records hold pseudonymous ids only and are kept 6 years (HIPAA 45 CFR 164.316(b)(2)(i)).</li>
         </ul>
         <h2>How it is destroyed</h2>
         <ul>
-        <li>Destruction is automatic: the retention engine checks every subject daily.</li>
+        <li>Destruction is automatic: the FaceVault server enforces this schedule every day at a set time (03:00 UTC unless the clinic configures another), destroying what is due that day, and on starting it catches up a day it missed while stopped.</li>
         <li>When every consented purpose of a subject has lapsed, the subject&#39;s data key is destroyed (crypto-shredding): every scan, measurement and image of the subject, in every copy and backup, becomes unreadable at once.</li>
         <li>Scans and derived data kept only for purposes that lapsed earlier are deleted individually on the day they lapse.</li>
         <li>Each destruction is recorded in the audit log and a signed deletion certificate is issued.</li>

@@ -296,14 +296,14 @@ fn tx_cubi_refuses_capture_naming_each_missing_element() {
 #[rustfmt::skip]
 fn wa_mhmda_refuses_capture_naming_each_missing_element() {
     check_consent("wa", "-notice", expect![[r#"capture refused: missing notice text shown to the subject (FaceVault baseline in WA)"#]]);
-    check_consent("wa", "-notice.purposes", expect![[r#"capture refused: missing notice stating the purposes (MHMDA RCW 19.373.020, .030(2) in WA)"#]]);
+    check_consent("wa", "-notice.purposes", expect![[r#"capture refused: missing notice stating the purposes (MHMDA RCW 19.373.020, .030(1)(c) in WA)"#]]);
     check_consent("wa", "-purposes", expect![[r#"capture refused: missing a specific purpose (FaceVault baseline in WA)"#]]);
     check_consent("wa", "-retention", expect![[r#"capture refused: missing retention period stated for purpose treatment-planning (FaceVault baseline in WA)"#]]);
     check_consent("wa", "-collect", expect![[r#"capture refused: missing consent to collect (MHMDA RCW 19.373.030(1)(a) in WA)"#]]);
     check_consent("wa", "-share", expect![[r#"capture refused: missing separate consent to share, for purpose vendor-disclosure (MHMDA RCW 19.373.030(1)(b) in WA)"#]]);
     check_consent("wa", "+sale", expect!["capture refused: missing a signed sale authorization naming the buyer, for purpose vendor-disclosure (MHMDA RCW 19.373.070 in WA)"]);
     check_consent("wa", "+sale sale-auth-no-buyer", expect!["capture refused: missing a signed sale authorization naming the buyer, for purpose vendor-disclosure (MHMDA RCW 19.373.070 in WA)"]);
-    check_consent("wa", "+sale sale-auth-13m", expect!["capture refused: missing a sale authorization that expires within 1 year of signing (it runs to 2026-02-10) (MHMDA RCW 19.373.070(2) in WA)"]);
+    check_consent("wa", "+sale sale-auth-13m", expect!["capture refused: missing a sale authorization that expires within 1 year of signing (it runs to 2026-02-10) (MHMDA RCW 19.373.070(2)(h) in WA)"]);
     check_consent("wa", "+sale +sale-auth", expect!["ok WA: treatment-planning=3y vendor-disclosure=1y; share=true limit-use=false; notice v3 sha256 94530219a3ce..; signed Electronic by Jane Roe at 2025-01-10 09:00:00 UTC; expires None"]);
     check_consent("wa", "-signature", expect![[r#"capture refused: missing signature (FaceVault baseline in WA)"#]]);
     check_consent("wa", "-typed-name", expect![[r#"capture refused: missing signature with a typed name (FaceVault baseline in WA)"#]]);

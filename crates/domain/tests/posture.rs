@@ -3,8 +3,8 @@
 
 use expect_test::{expect, Expect};
 use facevault_domain::posture::{
-    assess, likelihood, AutomatedOutput, BreakGlassUse, Category, ConsentGap, OverdueRequest, PastRetention,
-    PostureInput, RiskCriteria, UncoveredDisclosure, VendorGap,
+    assess, likelihood, AutomatedOutput, BreakGlassUse, Category, ConsentGap, HoldOutsideStatute,
+    OverdueRequest, PastRetention, PostureInput, RiskCriteria, UncoveredDisclosure, VendorGap,
 };
 use facevault_domain::{Date, Timestamp};
 
@@ -26,6 +26,7 @@ fn empty() -> PostureInput {
         overdue_requests: vec![],
         disclosures_without_consent: vec![],
         automated_outputs: vec![],
+        holds_outside_statute: vec![],
     }
 }
 
@@ -84,6 +85,13 @@ fn full() -> PostureInput {
             kind: "inference".into(),
             producer: "facevault-analysis 0.1 symmetry".into(),
         }],
+        holds_outside_statute: vec![HoldOutsideStatute {
+            subject: "s4".into(),
+            kind: "litigation hold".into(),
+            reference_sha256: "ab12".into(),
+            placed: day("2026-02-20"),
+            source: "US-IL: BIPA 740 ILCS 14/15(a)".into(),
+        }],
         ..empty()
     }
 }
@@ -133,7 +141,8 @@ fn empty_register_lists_every_category_as_no_findings() {
             R5 overdue-requests           low      L1 P3 C3 S3  ok  []
             R6 disclosure-without-consent low      L1 P5 C5 S5  ok  []
             R7 automated-processing       low      L1 P2 C2 S2  ok  []
-            Summary { findings_with_records: 0, records: 0, unacceptable: 0, critical: 0, high: 0, medium: 0, low: 7, automated_outputs: 0 }
+            R8 hold-outside-statute       low      L1 P2 C4 S4  ok  []
+            Summary { findings_with_records: 0, records: 0, unacceptable: 0, critical: 0, high: 0, medium: 0, low: 8, automated_outputs: 0 }
         "#]],
     );
     check(
@@ -147,7 +156,8 @@ fn empty_register_lists_every_category_as_no_findings() {
             R5 overdue-requests           low      L1 P3 C3 S3  ok  []
             R6 disclosure-without-consent low      L1 P5 C5 S5  NO  []
             R7 automated-processing       low      L1 P2 C2 S2  ok  []
-            Summary { findings_with_records: 0, records: 0, unacceptable: 1, critical: 0, high: 0, medium: 0, low: 7, automated_outputs: 0 }
+            R8 hold-outside-statute       low      L1 P2 C4 S4  ok  []
+            Summary { findings_with_records: 0, records: 0, unacceptable: 1, critical: 0, high: 0, medium: 0, low: 8, automated_outputs: 0 }
         "#]],
     );
 }
@@ -158,29 +168,31 @@ fn every_category_with_records_under_two_criteria() {
         &full(),
         &RiskCriteria::default(),
         expect![[r#"
-        R1 past-retention             critical L4 P4 C5 S20 NO  [derivative:d9, scan:a1]
-        R2 consent-missing-elements   high     L3 P3 C4 S12 NO  [subject:s3]
-        R3 vendor-missing-terms       high     L3 P3 C4 S12 NO  [vendor:lab-x]
-        R4 break-glass                medium   L2 P3 C2 S6  ok  [audit:42]
-        R5 overdue-requests           medium   L3 P3 C3 S9  NO  [request:req-7]
-        R6 disclosure-without-consent high     L3 P5 C5 S15 NO  [scan:a1]
-        R7 automated-processing       low      L2 P2 C2 S4  ok  [derivative:d1]
-        Summary { findings_with_records: 7, records: 8, unacceptable: 5, critical: 1, high: 3, medium: 2, low: 1, automated_outputs: 1 }
-    "#]],
+            R1 past-retention             critical L4 P4 C5 S20 NO  [derivative:d9, scan:a1]
+            R2 consent-missing-elements   high     L3 P3 C4 S12 NO  [subject:s3]
+            R3 vendor-missing-terms       high     L3 P3 C4 S12 NO  [vendor:lab-x]
+            R4 break-glass                medium   L2 P3 C2 S6  ok  [audit:42]
+            R5 overdue-requests           medium   L3 P3 C3 S9  NO  [request:req-7]
+            R6 disclosure-without-consent high     L3 P5 C5 S15 NO  [scan:a1]
+            R7 automated-processing       low      L2 P2 C2 S4  ok  [derivative:d1]
+            R8 hold-outside-statute       high     L3 P4 C5 S15 NO  [subject:s4]
+            Summary { findings_with_records: 8, records: 9, unacceptable: 6, critical: 1, high: 4, medium: 2, low: 1, automated_outputs: 1 }
+        "#]],
     );
     check(
         &full(),
         &strict(),
         expect![[r#"
-        R1 past-retention             critical L4 P4 C5 S20 NO  [derivative:d9, scan:a1]
-        R2 consent-missing-elements   high     L3 P3 C4 S12 NO  [subject:s3]
-        R3 vendor-missing-terms       high     L3 P3 C4 S12 NO  [vendor:lab-x]
-        R4 break-glass                medium   L2 P3 C2 S6  NO  [audit:42]
-        R5 overdue-requests           medium   L3 P3 C3 S9  NO  [request:req-7]
-        R6 disclosure-without-consent high     L3 P5 C5 S15 NO  [scan:a1]
-        R7 automated-processing       low      L2 P2 C2 S4  ok  [derivative:d1]
-        Summary { findings_with_records: 7, records: 8, unacceptable: 6, critical: 1, high: 3, medium: 2, low: 1, automated_outputs: 1 }
-    "#]],
+            R1 past-retention             critical L4 P4 C5 S20 NO  [derivative:d9, scan:a1]
+            R2 consent-missing-elements   high     L3 P3 C4 S12 NO  [subject:s3]
+            R3 vendor-missing-terms       high     L3 P3 C4 S12 NO  [vendor:lab-x]
+            R4 break-glass                medium   L2 P3 C2 S6  NO  [audit:42]
+            R5 overdue-requests           medium   L3 P3 C3 S9  NO  [request:req-7]
+            R6 disclosure-without-consent high     L3 P5 C5 S15 NO  [scan:a1]
+            R7 automated-processing       low      L2 P2 C2 S4  ok  [derivative:d1]
+            R8 hold-outside-statute       high     L3 P4 C5 S15 NO  [subject:s4]
+            Summary { findings_with_records: 8, records: 9, unacceptable: 7, critical: 1, high: 4, medium: 2, low: 1, automated_outputs: 1 }
+        "#]],
     );
 }
 
@@ -192,15 +204,16 @@ fn biometric_past_retention_is_high() {
         &input,
         &RiskCriteria::default(),
         expect![[r#"
-        R1 past-retention             high     L3 P4 C5 S15 NO  [scan:a1]
-        R2 consent-missing-elements   low      L1 P3 C4 S4  ok  []
-        R3 vendor-missing-terms       low      L1 P3 C4 S4  ok  []
-        R4 break-glass                low      L1 P3 C2 S3  ok  []
-        R5 overdue-requests           low      L1 P3 C3 S3  ok  []
-        R6 disclosure-without-consent low      L1 P5 C5 S5  ok  []
-        R7 automated-processing       low      L1 P2 C2 S2  ok  []
-        Summary { findings_with_records: 1, records: 1, unacceptable: 1, critical: 0, high: 1, medium: 0, low: 6, automated_outputs: 0 }
-    "#]],
+            R1 past-retention             high     L3 P4 C5 S15 NO  [scan:a1]
+            R2 consent-missing-elements   low      L1 P3 C4 S4  ok  []
+            R3 vendor-missing-terms       low      L1 P3 C4 S4  ok  []
+            R4 break-glass                low      L1 P3 C2 S3  ok  []
+            R5 overdue-requests           low      L1 P3 C3 S3  ok  []
+            R6 disclosure-without-consent low      L1 P5 C5 S5  ok  []
+            R7 automated-processing       low      L1 P2 C2 S2  ok  []
+            R8 hold-outside-statute       low      L1 P2 C4 S4  ok  []
+            Summary { findings_with_records: 1, records: 1, unacceptable: 1, critical: 0, high: 1, medium: 0, low: 7, automated_outputs: 0 }
+        "#]],
     );
     // The same record, not biometric, is medium.
     input.past_retention[0].biometric = false;
@@ -208,15 +221,16 @@ fn biometric_past_retention_is_high() {
         &input,
         &RiskCriteria::default(),
         expect![[r#"
-        R1 past-retention             medium   L3 P3 C3 S9  NO  [scan:a1]
-        R2 consent-missing-elements   low      L1 P3 C4 S4  ok  []
-        R3 vendor-missing-terms       low      L1 P3 C4 S4  ok  []
-        R4 break-glass                low      L1 P3 C2 S3  ok  []
-        R5 overdue-requests           low      L1 P3 C3 S3  ok  []
-        R6 disclosure-without-consent low      L1 P5 C5 S5  ok  []
-        R7 automated-processing       low      L1 P2 C2 S2  ok  []
-        Summary { findings_with_records: 1, records: 1, unacceptable: 1, critical: 0, high: 0, medium: 1, low: 6, automated_outputs: 0 }
-    "#]],
+            R1 past-retention             medium   L3 P3 C3 S9  NO  [scan:a1]
+            R2 consent-missing-elements   low      L1 P3 C4 S4  ok  []
+            R3 vendor-missing-terms       low      L1 P3 C4 S4  ok  []
+            R4 break-glass                low      L1 P3 C2 S3  ok  []
+            R5 overdue-requests           low      L1 P3 C3 S3  ok  []
+            R6 disclosure-without-consent low      L1 P5 C5 S5  ok  []
+            R7 automated-processing       low      L1 P2 C2 S2  ok  []
+            R8 hold-outside-statute       low      L1 P2 C4 S4  ok  []
+            Summary { findings_with_records: 1, records: 1, unacceptable: 1, critical: 0, high: 0, medium: 1, low: 7, automated_outputs: 0 }
+        "#]],
     );
 }
 
@@ -266,7 +280,7 @@ fn markdown_and_json() {
 
         ## Summary
 
-        7 of 7 risks have findings (8 records); 5 not acceptable; 1 critical, 3 high, 2 medium, 1 low; 1 output(s) of automated processing.
+        8 of 8 risks have findings (9 records); 6 not acceptable; 1 critical, 4 high, 2 medium, 1 low; 1 output(s) of automated processing.
 
         ## Register
 
@@ -279,6 +293,7 @@ fn markdown_and_json() {
         | R5 | overdue-requests | medium | 1 | 3 | 3 | 3 | 9 | NO |
         | R6 | disclosure-without-consent | high | 1 | 3 | 5 | 5 | 15 | NO |
         | R7 | automated-processing | low | 1 | 2 | 2 | 2 | 4 | yes |
+        | R8 | hold-outside-statute | high | 1 | 3 | 4 | 5 | 15 | NO |
 
         ## R1 2 record(s) kept past the retention date, biometric data among them
 
@@ -324,6 +339,12 @@ fn markdown_and_json() {
         Safeguard: Lineage records the producer and parameters of every output; a clinician reviews each before use; the access export discloses the logic (GDPR art. 15(1)(h)).
 
         - `derivative:d1`: automated inference of subject s1 by facevault-analysis 0.1 symmetry
+
+        ## R8 1 legal hold(s) outside the statute: destruction suspended, for counsel
+
+        Safeguard: The hold still suspends destruction (destroying evidence is worse); counsel obtains a warrant or subpoena the statute names, or releases the hold, or records why keeping the data is lawful.
+
+        - `subject:s4`: litigation hold (reference sha256:ab12) placed 2026-02-20: outside the statute (US-IL: BIPA 740 ILCS 14/15(a))
     "#]].assert_eq(&report.to_markdown());
     // Typed serialization: a `Value` map's key order depends on serde_json's `preserve_order`,
     // which cedar-policy turns on in a workspace build.

@@ -193,14 +193,14 @@ fn every_term_names_its_source() {
     expect![[r#"
         no-sell-or-share (CCPA regs §7051(a)(1))
         specified-purposes (CCPA regs §7051(a)(2))
-        no-use-outside-purposes (CCPA regs §7051(a)(3))
-        no-use-outside-relationship (CCPA regs §7051(a)(4))
-        no-combining (CCPA regs §7051(a)(5))
-        comply-with-ccpa (CCPA regs §7051(a)(6))
-        compliance-rights (CCPA regs §7051(a)(7))
-        notify-if-unable (CCPA regs §7051(a)(8))
-        stop-and-remediate (CCPA regs §7051(a)(9))
-        consumer-requests (CCPA regs §7051(a)(10))
+        no-use-outside-purposes (CCPA regs §7051(a)(3), (4))
+        no-use-outside-relationship (CCPA regs §7051(a)(5))
+        no-combining (CCPA regs §7051(a)(6))
+        comply-with-ccpa (CCPA regs §7051(a)(7))
+        compliance-rights (CCPA regs §7051(a)(8))
+        notify-if-unable (CCPA regs §7051(a)(9))
+        stop-and-remediate (CCPA regs §7051(a)(10))
+        consumer-requests (CCPA regs §7051(a)(11))
         subcontractor-terms (CCPA 1798.140(ag)(2) (check))
         contractor-certification (CCPA 1798.140(j)(1) (check))
         baa-permitted-uses (45 CFR 164.504(e)(2)(i))
@@ -414,7 +414,7 @@ fn disclosure_outside_the_contract_or_the_consent_is_refused() {
             planner-cloud treatment-planning images: refused: vendor planner-cloud: contract does not allow data category images [CCPA regs §7051(a)(2),(3); 45 CFR 164.504(e)(2)(i)]
             planner-cloud vendor-disclosure face-scan: refused: purpose vendor-disclosure names recipient "Acme 3D Labs", not vendor planner-cloud [BIPA 740 ILCS 14/15(d)(1); MHMDA RCW 19.373.030(1)(b)]
             planner-cloud identification-templates face-scan: refused: purpose identification-templates is disabled in this clinic's catalogue [FaceVault catalogue]
-            half-signed treatment-planning face-scan: refused: vendor half-signed (service provider): contract lacks no-use-outside-purposes (CCPA regs §7051(a)(3)), no-use-outside-relationship (CCPA regs §7051(a)(4)), no-combining (CCPA regs §7051(a)(5)), comply-with-ccpa (CCPA regs §7051(a)(6)), compliance-rights (CCPA regs §7051(a)(7)), notify-if-unable (CCPA regs §7051(a)(8)), stop-and-remediate (CCPA regs §7051(a)(9)), consumer-requests (CCPA regs §7051(a)(10)), subcontractor-terms (CCPA 1798.140(ag)(2) (check)) [CCPA 1798.140(ag); CCPA regs §7051]
+            half-signed treatment-planning face-scan: refused: vendor half-signed (service provider): contract lacks no-use-outside-purposes (CCPA regs §7051(a)(3), (4)), no-use-outside-relationship (CCPA regs §7051(a)(5)), no-combining (CCPA regs §7051(a)(6)), comply-with-ccpa (CCPA regs §7051(a)(7)), compliance-rights (CCPA regs §7051(a)(8)), notify-if-unable (CCPA regs §7051(a)(9)), stop-and-remediate (CCPA regs §7051(a)(10)), consumer-requests (CCPA regs §7051(a)(11)), subcontractor-terms (CCPA 1798.140(ag)(2) (check)) [CCPA 1798.140(ag); CCPA regs §7051]
             planner-cloud treatment-planning face-scan no-consent: refused: no consent on record for the subject [BIPA 740 ILCS 14/15(d)(1); GDPR Art. 9(2)(a)]
             planner-cloud treatment-planning face-scan withdrawn: refused: consent does not cover purpose treatment-planning: consent withdrawn at 2025-03-01 00:00:00 UTC [BIPA 740 ILCS 14/15(d)(1); GDPR Art. 9(2)(a)]
             planner-cloud outcome-simulation face-scan: refused: consent does not cover purpose outcome-simulation: the purpose is not granted, or lacks its share consent or sale authorization [BIPA 740 ILCS 14/15(d)(1); GDPR Art. 9(2)(a)]

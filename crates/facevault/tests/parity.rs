@@ -655,6 +655,14 @@ fn table() -> Vec<Row> {
             "POST /api/subjects/{S_CA}/holds",
         )
         .body(r#"{"kind":"subpoena","reference":"CV-2","reason":"records"}"#),
+        // Finding 16: a litigation hold on an Illinois subject is placed, flagged outside BIPA 15(a).
+        r(
+            "hold place, litigation on an Illinois subject",
+            "privacy_officer",
+            "hold place {S_HOLD} --kind litigation --reference LIT-9 --reason records",
+            "POST /api/subjects/{S_HOLD}/holds",
+        )
+        .body(r#"{"kind":"litigation","reference":"LIT-9","reason":"records"}"#),
         r(
             "hold place, same reference again",
             "privacy_officer",
@@ -716,6 +724,41 @@ fn table() -> Vec<Row> {
         r("request show, patient (no right)", "patient", "request show {NEW_REQUEST}", "GET /api/requests/{NEW_REQUEST}"),
         r("request show, unknown id", "privacy_officer", "request show {UNKNOWN}", "GET /api/requests/{UNKNOWN}"),
         r("request show, not an id", "privacy_officer", "request show nope", "GET /api/requests/nope"),
+        // Finding 11: the clinic dates a request; only staff name an agent.
+        r(
+            "request open, patient dates it",
+            "patient",
+            "request open {S_IL} --kind access --received 2000-01-01T00:00:00Z",
+            "POST /api/requests",
+        )
+        .body(r#"{"subject":"{S_IL}","kind":"access","received":"2000-01-01T00:00:00Z"}"#),
+        r("request open, patient names an agent", "patient", "request open {S_IL} --kind delete --agent ag-1", "POST /api/requests")
+            .body(r#"{"subject":"{S_IL}","kind":"delete","agent":"ag-1"}"#),
+        r(
+            "request open, staff backdate without a reason",
+            "front_desk",
+            "request open {S_IL} --kind opt-out --received 2000-01-01T00:00:00Z",
+            "POST /api/requests",
+        )
+        .body(r#"{"subject":"{S_IL}","kind":"opt-out","received":"2000-01-01T00:00:00Z"}"#),
+        // Finding 19: HIPAA access, 30 calendar days.
+        r(
+            "request open, HIPAA access",
+            "front_desk",
+            "request open {S_IL} --kind access --law HIPAA --allow-duplicate",
+            "POST /api/requests",
+        )
+        .body(r#"{"subject":"{S_IL}","kind":"access","law":"HIPAA","allow_duplicate":true}"#)
+        .creates("REQ_HIPAA", FirstLine, "/id"),
+        // Finding 18: acknowledgement.
+        r("request acknowledge, surgeon (no right)", "surgeon", "request acknowledge {REQ_HIPAA}", "POST /api/requests/{REQ_HIPAA}/acknowledge")
+            .body("{}"),
+        r("request acknowledge", "privacy_officer", "request acknowledge {REQ_HIPAA}", "POST /api/requests/{REQ_HIPAA}/acknowledge")
+            .body("{}"),
+        r("request acknowledge, again", "privacy_officer", "request acknowledge {REQ_HIPAA}", "POST /api/requests/{REQ_HIPAA}/acknowledge")
+            .body("{}"),
+        r("request acknowledge, unknown id", "privacy_officer", "request acknowledge {UNKNOWN}", "POST /api/requests/{UNKNOWN}/acknowledge")
+            .body("{}"),
         r(
             "request verify, surgeon (no right)",
             "surgeon",

@@ -93,9 +93,19 @@ fn the_register_names_every_finding_from_the_live_vault() {
     std::fs::write(&face, facevault_mesh::to_bytes(&mesh, FileFormat::PlyBinaryLittleEndian)).unwrap();
     let add = || ok(fv(&vault, "front_desk", &["subject", "add", "--name", "Q. Patient"])).trim().to_owned();
     let import = |subject: &str, purpose: &str| {
-        ok(fv(&vault, "surgeon", &["scan", "import", subject, face.to_str().unwrap(), "--purpose", purpose]))
-            .trim()
-            .to_owned()
+        // Captured two months ago: requests may be dated back to then.
+        let captured = (chrono::Utc::now() - chrono::TimeDelta::days(60)).format("%Y-%m-%d").to_string();
+        let args = [
+            "scan",
+            "import",
+            subject,
+            face.to_str().unwrap(),
+            "--purpose",
+            purpose,
+            "--captured",
+            &captured,
+        ];
+        ok(fv(&vault, "surgeon", &args)).trim().to_owned()
     };
 
     // Subject A: a paper consent signed in 2020 (marketing for 2 years, planning for 10), a
@@ -142,7 +152,19 @@ fn the_register_names_every_finding_from_the_live_vault() {
     let optout = ok(fv(
         &vault,
         "front_desk",
-        &["request", "open", &a, "--kind", "opt-out", "--law", "CCPA", "--received", &ago],
+        &[
+            "request",
+            "open",
+            &a,
+            "--kind",
+            "opt-out",
+            "--law",
+            "CCPA",
+            "--received",
+            &ago,
+            "--received-reason",
+            "letter of last month",
+        ],
     ))
     .trim()
     .to_owned();
@@ -193,7 +215,7 @@ fn the_register_names_every_finding_from_the_live_vault() {
 
     let json = ok(fv(&vault, "privacy_officer", &["posture", "--json"]));
     let report: Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(report["findings"].as_array().unwrap().len(), 7, "{report}");
+    assert_eq!(report["findings"].as_array().unwrap().len(), 8, "{report}");
 
     // Past retention: A's marketing scan (CUBI: a year after its two years ran out); B's scan,
     // whose purpose the current consent no longer grants.
@@ -251,4 +273,41 @@ fn the_register_names_every_finding_from_the_live_vault() {
     let runs = log.as_array().unwrap().iter().filter(|e| e["action"] == "posture.report").count();
     assert!(runs >= 4, "one entry per run, denials included: {runs}");
     ok(fv(&vault, "privacy_officer", &["audit", "verify"]));
+}
+
+/// BIPA 15(a) names only a warrant or subpoena: a litigation hold on an Illinois subject is
+/// placed (it suspends destruction), said to be outside the statute, and flagged in the
+/// posture report for counsel; a subpoena is not.
+#[test]
+fn a_litigation_hold_on_an_illinois_subject_is_flagged_outside_bipa() {
+    let dir = scratch("holds");
+    let vault = dir.join("vault");
+    ok(fv(&vault, "admin", &["init"]));
+    let s = ok(fv(&vault, "front_desk", &["subject", "add", "--name", "I. Patient"])).trim().to_owned();
+    let file = consent(&dir, "il.toml", "IL", &[("treatment-planning", "3y")], None, None);
+    ok(fv(&vault, "front_desk", &["consent", "add", &s, file.to_str().unwrap()]));
+    let place = |kind: &str, reference: &str| {
+        fv(
+            &vault,
+            "privacy_officer",
+            &["hold", "place", &s, "--kind", kind, "--reference", reference, "--reason", "records"],
+        )
+    };
+    let o = place("subpoena", "SUB-1");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("OUTSIDE"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = place("litigation", "LIT-1");
+    let said = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{said}");
+    assert!(said.contains("OUTSIDE THE STATUTE") && said.contains("BIPA 740 ILCS 14/15(a)"), "{said}");
+    let report: Value =
+        serde_json::from_str(&ok(fv(&vault, "privacy_officer", &["posture", "--json"]))).unwrap();
+    assert_eq!(ids(&report, "hold-outside-statute"), [format!("subject:{s}")]);
+    let detail =
+        finding(&report, "hold-outside-statute")["records"][0]["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("litigation hold") && !detail.contains("LIT-1"), "{detail}");
 }

@@ -75,7 +75,17 @@ fn clinic(name: &str) -> Clinic {
     let scan = ok(fv(
         &vault,
         "surgeon",
-        &["scan", "import", &subject, face.to_str().unwrap(), "--purpose", "treatment-planning"],
+        &[
+            "scan",
+            "import",
+            &subject,
+            face.to_str().unwrap(),
+            "--purpose",
+            "treatment-planning",
+            // Captured two months ago: requests may be dated back to then.
+            "--captured",
+            &(chrono::Utc::now() - chrono::TimeDelta::days(60)).format("%Y-%m-%d").to_string(),
+        ],
     ))
     .trim()
     .to_owned();
@@ -166,14 +176,34 @@ fn deadlines_corrections_and_opt_outs() {
     let access = ok(fv(
         &c.vault,
         "front_desk",
-        &["request", "open", &c.subject, "--kind", "access", "--received", &ago],
+        &[
+            "request",
+            "open",
+            &c.subject,
+            "--kind",
+            "access",
+            "--received",
+            &ago,
+            "--received-reason",
+            "letter of last month",
+        ],
     ))
     .trim()
     .to_owned();
     let optout = ok(fv(
         &c.vault,
         "front_desk",
-        &["request", "open", &c.subject, "--kind", "opt-out", "--received", &ago],
+        &[
+            "request",
+            "open",
+            &c.subject,
+            "--kind",
+            "opt-out",
+            "--received",
+            &ago,
+            "--received-reason",
+            "letter of last month",
+        ],
     ))
     .trim()
     .to_owned();
@@ -252,4 +282,52 @@ fn deadlines_corrections_and_opt_outs() {
     ));
     let shown = ok(fv(&c.vault, "privacy_officer", &["request", "show", &access]));
     assert!(shown.contains("denied"), "{shown}");
+}
+
+/// HIPAA access (45 CFR 164.524(b)(2)): 30 calendar days, a deadline on a weekend not moved,
+/// one extension of 30; acknowledging a request ends its acknowledgement deadline.
+#[test]
+fn hipaa_deadlines_and_acknowledgement() {
+    use chrono::Datelike;
+    let c = clinic("hipaa");
+    let today = chrono::Utc::now().date_naive();
+    let day = (1..=7)
+        .map(|n| today - chrono::TimeDelta::days(n))
+        .find(|d| (*d + chrono::TimeDelta::days(30)).weekday() == chrono::Weekday::Sat)
+        .unwrap();
+    let received = format!("{day}T16:00:00Z");
+    let id = ok(fv(
+        &c.vault,
+        "front_desk",
+        &[
+            "request",
+            "open",
+            &c.subject,
+            "--kind",
+            "access",
+            "--law",
+            "HIPAA",
+            "--received",
+            &received,
+            "--received-reason",
+            "letter received that day",
+        ],
+    ))
+    .trim()
+    .to_owned();
+    let due = day + chrono::TimeDelta::days(30);
+    let shown = ok(fv(&c.vault, "privacy_officer", &["request", "show", &id]));
+    assert!(shown.contains("under HIPAA") && shown.contains(&format!("respond       by {due}")), "{shown}");
+    assert!(shown.contains("acknowledge   by "), "{shown}");
+    let (code, _) = refused(fv(&c.vault, "front_desk", &["request", "acknowledge", &id]));
+    assert_eq!(code, Some(8), "the privacy office acknowledges");
+    ok(fv(&c.vault, "privacy_officer", &["request", "acknowledge", &id]));
+    let shown = ok(fv(&c.vault, "privacy_officer", &["request", "show", &id]));
+    assert!(shown.contains("acknowledge   done") && shown.contains("acknowledged"), "{shown}");
+    let (code, err) = refused(fv(&c.vault, "privacy_officer", &["request", "acknowledge", &id]));
+    assert_eq!(code, Some(9), "{err}");
+    ok(fv(&c.vault, "privacy_officer", &["request", "extend", &id, "--reason", "records offsite"]));
+    let shown = ok(fv(&c.vault, "privacy_officer", &["request", "show", &id]));
+    let extended = due + chrono::TimeDelta::days(30);
+    assert!(shown.contains(&format!("respond       by {extended}")), "{shown}");
 }

@@ -14,7 +14,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// `FACEVAULT_REQUEST_TIMEOUT_SECS`, `FACEVAULT_MAX_CONCURRENT`, `FACEVAULT_TLS_CERT`,
 /// `FACEVAULT_TLS_KEY`, `FACEVAULT_SESSION_IDLE_MINUTES`, `FACEVAULT_SESSION_MAX_HOURS`,
 /// `FACEVAULT_BODY_TIMEOUT_SECS`, `FACEVAULT_BODY_MIN_BYTES`,
-/// `FACEVAULT_MAX_CONNECTIONS_PER_ADDRESS`, `FACEVAULT_MAX_CONCURRENT_EXPORTS`.
+/// `FACEVAULT_MAX_CONNECTIONS_PER_ADDRESS`, `FACEVAULT_MAX_CONCURRENT_EXPORTS`, `FACEVAULT_RETENTION_TIME`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -78,6 +78,10 @@ pub struct Config {
     /// scrypt with 256 MiB of memory. A user's second export while their first runs is
     /// answered 429.
     pub max_concurrent_exports: usize,
+    /// When the server enforces retention each day, `HH:MM` UTC (default `03:00`): it destroys
+    /// what is due as `facevault retention enforce` does, journaled with its certificates; a
+    /// day missed while the server was down is caught up when it starts.
+    pub retention_time: String,
 }
 
 impl Default for Config {
@@ -105,8 +109,16 @@ impl Default for Config {
             body_min_bytes: 256 << 10,
             max_connections_per_address: 64,
             max_concurrent_exports: 2,
+            retention_time: DEFAULT_RETENTION_TIME.into(),
         }
     }
+}
+
+/// When retention is enforced each day unless configured otherwise (UTC).
+pub const DEFAULT_RETENTION_TIME: &str = "03:00";
+
+fn retention_time(s: &str) -> Option<chrono::NaiveTime> {
+    (s.len() == 5).then(|| chrono::NaiveTime::parse_from_str(s, "%H:%M").ok()).flatten()
 }
 
 /// A configuration problem, naming the file or variable and the value.
@@ -124,6 +136,14 @@ fn number<T: std::str::FromStr>(var: &'static str, v: String) -> Result<T, Confi
 }
 
 impl Config {
+    /// When retention is enforced each day (UTC); the default if `retention_time` is not a
+    /// time (a loaded configuration's always is).
+    pub fn retention_at(&self) -> chrono::NaiveTime {
+        retention_time(&self.retention_time)
+            .or_else(|| retention_time(DEFAULT_RETENTION_TIME))
+            .unwrap_or(chrono::NaiveTime::MIN)
+    }
+
     /// Reads `file` (if given) over the defaults, then the environment over that.
     pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let mut c = match file {
@@ -160,6 +180,16 @@ impl Config {
         }
         if let Some(v) = env("FACEVAULT_SESSION_IDLE_MINUTES") {
             c.session_idle_minutes = number("FACEVAULT_SESSION_IDLE_MINUTES", v)?;
+        }
+        if let Some(v) = env("FACEVAULT_RETENTION_TIME") {
+            c.retention_time = v;
+        }
+        if retention_time(&c.retention_time).is_none() {
+            return Err(ConfigError::Env {
+                var: "FACEVAULT_RETENTION_TIME",
+                value: c.retention_time.clone(),
+                message: "retention_time is HH:MM, UTC (e.g. 03:00)".into(),
+            });
         }
         if let Some(v) = env("FACEVAULT_SESSION_MAX_HOURS") {
             c.session_max_hours = number("FACEVAULT_SESSION_MAX_HOURS", v)?;

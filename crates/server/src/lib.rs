@@ -15,6 +15,7 @@
 //! - `lockout`: login lockout and rate per account and address, the audit budget of refusals.
 //! - `api`: the endpoints, one module per resource.
 //! - `error`: the one JSON error body.
+//! - `schedule`: retention enforced daily at the configured time (the binary starts it).
 //!
 //! Only this crate knows HTTP. It holds no plaintext on disk: uploads are parsed in memory and
 //! sealed by the vault; sessions live in memory.
@@ -44,6 +45,7 @@ mod gpc;
 mod headers;
 mod limits;
 mod lockout;
+pub mod schedule;
 mod tls;
 
 pub use auth::Principal;
@@ -270,6 +272,7 @@ const LINKS: &[(&str, &str, Targets)] = &[
         "id",
         &[
             ("get", "/api/requests/{id}"),
+            ("post", "/api/requests/{id}/acknowledge"),
             ("post", "/api/requests/{id}/agent-authority"),
             ("post", "/api/requests/{id}/verify"),
             ("post", "/api/requests/{id}/start"),

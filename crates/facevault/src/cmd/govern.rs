@@ -273,8 +273,11 @@ pub(crate) async fn restrict(
 pub(crate) async fn hold(ctx: &Ctx<'_>, cmd: HoldCommand) -> Result<()> {
     match cmd {
         HoldCommand::Place { subject, kind, reference, reason } => {
-            ctx.app.place_hold(&ctx.session, subject, &kind, &reference, &reason).await?;
+            let placed = ctx.app.place_hold(&ctx.session, subject, &kind, &reference, &reason).await?;
             eprintln!("subject {subject}: {kind} hold placed; destruction is suspended until it is released");
+            if let Some(why) = placed.outside_statute {
+                eprintln!("OUTSIDE THE STATUTE: {why}");
+            }
         }
         HoldCommand::Release { subject, reference } => {
             ctx.app.release_hold(&ctx.session, subject, &reference).await?;

@@ -1,4 +1,4 @@
-//! `facevault request open|list|show|verify|start|extend|complete|deny|cancel|vendor-confirmed`:
+//! `facevault request open|list|show|acknowledge|agent-authority|verify|start|extend|complete|deny|cancel|vendor-confirmed`:
 //! data-subject requests (access, delete, correct, opt-out, limit-use) with their legal
 //! deadlines, and completions that act on the vault for real: an access request writes the
 //! age-encrypted package, a delete crypto-shreds the subject (certificate, vendor notices), a
@@ -28,16 +28,21 @@ pub enum RequestCommand {
         /// access, delete, correct, opt-out or limit-use.
         #[arg(long)]
         kind: String,
-        /// The law whose deadlines apply (CCPA, GDPR, MHMDA, BIPA, CUBI, other); default from
-        /// the subject's consent.
+        /// The law whose deadlines apply (CCPA, GDPR, MHMDA, BIPA, CUBI, HIPAA, other); default
+        /// from the subject's consent. HIPAA (a covered clinic): access in 30 days, +30 once.
         #[arg(long)]
         law: Option<String>,
-        /// Made by an authorized agent with this pseudonymous id.
+        /// Made by an authorized agent with this pseudonymous id (staff only; record the
+        /// agent's proof of authority before the request moves).
         #[arg(long)]
         agent: Option<String>,
-        /// When it was received (RFC 3339; default now).
+        /// When it was received, RFC 3339 (default now); earlier than now only with
+        /// --received-reason, never in the future nor before the subject was registered.
         #[arg(long)]
         received: Option<String>,
+        /// Why the request is dated earlier than now (journaled).
+        #[arg(long)]
+        received_reason: Option<String>,
         /// Open it even if it duplicates an earlier one.
         #[arg(long)]
         allow_duplicate: bool,
@@ -53,8 +58,15 @@ pub enum RequestCommand {
     },
     /// A request's deadlines and history.
     Show { id: String },
+    /// Record that receipt was confirmed to the subject (ends the acknowledgement deadline).
+    Acknowledge { id: String },
     /// Record the agent's proof of authority (the subject's signed permission).
-    AgentAuthority { id: String },
+    AgentAuthority {
+        id: String,
+        /// The SHA-256 (64 hex digits) of the signed permission or power of attorney.
+        #[arg(long)]
+        evidence_sha256: String,
+    },
     /// Record the identity verification done: none, standard or strong (biometric data needs strong).
     Verify {
         id: String,
@@ -114,8 +126,10 @@ fn print_request(out: &mut impl Write, r: &Request) -> std::io::Result<()> {
     writeln!(out, "received      {}", r.received().format("%Y-%m-%d %H:%M UTC"))?;
     writeln!(out, "state         {}", r.state().name())?;
     writeln!(out, "verification  {:?} required", r.required_verification())?;
-    if let Some(a) = d.acknowledge_by {
-        writeln!(out, "acknowledge   by {a}")?;
+    match (d.acknowledge_by, r.is_acknowledged()) {
+        (_, true) => writeln!(out, "acknowledge   done")?,
+        (Some(a), false) => writeln!(out, "acknowledge   by {a}")?,
+        (None, false) => {}
     }
     writeln!(out, "respond       by {}", r.respond_by())?;
     if let Some(b) = d.backups_purged_by {
@@ -159,8 +173,8 @@ pub(crate) async fn request(ctx: &Ctx<'_>, cmd: RequestCommand) -> Result<()> {
         writeln!(out, "request {} is {}", r.id(), r.state().name())
     };
     match cmd {
-        RequestCommand::Open { subject, kind, law, agent, received, allow_duplicate } => {
-            let new = NewRequest { subject, kind, law, agent, received, allow_duplicate };
+        RequestCommand::Open { subject, kind, law, agent, received, received_reason, allow_duplicate } => {
+            let new = NewRequest { subject, kind, law, agent, received, received_reason, allow_duplicate };
             let r = app.open_request(me, new).await?;
             writeln!(out, "{}", r.id())?;
             eprintln!(
@@ -215,8 +229,11 @@ pub(crate) async fn request(ctx: &Ctx<'_>, cmd: RequestCommand) -> Result<()> {
                 writeln!(out, "backups       NOT yet purged (due {by}; `facevault request backups-purged`)")?;
             }
         }
-        RequestCommand::AgentAuthority { id } => {
-            moved(&app.move_request(me, &id, Move::AgentAuthority).await?, &mut out)?
+        RequestCommand::Acknowledge { id } => {
+            moved(&app.move_request(me, &id, Move::Acknowledge).await?, &mut out)?
+        }
+        RequestCommand::AgentAuthority { id, evidence_sha256 } => {
+            moved(&app.move_request(me, &id, Move::AgentAuthority { evidence_sha256 }).await?, &mut out)?
         }
         RequestCommand::Verify { id, level } => {
             moved(&app.move_request(me, &id, Move::Verify { level }).await?, &mut out)?

@@ -352,10 +352,15 @@ pub(crate) struct HoldView {
     reference_sha256: String,
     /// `placed` or `released`.
     status: String,
+    /// Why the hold's kind is outside the subject's statute (a litigation hold under BIPA
+    /// 15(a), any hold under CUBI): it suspends destruction all the same, for counsel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outside_statute: Option<String>,
 }
 
 /// Places a legal hold (as `facevault hold place`; privacy officer, admin): every destruction
-/// of the subject's data is suspended until it is released. 409 if a hold with this reference
+/// of the subject's data is suspended until it is released, whatever its kind; a kind the
+/// subject's law does not name is placed too and answered with `outside_statute`. 409 if a hold with this reference
 /// is already open.
 #[utoipa::path(post, path = "/subjects/{id}/holds", params(("id" = String, Path)), request_body = HoldBody,
     responses((status = 201, body = HoldView), (status = 400, body = ApiError), (status = 401, body = ApiError),
@@ -368,8 +373,13 @@ async fn place_hold(
     JsonBody(b): JsonBody<HoldBody>,
 ) -> Result<Response, ApiError> {
     let subject: SubjectId = parse_id("id", &id)?;
-    let hash = s.app().place_hold(&p.session(), subject, &b.kind, &b.reference, &b.reason).await?;
-    Ok(created(HoldView { subject: subject.to_string(), reference_sha256: hash, status: "placed".into() }))
+    let placed = s.app().place_hold(&p.session(), subject, &b.kind, &b.reference, &b.reason).await?;
+    Ok(created(HoldView {
+        subject: subject.to_string(),
+        reference_sha256: placed.reference_sha256,
+        status: "placed".into(),
+        outside_statute: placed.outside_statute,
+    }))
 }
 
 /// Releases a legal hold (as `facevault hold release`; privacy officer, admin): what fell due
@@ -386,5 +396,10 @@ async fn release_hold(
 ) -> Result<Json<HoldView>, ApiError> {
     let subject: SubjectId = parse_id("id", &id)?;
     let hash = s.app().release_hold(&p.session(), subject, &b.reference).await?;
-    Ok(Json(HoldView { subject: subject.to_string(), reference_sha256: hash, status: "released".into() }))
+    Ok(Json(HoldView {
+        subject: subject.to_string(),
+        reference_sha256: hash,
+        status: "released".into(),
+        outside_statute: None,
+    }))
 }

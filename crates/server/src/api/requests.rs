@@ -1,5 +1,5 @@
 //! Data-subject requests under `/api`: list, open, show, and the simple moves
-//! `agent-authority|verify|start|extend|deny|cancel` (the app's `requests`, `open_request`,
+//! `acknowledge|agent-authority|verify|start|extend|deny|cancel` (the app's `requests`, `open_request`,
 //! `request` and `move_request`); with the request view `completion.rs` and `package.rs` share.
 //! Completing a request is `completion.rs`.
 
@@ -25,12 +25,12 @@ use crate::AppState;
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        list_requests, get_request, open_request, request_agent_authority, verify_request, start_request,
+        list_requests, get_request, open_request, acknowledge_request, request_agent_authority, verify_request, start_request,
         extend_request, deny_request, cancel_request
     ),
     components(schemas(
         RequestView, RequestAgent, RequestEventView, RequestDue, VendorNoticeView, NewRequestBody,
-        VerifyBody, ExtendBody, DenyBody
+        VerifyBody, ExtendBody, DenyBody, AgentAuthorityBody
     )),
     security(("session" = []), ("token" = []))
 )]
@@ -40,6 +40,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/requests", get(list_requests).post(open_request))
         .route("/requests/{id}", get(get_request))
+        .route("/requests/{id}/acknowledge", post(acknowledge_request))
         .route("/requests/{id}/agent-authority", post(request_agent_authority))
         .route("/requests/{id}/verify", post(verify_request))
         .route("/requests/{id}/start", post(start_request))
@@ -210,12 +211,15 @@ pub(crate) struct NewRequestBody {
     subject: String,
     /// access, delete, correct, opt-out or limit-use.
     kind: String,
-    /// CCPA, GDPR, MHMDA, BIPA, CUBI or other; default from the subject's consent.
+    /// CCPA, GDPR, MHMDA, BIPA, CUBI, HIPAA or other; default from the subject's consent.
     law: Option<String>,
-    /// Made by an authorized agent with this pseudonymous id (do not name them).
+    /// Made by an authorized agent with this pseudonymous id (do not name them); staff only.
     agent: Option<String>,
-    /// When it was received, RFC 3339 (default now).
+    /// When it was received, RFC 3339 (default: now, by the server's clock). Staff only, with
+    /// `received_reason`; never in the future nor before the subject was registered.
     received: Option<String>,
+    /// Why the request is dated earlier than now (journaled); required with `received`.
+    received_reason: Option<String>,
     /// Open it even if it duplicates an earlier request.
     #[serde(default)]
     allow_duplicate: bool,
@@ -241,6 +245,7 @@ async fn open_request(
         law: b.law,
         agent: b.agent,
         received: b.received,
+        received_reason: b.received_reason,
         allow_duplicate: b.allow_duplicate,
     };
     let r = s.app().open_request(&p.session(), new).await?;
@@ -259,16 +264,40 @@ pub(crate) async fn transition(
     Ok(Json(request_view(&r, now_ms())))
 }
 
-/// Records the agent's proof of authority (the subject's signed permission).
-#[utoipa::path(post, path = "/requests/{id}/agent-authority", params(("id" = String, Path)),
+/// Records that receipt was confirmed to the subject (privacy officer, admin; once), which ends
+/// the acknowledgement deadline.
+#[utoipa::path(post, path = "/requests/{id}/acknowledge", params(("id" = String, Path)),
     responses((status = 200, body = RequestView), (status = 400, body = ApiError), (status = 401, body = ApiError),
               (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
-async fn request_agent_authority(
+async fn acknowledge_request(
     State(s): S,
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    transition(&s, &p, &id, Move::AgentAuthority).await
+    transition(&s, &p, &id, Move::Acknowledge).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct AgentAuthorityBody {
+    /// The SHA-256 (64 hex digits) of the agent's proof: the subject's signed permission or a
+    /// power of attorney. Journaled as the evidence; the document itself stays on file.
+    evidence_sha256: String,
+}
+
+/// Records the agent's proof of authority (the subject's signed permission), with its SHA-256
+/// as evidence; until then an agent's request to know, delete or correct does not move.
+#[utoipa::path(post, path = "/requests/{id}/agent-authority", params(("id" = String, Path)),
+    request_body = AgentAuthorityBody,
+    responses((status = 200, body = RequestView), (status = 400, body = ApiError), (status = 401, body = ApiError),
+              (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError),
+              (status = 413, body = ApiError), (status = 415, body = ApiError)))]
+async fn request_agent_authority(
+    State(s): S,
+    p: Principal,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<AgentAuthorityBody>,
+) -> Result<Json<RequestView>, ApiError> {
+    transition(&s, &p, &id, Move::AgentAuthority { evidence_sha256: b.evidence_sha256 }).await
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -4,7 +4,7 @@
 //! documents and the posture report; who is refused and who is let through, per endpoint.
 
 use axum::http::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::common::{self, example, get, post, send, Fixture, Subjects, USERS};
 
@@ -111,7 +111,7 @@ async fn requests_are_opened_by_the_front_desk_and_the_patient_for_themself_only
     // Bad input names the field; an unknown subject is a 404; no login is a 401.
     for (body, field) in [
         (json!({"subject": a.to_string(), "kind": "erase"}), "kind"),
-        (json!({"subject": a.to_string(), "kind": "access", "law": "hipaa"}), "law"),
+        (json!({"subject": a.to_string(), "kind": "access", "law": "hippa"}), "law"),
         (json!({"subject": a.to_string(), "kind": "access", "received": "yesterday"}), "received"),
         (json!({"subject": "nope", "kind": "access"}), "subject"),
     ] {
@@ -251,8 +251,15 @@ async fn requests_are_read_and_moved_by_the_privacy_office_only() {
     let verify = json!({"level": "standard"});
     let r = send(&f.app, post(&format!("/api/requests/{agent_req}/verify"), Some(po), &verify)).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
-    let r =
-        send(&f.app, post(&format!("/api/requests/{agent_req}/agent-authority"), Some(po), &json!({}))).await;
+    let r = send(
+        &f.app,
+        post(
+            &format!("/api/requests/{agent_req}/agent-authority"),
+            Some(po),
+            &json!({"evidence_sha256": "ab".repeat(32)}),
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["agent"]["proof_of_authority"], true);
     let r = send(&f.app, post(&format!("/api/requests/{agent_req}/verify"), Some(po), &verify)).await;
@@ -269,7 +276,7 @@ async fn requests_are_read_and_moved_by_the_privacy_office_only() {
         post(
             "/api/requests",
             Some(&who["front_desk"]),
-            &json!({"subject": b.to_string(), "kind": "limit-use", "law": "CCPA", "received": "2025-01-06T10:00:00Z"}),
+            &json!({"subject": f.a.to_string(), "kind": "limit-use", "law": "CCPA", "received": month_ago(), "received_reason": "letter received a month ago"}),
         ),
     )
     .await;
@@ -357,7 +364,7 @@ async fn vendors_disclosures_documents_and_posture_are_gated_by_role() {
         post(
             "/api/requests",
             Some(&who["front_desk"]),
-            &json!({"subject": b.to_string(), "kind": "opt-out", "law": "CCPA", "received": "2025-01-06T10:00:00Z"}),
+            &json!({"subject": f.a.to_string(), "kind": "opt-out", "law": "CCPA", "received": month_ago(), "received_reason": "letter received a month ago"}),
         ),
     )
     .await;
@@ -366,7 +373,7 @@ async fn vendors_disclosures_documents_and_posture_are_gated_by_role() {
     f.check_reads(&who, "/api/posture", COMPLIANCE).await;
     let r = send(&f.app, get("/api/posture", Some(po))).await;
     let findings = r.body["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 7, "{}", r.text);
+    assert_eq!(findings.len(), 8, "{}", r.text);
     let records = |category: &str| {
         findings.iter().find(|x| x["category"] == category).unwrap()["records"].as_array().unwrap().clone()
     };
@@ -412,4 +419,140 @@ async fn the_openapi_document_lists_the_governance_endpoints() {
     for status in ["201", "400", "401", "403", "404", "409", "413", "415"] {
         assert!(open[status].is_object(), "POST /api/requests lacks {status}");
     }
+}
+
+/// Thirty days ago, RFC 3339: a staff-backdated receipt within A's life (A's scans were
+/// captured on 2026-11-01 in the fixture).
+fn month_ago() -> String {
+    (chrono::Utc::now() - chrono::TimeDelta::days(30)).to_rfc3339()
+}
+
+/// The latest day before today whose 30th day after is a Saturday (within A's life).
+fn received_for_a_saturday_deadline() -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().date_naive();
+    (1..=7)
+        .map(|n| today - chrono::TimeDelta::days(n))
+        .find(|d| (*d + chrono::TimeDelta::days(30)).weekday() == chrono::Weekday::Sat)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn hipaa_access_is_answered_in_30_calendar_days_plus_30_once() {
+    let f = fixture("hipaa").await;
+    let desk = f.session("front_desk").await;
+    let day = received_for_a_saturday_deadline();
+    let body = json!({"subject": f.a.to_string(), "kind": "access", "law": "HIPAA",
+        "received": format!("{day}T16:00:00Z"), "received_reason": "letter received that day"});
+    let r = send(&f.app, post("/api/requests", Some(&desk), &body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["law"], "HIPAA");
+    // Calendar days: the 30th falls on a Saturday and stays there (45 CFR 164.524(b)(2)).
+    let due = day + chrono::TimeDelta::days(30);
+    assert_eq!(r.body["respond_by"], due.to_string(), "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let po = f.session("privacy_officer").await;
+    let r = send(
+        &f.app,
+        post(&format!("/api/requests/{id}/extend"), Some(&po), &json!({"reason": "records offsite"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["respond_by"], (due + chrono::TimeDelta::days(30)).to_string(), "{}", r.text);
+    let r = send(&f.app, post(&format!("/api/requests/{id}/extend"), Some(&po), &json!({"reason": "again"})))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+}
+
+#[tokio::test]
+async fn acknowledging_a_request_ends_its_acknowledgement_deadline() {
+    let f = fixture("acknowledge").await;
+    let desk = f.session("front_desk").await;
+    let body = json!({"subject": f.a.to_string(), "kind": "access", "law": "CCPA",
+        "received": month_ago(), "received_reason": "letter received a month ago"});
+    let r = send(&f.app, post("/api/requests", Some(&desk), &body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let late = |v: &Value| -> Vec<String> {
+        v["overdue_obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["obligation"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(late(&r.body), ["acknowledge"], "{}", r.text);
+    let path = format!("/api/requests/{id}/acknowledge");
+    let r = send(&f.app, post(&path, Some(&desk), &json!({}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let po = f.session("privacy_officer").await;
+    let r = send(&f.app, post(&path, Some(&po), &json!({}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(late(&r.body).is_empty(), "{}", r.text);
+    assert_eq!(r.body["overdue"], false);
+    let r = send(&f.app, post(&path, Some(&po), &json!({}))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    let r = send(&f.app, post("/api/requests/nope/acknowledge", Some(&po), &json!({}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let audit = f.audit().await;
+    assert!(
+        audit.iter().any(|e| e["action"] == "request.acknowledge" && e["object"] == format!("request:{id}")),
+        "no request.acknowledge entry"
+    );
+}
+
+/// BIPA 15(a) lets only a warrant or subpoena delay destruction: a litigation hold on an
+/// Illinois subject still suspends it, but its answer and the posture report flag it as outside
+/// the statute, for counsel.
+#[tokio::test]
+async fn a_litigation_hold_on_an_illinois_subject_is_flagged_outside_bipa() {
+    let f = fixture("holds").await;
+    let po = f.session("privacy_officer").await;
+    let hold = |kind: &str, reference: &str| json!({"kind": kind, "reference": reference, "reason": "records requested"});
+    // A's consent, taken under Illinois law (the law whose rules on holds apply).
+    let desk = f.session("front_desk").await;
+    let il = json!({
+        "jurisdiction": "IL", "collect": true, "share": false,
+        "notice": {"version": "il-2026-01",
+                   "text": "We collect your face geometry for treatment planning and keep it 3 years.",
+                   "covers": ["purposes", "retention", "withdrawal"]},
+        "purpose": [{"id": "treatment-planning", "retention": "3y"}],
+        "signature": {"method": "electronic", "typed_name": "A. Patient"}
+    });
+    let r = send(&f.app, post(&format!("/api/subjects/{}/consent", f.a), Some(&desk), &il)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let path = format!("/api/subjects/{}/holds", f.a);
+    let r = send(&f.app, post(&path, Some(&po), &hold("subpoena", "SUB-1"))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(r.body.get("outside_statute").is_none(), "{}", r.text);
+    let r = send(&f.app, post(&path, Some(&po), &hold("litigation", "LIT-1"))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let why = r.body["outside_statute"].as_str().unwrap_or_else(|| panic!("not flagged: {}", r.text));
+    assert!(why.contains("BIPA 740 ILCS 14/15(a)") && why.contains("suspended"), "{why}");
+    // Destruction is suspended all the same.
+    let r = send(&f.app, get("/api/retention/plan?at=2099-01-01", Some(&po))).await;
+    let plan = r.body.as_array().unwrap().iter().find(|p| p["subject"] == f.a.to_string()).unwrap().clone();
+    let destructions = plan["destructions"].as_array().unwrap();
+    assert!(!destructions.is_empty() && destructions.iter().all(|d| !d["suspended_by"].is_null()), "{plan}");
+    let r = send(&f.app, get("/api/posture", Some(&po))).await;
+    let finding = r.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["category"] == "hold-outside-statute")
+        .unwrap_or_else(|| panic!("no hold-outside-statute finding: {}", r.text))
+        .clone();
+    let records = finding["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{finding}");
+    let detail = records[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("litigation hold") && detail.contains("BIPA 740 ILCS 14/15(a)"), "{detail}");
+    assert!(!detail.contains("LIT-1"), "the docket itself is never in the report: {detail}");
+    let audit = f.audit().await;
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["action"] == "hold.place"
+                && e["reason"].as_str().unwrap().contains("outside the statute")),
+        "the audit entry says so"
+    );
 }

@@ -8,4 +8,5 @@ mod completion;
 mod governance;
 mod law_access;
 mod package;
+mod schedule;
 mod server;

@@ -626,7 +626,7 @@ fn the_openapi_document_links_created_objects_to_what_takes_their_id() {
         ("/api/subjects", 9, "$response.body#/id", "get_subject"),
         ("/api/subjects/{id}/scans", 4, "$response.body#/id", "get_scan_ply"),
         ("/api/scans/{id}/symmetry", 2, "$response.body#/measurements", "get_derivative"),
-        ("/api/requests", 11, "$response.body#/id", "package_request"),
+        ("/api/requests", 12, "$response.body#/id", "acknowledge_request"),
         ("/api/tokens", 1, "$response.body#/id", "revoke_token"),
     ];
     for (path, count, value, one) in expected {

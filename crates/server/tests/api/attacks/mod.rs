@@ -13,6 +13,8 @@ mod login;
 
 use crate::common::{self, get, Fixture, Subjects};
 
+mod requests;
+
 /// Patients A and B in Illinois, each with a scan.
 pub(crate) async fn fixture(name: &str, tweak: impl FnOnce(&mut facevault_server::Config)) -> Fixture {
     let subjects = Subjects { jurisdiction: "US-IL", b_scanned: true };
