@@ -48,6 +48,15 @@ impl fmt::Debug for SqlStore {
     }
 }
 
+/// A transaction that will write: it takes SQLite's write lock at `BEGIN` (waiting up to the
+/// busy timeout for another writer). A deferred transaction that reads and then writes fails at
+/// once with "database is locked" when another connection wrote in between (its snapshot is
+/// stale, and SQLite does not wait in that case): two processes on one vault, or the retention
+/// schedule and a request in one server, made shreds fail that way.
+async fn write_tx(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
 fn unavailable(op: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| StoreError::Unavailable { op, message: e.to_string() }
 }
@@ -307,7 +316,7 @@ impl SubjectStore for SqlStore {
     async fn shred_subject(&self, id: SubjectId) -> Result<Option<ShredRecord>, StoreError> {
         let op = "shred subject";
         let sid = id.to_string();
-        let mut tx = self.pool.begin().await.map_err(unavailable(op))?;
+        let mut tx = write_tx(&self.pool).await.map_err(unavailable(op))?;
         let scans = sqlx::query("SELECT id, blob_object FROM scans WHERE subject_id = ?")
             .bind(&sid)
             .fetch_all(&mut *tx)
@@ -364,7 +373,7 @@ impl SubjectStore for SqlStore {
     }
 
     async fn dequeue_purged(&self, objects: Vec<Id>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable("dequeue purged"))?;
+        let mut tx = write_tx(&self.pool).await.map_err(unavailable("dequeue purged"))?;
         for object in objects {
             sqlx::query("DELETE FROM purge_queue WHERE object = ?")
                 .bind(object.to_string())
@@ -453,7 +462,7 @@ impl ScanStore for SqlStore {
 
     async fn insert_derivative(&self, d: Derivative) -> Result<(), StoreError> {
         let op = "insert derivative";
-        let mut tx = self.pool.begin().await.map_err(unavailable(op))?;
+        let mut tx = write_tx(&self.pool).await.map_err(unavailable(op))?;
         for parent in &d.parents {
             let (kind, pid) = node_parts(*parent);
             let sql = if kind == "scan" {
@@ -537,7 +546,7 @@ impl ScanStore for SqlStore {
     async fn delete_objects(&self, subject: SubjectId, nodes: Vec<Node>) -> Result<ShredRecord, StoreError> {
         let op = "delete objects";
         let sid = subject.to_string();
-        let mut tx = self.pool.begin().await.map_err(unavailable(op))?;
+        let mut tx = write_tx(&self.pool).await.map_err(unavailable(op))?;
         let mut out = ShredRecord::default();
         // Children first, so no lineage edge ever points at a removed row.
         let mut ordered = nodes;
@@ -636,7 +645,7 @@ impl ScanStore for SqlStore {
 impl GovernanceStore for SqlStore {
     async fn insert_consent(&self, c: ConsentRow) -> Result<(), StoreError> {
         let op = "insert consent";
-        let mut tx = self.pool.begin().await.map_err(unavailable(op))?;
+        let mut tx = write_tx(&self.pool).await.map_err(unavailable(op))?;
         sqlx::query("INSERT INTO notices (sha256, version, text) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
             .bind(&c.notice_sha256)
             .bind(&c.notice_version)

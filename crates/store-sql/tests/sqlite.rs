@@ -350,3 +350,45 @@ fn a_change_by_another_process_reaches_the_next_decision() {
         assert!(matches!(gone, Err(VaultError::UnknownSubject { .. })), "{gone:?}");
     });
 }
+
+/// Regression: a shred read its rows and then wrote inside a deferred transaction, so a write
+/// committed by another connection in between (the server and a CLI command, or the retention
+/// schedule and a request) failed it at once with "database is locked" instead of waiting its
+/// turn. Read-then-write transactions now take the write lock first.
+#[test]
+fn a_shred_waits_for_another_writer_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let keys = keys();
+        let shredder = Arc::new(open_vault(dir.path(), &keys).await);
+        let writer = Arc::new(open_vault(dir.path(), &keys).await);
+        let mut subjects = Vec::new();
+        for i in 0..24 {
+            let s = shredder.new_subject(&person(&format!("Shred {i}"))).await.unwrap();
+            shredder.import_scan(s, &face(300, i), capture()).await.unwrap();
+            subjects.push(s);
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let busy = {
+            let (writer, stop) = (writer.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    writer.new_subject(&person(&format!("Writer {n}"))).await.unwrap();
+                    n += 1;
+                }
+                n
+            })
+        };
+        let mut failures = Vec::new();
+        for s in subjects {
+            if let Err(e) = shredder.shred(s).await {
+                failures.push(e.to_string());
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let written = busy.await.unwrap();
+        assert!(written > 0, "the other writer wrote nothing meanwhile");
+        assert!(failures.is_empty(), "{} of 24 shreds failed: {:?}", failures.len(), failures.first());
+    });
+}
