@@ -73,6 +73,23 @@ def consent_toml(typed_name):
     ) + "\n"
 
 
+VENDOR = """
+[[vendor]]
+id = "{id}"
+name = "{name}"
+role = "service-provider"
+purposes = ["treatment-planning"]
+categories = ["face-scan"]
+region = "US"
+contact = "privacy@{id}.example"
+terms = [
+  "no-sell-or-share", "specified-purposes", "no-use-outside-purposes", "no-use-outside-relationship",
+  "no-combining", "comply-with-ccpa", "compliance-rights", "notify-if-unable", "stop-and-remediate",
+  "consumer-requests", "subcontractor-terms",
+]
+"""
+
+
 def make_subject(d, vault, name, typed_name, recipient):
     """A subject with a consent, two scans, a symmetry and a comparison, one scan exported."""
     sid = out(fv(vault, "front_desk", "subject", "add", "--name", name)).strip()
@@ -132,8 +149,12 @@ def clinic(tmp_path_factory):
     subprocess.run([FACEVAULT, "demo", "--dir", str(d / "demo"), "--vertices", "6000", "--no-serve"], check=True, capture_output=True, timeout=600)
     (d / "notice.txt").write_text(NOTICE)
     fv(vault, "admin", "init")
-    a = make_subject(d, vault, NAME_A, TYPED_A, "Lab Alpha")
-    b = make_subject(d, vault, NAME_B, TYPED_B, "Vendor Beta")
+    # A scan leaves the clinic only to a registered recipient: two labs under contract.
+    vendors = d / "vendors.toml"
+    vendors.write_text("".join(VENDOR.format(id=i, name=n) for i, n in (("lab-alpha", "Lab Alpha"), ("vendor-beta", "Vendor Beta"))))
+    fv(vault, "privacy_officer", "vendor", "add", vendors)
+    a = make_subject(d, vault, NAME_A, TYPED_A, "lab-alpha")
+    b = make_subject(d, vault, NAME_B, TYPED_B, "vendor-beta")
     expected_audit = audit_of(vault, a)
     package = d / "export.tar.age"
     proc = fv(
@@ -213,9 +234,9 @@ def test_every_object_of_the_subject_is_there(clinic):
     # Disclosures and the third parties.
     disclosures = json.loads(files["disclosures.json"])
     assert [(x["object"], x["recipient"]) for x in disclosures["disclosures"]] == [
-        (f"scan:{a['scans'][0]}", "Lab Alpha")
+        (f"scan:{a['scans'][0]}", "lab-alpha")
     ]
-    assert disclosures["third_parties"] == ["Lab Alpha"]
+    assert disclosures["third_parties"] == ["lab-alpha"]
 
     # Retention: the subject's planned destruction, after any of its objects due earlier.
     retention = json.loads(files["retention.json"])
@@ -233,7 +254,7 @@ def test_every_object_of_the_subject_is_there(clinic):
         (e["action"], e["object"], e["decision"]) for e in clinic["audit"]
     ]
     actions = {e["action"] for e in audit}
-    assert {"consent.add", "scan.import", "scan.analyze", "scan.export"} <= actions, actions
+    assert {"consent.add", "scan.import", "scan.analyze", "scan.disclose"} <= actions, actions
 
 
 def test_summary_is_escaped_and_flags_automated_processing(clinic):
@@ -241,7 +262,7 @@ def test_summary_is_escaped_and_flags_automated_processing(clinic):
     assert "Alice &lt;b&gt;Exportwell&lt;/b&gt; &amp; Co" in html
     assert "<b>Exportwell" not in html
     assert html.count("<strong>Automated processing</strong>") == len(clinic["a"]["derivatives"])
-    assert NOTICE.strip() in html and "Lab Alpha" in html
+    assert NOTICE.strip() in html and "lab-alpha" in html
 
 
 def test_nothing_of_the_other_subject(clinic):

@@ -84,6 +84,10 @@ def record(vault, name, jurisdiction, share, purposes, expires=None, withdraw=Fa
     f = d / f"{name}.toml"
     f.write_text(consent_toml(jurisdiction, share, purposes, expires))
     consent_id = fv(v, "front_desk", "consent", "add", subject, f).stdout.strip()
+    # A consent the front desk types for purposes beyond care (research, sharing) waits for the
+    # privacy officer's approval against the signed form; one for care alone is in force already
+    # (its approval is refused as not pending).
+    fv(v, "privacy_officer", "consent", "approve", subject, consent_id, "--form-sha256", "a" * 64, check=False)
     if withdraw:
         # A patient withdraws their own consent: the actor is the subject's id.
         fv(v, "patient", "consent", "withdraw", subject, actor=subject)
