@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -58,7 +58,7 @@ async fn invite(State(s): S, p: Principal, Path(id): Path<String>) -> Result<Res
         invitation: i.secret.to_string(),
         expires_at: secs_rfc3339(i.expires),
     };
-    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(v)).into_response())
+    Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]

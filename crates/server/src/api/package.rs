@@ -104,7 +104,6 @@ fn attachment(subject: SubjectId, sealed: Vec<u8>, state: Option<&str>) -> Respo
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
             (header::CONTENT_DISPOSITION, disposition),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
         sealed,
     )

@@ -254,8 +254,7 @@ async fn get_scan_ply(
         s.app().scan_ply(&p.session(), scan, q.purpose.as_deref(), q.break_glass.as_deref()).await?;
     // Moved out, not copied: the response owns the one plaintext buffer.
     let ply = std::mem::take(&mut *ply);
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream"), (header::CACHE_CONTROL, "no-store")], ply)
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], ply).into_response())
 }
 
 /// Who a scan goes to and why.
@@ -298,7 +297,6 @@ async fn export_scan(
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
             (header::HeaderName::from_static("x-disclosure-kind"), d.kind),
         ],
         ply,

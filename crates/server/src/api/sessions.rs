@@ -106,8 +106,7 @@ async fn login(
         max_age_secs: max_age,
     };
     let cookie = auth::session_cookie(&l.token, c.tls_cert.is_some(), max_age);
-    Ok(([(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".into())], Json(view))
-        .into_response())
+    Ok(([(header::SET_COOKIE, cookie)], Json(view)).into_response())
 }
 
 /// Ends the session (the cookie is cleared too).

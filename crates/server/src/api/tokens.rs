@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use axum::{Json, Router};
@@ -90,7 +90,7 @@ async fn create_token(
         purposes: b.purposes,
         expires_at: secs_rfc3339(issued.row.expires_at),
     };
-    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(t)).into_response())
+    Ok((StatusCode::CREATED, Json(t)).into_response())
 }
 
 /// The API tokens (never their secrets).
