@@ -120,7 +120,8 @@ impl VendorRole {
         [Self::ServiceProvider, Self::Contractor, Self::ThirdParty, Self::BusinessAssociate, Self::Provider];
 }
 
-/// The purposes a disclosure to a health care provider may serve: the subject's own care.
+/// The purposes a disclosure to a health care provider may serve: the subject's own care (also
+/// the purposes a limit-use request leaves open, `facevault_policy::LIMITED_USE_PURPOSES`).
 pub const TREATMENT_PURPOSES: &[&str] =
     &["treatment-planning", "outcome-simulation", "post-op-tracking", "clinical-photography"];
 

@@ -30,9 +30,9 @@ pub const SCHEMA: &str = include_str!("../policies/schema.cedarschema");
 /// The longest break-glass window: long enough for an emergency, short enough to review.
 pub const BREAK_GLASS_MAX_HOURS: i64 = 4;
 
-/// Purposes a limit-use request (CPRA 1798.121) leaves open: those needed for the care asked for.
-pub const LIMITED_USE_PURPOSES: &[&str] =
-    &["treatment-planning", "outcome-simulation", "post-op-tracking", "clinical-photography"];
+/// Purposes a limit-use request (CPRA 1798.121) leaves open: those needed for the care asked for,
+/// the same list a health care provider may receive data for.
+pub const LIMITED_USE_PURPOSES: &[&str] = facevault_domain::TREATMENT_PURPOSES;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
