@@ -1333,6 +1333,10 @@ fn the_cli_and_http_behave_and_audit_alike() {
     let _server = Server(
         fv(&vault_b, "admin", "admin", &["serve"])
             .env("FACEVAULT_LISTEN", &addr)
+            // The server enforces retention on start for the latest due day: at 23:59 that is
+            // yesterday's, so the subjects whose retention lapses today stay, as on the CLI's
+            // vault (which no schedule runs on), for the scenarios about them.
+            .env("FACEVAULT_RETENTION_TIME", "23:59")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
